@@ -1,0 +1,70 @@
+"""One error hierarchy for the whole library.
+
+Every error a user can cause carries a one-line message, an optional hint and the exit code the CLI returns.
+The CLI catches :class:`CrafterError` in one place and renders it; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The published exit codes of the ``crafter`` command (see docs/cli.md)."""
+
+    OK = 0
+    ERROR = 1  # any user error not listed below
+    USAGE = 2  # bad command-line usage (also click's own code)
+    STATE = 3  # missing, corrupt or foreign state file; attestation not initialised
+    POLICY_GATE = 4  # a gated policy has violations (kept from Chainloop)
+    CONTRACT = 5  # contract cannot be loaded or is invalid
+    MATERIAL = 6  # a material value does not match its kind
+    INCOMPLETE = 7  # required materials or annotations missing at push
+    SIGNING = 8  # key cannot be loaded or signing failed
+    RUNNER = 9  # runner / environment requirements of the contract not met
+
+
+class CrafterError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CrafterError):
+    exit_code = ExitCode.USAGE
+
+
+class StateError(CrafterError):
+    exit_code = ExitCode.STATE
+
+
+class ContractError(CrafterError):
+    exit_code = ExitCode.CONTRACT
+
+
+class MaterialError(CrafterError):
+    exit_code = ExitCode.MATERIAL
+
+
+class IncompleteAttestationError(CrafterError):
+    exit_code = ExitCode.INCOMPLETE
+
+
+class SigningError(CrafterError):
+    exit_code = ExitCode.SIGNING
+
+
+class RunnerError(CrafterError):
+    exit_code = ExitCode.RUNNER
+
+
+class PolicyGateError(CrafterError):
+    exit_code = ExitCode.POLICY_GATE

@@ -1,0 +1,174 @@
+"""The ``MaterialKind`` plugin interface and its typed registry.
+
+A kind turns a user-given value (a path, an image reference, a string) into a :class:`Crafted` record: the
+digest, the file name or value, and the annotations Chainloop records for that kind. Kinds validate their
+input and raise :class:`crafter.errors.MaterialError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import ClassVar
+
+import attrs
+
+from crafter.errors import MaterialError
+
+#: ``progress(done_bytes, total_bytes)``: called while a large file is hashed.
+ProgressCallback = Callable[[int, int], None]
+
+#: How many bytes auto-detection reads to pick a candidate kind.
+SNIFF_BYTES = 8192
+
+# Annotation keys Chainloop records (reference section 2.9).
+ANN_TYPE = "chainloop.material.type"
+ANN_NAME = "chainloop.material.name"
+ANN_SIZE = "chainloop.material.size"
+ANN_TOOL_NAME = "chainloop.material.tool.name"
+ANN_TOOL_VERSION = "chainloop.material.tool.version"
+ANN_TOOLS = "chainloop.material.tools"
+ANN_IMAGE_TAG = "chainloop.material.image.tag"
+ANN_IMAGE_IS_LATEST = "chainloop.material.image.is_latest_tag"
+ANN_SBOM_MAIN_NAME = "chainloop.material.sbom.main_component.name"
+ANN_SBOM_MAIN_TYPE = "chainloop.material.sbom.main_component.type"
+ANN_SBOM_MAIN_VERSION = "chainloop.material.sbom.main_component.version"
+ANN_SBOM_VULNS = "chainloop.material.sbom.vulnerabilities_report"
+ANN_EVIDENCE_ID = "chainloop.material.evidence.id"
+ANN_EVIDENCE_SCHEMA = "chainloop.material.evidence.schema"
+ANN_SCAN_TYPES = "chainloop.material.scan.types"
+
+
+@attrs.frozen
+class CraftOptions:
+    """How a value is crafted."""
+
+    strict: bool = True  # schema validation failures are errors (False: warning, as --no-strict-validation)
+    progress: ProgressCallback | None = None
+    warn: Callable[[str], None] | None = None  # receives non-fatal warnings (e.g. non-strict schema failures)
+
+    def warning(self, message: str) -> None:
+        if self.warn is not None:
+            self.warn(message)
+
+
+@attrs.frozen
+class ImageInfo:
+    """What a CONTAINER_IMAGE (or OCI Helm chart) records besides its digest."""
+
+    name: str  # full repository, e.g. ``index.docker.io/bitnami/nginx``
+    tag: str | None = None
+    has_latest_tag: bool | None = None
+
+
+@attrs.frozen
+class MainComponent:
+    """An SBOM's main component."""
+
+    name: str
+    version: str = ""
+    kind: str = ""
+
+
+def _check_digest(_inst: object, _attr: object, value: str) -> None:
+    alg, sep, hexpart = value.partition(":")
+    if not sep or alg != "sha256" or len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
+        raise ValueError(f"digest must be 'sha256:<64 lowercase hex>', got {value!r}")
+
+
+@attrs.frozen
+class Crafted:
+    """What a kind produced for one value, before the crafter names it and adds contract data."""
+
+    kind: str
+    digest: str = attrs.field(validator=_check_digest)
+    filename: str | None = None  # base name, for file materials
+    value: str | None = None  # the string, for STRING
+    image: ImageInfo | None = None
+    main_component: MainComponent | None = None
+    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=lambda m: dict(sorted(m.items())))
+    size: int | None = None
+
+
+@attrs.frozen
+class Sample:
+    """A bounded look at a value, for auto-detection: never the whole file, never the network."""
+
+    value: str
+    is_file: bool
+    prefix: bytes = b""  # the first SNIFF_BYTES of the file
+    size: int = 0
+
+    @classmethod
+    def of(cls, value: str) -> Sample:
+        if os.path.isfile(value):
+            try:
+                with open(value, "rb") as fh:
+                    prefix = fh.read(SNIFF_BYTES)
+                size = os.path.getsize(value)
+            except OSError as exc:
+                raise MaterialError(f"{value}: cannot read file: {exc.strerror}") from exc
+            return cls(value=value, is_file=True, prefix=prefix, size=size)
+        return cls(value=value, is_file=False)
+
+    @property
+    def text_prefix(self) -> str:
+        """The prefix decoded leniently, without a BOM and leading whitespace."""
+        return self.prefix.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+
+
+class MaterialKind(ABC):
+    """One material kind (``SBOM_CYCLONEDX_JSON``, ``ARTIFACT``...)."""
+
+    #: The Chainloop enum name of the kind.
+    kind: ClassVar[str]
+    #: Whether the value is a file path (STRING and remote images are not).
+    file_based: ClassVar[bool] = True
+    #: Whether the kind may be a subject of the statement when the contract marks it ``output``.
+    can_be_subject: ClassVar[bool] = True
+
+    def sniff(self, sample: Sample) -> bool:
+        """Cheap check on a bounded prefix: could this value be of this kind? Used only by auto-detection."""
+        return sample.is_file
+
+    @abstractmethod
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        """Validate ``value`` fully and record it. Raises :class:`MaterialError` on invalid input."""
+
+
+class MaterialRegistry:
+    """A typed, immutable-after-construction map from kind name to :class:`MaterialKind`.
+
+    ``detection_order`` is the fixed order auto-detection tries (documented in docs/materials.md).
+    """
+
+    def __init__(self, kinds: Iterable[MaterialKind], detection_order: Iterable[str]) -> None:
+        self._kinds: dict[str, MaterialKind] = {}
+        for k in kinds:
+            if k.kind in self._kinds:
+                raise ValueError(f"material kind {k.kind} registered twice")
+            self._kinds[k.kind] = k
+        order = tuple(detection_order)
+        unknown = [name for name in order if name not in self._kinds]
+        if unknown:
+            raise ValueError(f"detection order names unknown kinds: {unknown}")
+        self.detection_order: tuple[str, ...] = order
+
+    def get(self, kind: str) -> MaterialKind:
+        try:
+            return self._kinds[kind]
+        except KeyError:
+            raise MaterialError(
+                f'"{kind}" kind not found',
+                hint="available kinds: " + ", ".join(sorted(self._kinds)),
+            ) from None
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._kinds))
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
