@@ -1,0 +1,208 @@
+"""Rendering the in-toto Statement v1 with the ``chainloop.dev/attestation/v0.2`` predicate.
+
+The statement is built as plain JSON data (never through protobuf, which turns integers into floats) and
+serialised exactly once, by :func:`serialize`; those bytes are what is signed, stored and verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from crafter._version import __version__
+from crafter.materials import interface as ann
+from crafter.models import CraftingState, Material
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "chainloop.dev/attestation/v0.2"
+BUILD_TYPE = "chainloop.dev/workflowrun/v0.1"
+#: The builder id names this tool as a package URL, so it is unambiguous and resolvable.
+BUILDER_ID = f"pkg:pypi/crafter-attest@{__version__}"
+ATTESTATION_EVALUATIONS_KEY = "CHAINLOOP.ATTESTATION"
+
+_BUILTIN = (ann.ANN_TYPE, ann.ANN_NAME)
+
+
+def serialize(statement: Mapping[str, Any]) -> bytes:
+    """The one serialisation of a statement: compact JSON, keys sorted, UTF-8.
+
+    Not RFC 8785: JCS refuses integers above 2^53 (nanosecond times are common in predicates).
+    """
+    return json.dumps(statement, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def _hexdigest(digest: str) -> tuple[str, str]:
+    alg, _, value = digest.partition(":")
+    return alg, value
+
+
+def material_annotations(m: Material) -> dict[str, Any]:
+    """Built-in annotations first; the material's own annotations never override them."""
+    out: dict[str, Any] = {ann.ANN_TYPE: m.kind, ann.ANN_NAME: m.name}
+    if m.image is not None:
+        if m.image.tag:
+            out[ann.ANN_IMAGE_TAG] = m.image.tag
+        out[ann.ANN_IMAGE_IS_LATEST] = bool(m.image.has_latest_tag)
+    if m.main_component is not None:
+        mc = m.main_component
+        out[ann.ANN_SBOM_MAIN_NAME] = mc.name
+        if mc.kind:
+            out[ann.ANN_SBOM_MAIN_TYPE] = mc.kind
+        if mc.version:
+            out[ann.ANN_SBOM_MAIN_VERSION] = mc.version
+    if m.uploaded_to_cas:
+        out["chainloop.material.cas"] = True
+    elif m.inline_cas:
+        out["chainloop.material.cas.inline"] = True
+    for key, value in m.annotations.items():
+        out.setdefault(key, value)
+    return dict(sorted(out.items()))
+
+
+def material_descriptor(m: Material) -> dict[str, Any]:
+    """A material as an in-toto ResourceDescriptor (reference section 3.4)."""
+    d: dict[str, Any] = {"annotations": material_annotations(m)}
+    if m.digest:
+        alg, value = _hexdigest(m.digest)
+        d["digest"] = {alg: value}
+    if m.kind == "STRING":
+        d["content"] = base64.b64encode((m.value or "").encode()).decode()
+    elif m.image is not None:
+        d["name"] = m.image.name
+    elif m.filename:
+        d["name"] = m.filename
+    return d
+
+
+def _run_subject(state: CraftingState) -> dict[str, Any]:
+    # Chainloop hashes Go's encoding of its state struct (not reproducible outside Go). Ours: the SHA-256 of
+    # the compact, key-sorted JSON of the attestation record: deterministic, and unique per run.
+    record = json.dumps(state.attestation.to_dict(), separators=(",", ":"), sort_keys=True).encode()
+    return {
+        "name": f"chainloop.workflow.{state.attestation.workflow.name}",
+        "digest": {"sha256": hashlib.sha256(record).hexdigest()},
+    }
+
+
+def subjects(state: CraftingState) -> list[dict[str, Any]]:
+    """Run identifier, git HEAD, then every ``output`` material with a digest, sorted by name."""
+    from crafter.runners.git import head_subject
+
+    out = [_run_subject(state)]
+    if state.attestation.head is not None:
+        out.append(head_subject(state.attestation.head))
+    materials = state.attestation.materials
+    for name in sorted(materials):
+        m = materials[name]
+        if m.is_subject and m.digest:
+            alg, value = _hexdigest(m.digest)
+            out.append(
+                {
+                    "name": m.image.name if m.image else (m.filename or m.name),
+                    "digest": {alg: value},
+                    "annotations": material_annotations(m),
+                }
+            )
+    return out
+
+
+def _metadata(state: CraftingState) -> dict[str, Any]:
+    a = state.attestation
+    w = a.workflow
+    return {
+        "contractName": w.contract_name,
+        "contractVersion": w.schema_revision,
+        "finishedAt": a.finished_at,
+        "initializedAt": a.initialized_at,
+        "name": w.name,
+        "organization": w.organization,
+        "project": w.project,
+        "projectVersion": w.version,
+        "projectVersionPrerelease": w.prerelease,
+        "team": w.team,
+        "workflowID": w.workflow_id,
+        "workflowName": w.name,
+        "workflowRunID": w.workflow_run_id,
+    }
+
+
+def policy_fields(
+    evaluations: Sequence[Mapping[str, Any]], *, block_on_violation: bool, bypass: bool
+) -> dict[str, Any]:
+    """The policy summary of the predicate (reference sections 3.3 and 3.5).
+
+    ``evaluations`` are rendered PolicyEvaluation objects; an evaluation with at least one violation that is
+    not suppressed counts as violated, else as skipped when skipped, else as passed.
+    """
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    violated = skipped = passed = 0
+    gated_violation = has_gates = False
+    for ev in evaluations:
+        key = ev.get("materialName") or ATTESTATION_EVALUATIONS_KEY
+        grouped.setdefault(key, []).append(ev)
+        has_gates = has_gates or bool(ev.get("gate"))
+        if any(not v.get("suppress") for v in ev.get("violations", [])):
+            violated += 1
+            gated_violation = gated_violation or bool(ev.get("gate"))
+        elif ev.get("skipped"):
+            skipped += 1
+        else:
+            passed += 1
+    out: dict[str, Any] = {
+        "policyAttBlocked": not bypass and (gated_violation or (violated > 0 and block_on_violation)),
+        "policyBlockBypassEnabled": bypass,
+        "policyCheckBlockingStrategy": "ENFORCED" if block_on_violation else "ADVISORY",
+        "policyEvaluationsCount": len(evaluations),
+        "policyHasViolations": violated > 0,
+        "policyViolationsCount": violated,
+    }
+    if grouped:
+        out["policyEvaluations"] = grouped
+    if skipped:
+        out["policySkippedCount"] = skipped
+    if passed:
+        out["policyPassedCount"] = passed
+    if gated_violation:
+        out["policyHasGatedViolations"] = True
+    if has_gates:
+        out["policyHasGates"] = True
+    return out
+
+
+def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    a = state.attestation
+    p: dict[str, Any] = {
+        "buildType": BUILD_TYPE,
+        "builder": {"id": BUILDER_ID},
+        "metadata": _metadata(state),
+        "runnerType": a.runner_type,
+    }
+    if a.env_vars:
+        p["env"] = dict(a.env_vars)
+    if a.runner_url:
+        p["runnerURL"] = a.runner_url
+    if a.runner_environment:
+        p["runnerEnvironment"] = a.runner_environment
+    if a.annotations:
+        p["annotations"] = dict(a.annotations)
+    if a.materials:
+        p["materials"] = [material_descriptor(a.materials[n]) for n in sorted(a.materials)]
+    if state.dry_run:
+        p["dryRun"] = True  # crafter addition: made outside the contract's runner (init --dry-run)
+    p.update(
+        policy_fields(evaluations, block_on_violation=a.block_on_policy_violation, bypass=a.bypass_policy_check)
+    )
+    return p
+
+
+def render(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The in-toto Statement v1 for ``state``, with ``evaluations`` embedded in the predicate."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects(state),
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate(state, evaluations),
+    }
