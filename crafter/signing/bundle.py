@@ -1,0 +1,200 @@
+"""Sigstore bundle v0.3 with a DSSE envelope: signing a statement, writing, reading and verifying bundles.
+
+A key-based bundle carries the key only as a hint (sha256 of its SubjectPublicKeyInfo); the verifier brings
+the public key. No transparency-log entry and no timestamp are made (yet), so both lists are empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from crafter.errors import CrafterError, SigningError
+from crafter.signing import algorithms
+from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
+from crafter.signing.interface import Signer, VerificationError
+
+__all__ = [
+    "ACCEPTED_MEDIA_TYPES",
+    "BUNDLE_MEDIA_TYPE",
+    "envelope_from_bundle",
+    "read_bundle",
+    "sign_statement",
+    "verify_envelope",
+    "write_bundle",
+]
+
+#: The media type we write (bundle v0.3, the spelling the protobuf-specs use since v0.3).
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+#: What :func:`read_bundle` accepts. The ``+json;version=`` spellings are the older ones: v0.3 as Chainloop
+#: writes it, and v0.1/v0.2 whose DSSE envelope has the same shape (they differ only in verification
+#: material: certificate chains and tlog entries, which key-based verification does not use).
+ACCEPTED_MEDIA_TYPES = frozenset(
+    {
+        BUNDLE_MEDIA_TYPE,
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    }
+)
+
+# Attestations with large embedded policy inputs are big, but a "bundle" beyond this is a wrong file.
+_MAX_BUNDLE_BYTES = 256 << 20
+
+
+def sign_statement(
+    payload: bytes, signer: Signer, *, payload_type: str = IN_TOTO_PAYLOAD_TYPE
+) -> dict[str, Any]:
+    """Sign ``payload`` (the statement, serialised once by the caller) and return the bundle as a JSON dict.
+
+    The signature covers ``PAE(payload_type, payload)`` over exactly these bytes; nothing here re-serialises.
+    This is the one place a signer backend is called: any exception it raises becomes :class:`SigningError`,
+    and the signature is checked against the signer's own public key before it is used, so a backend that
+    returns garbage or signs with another key is caught here rather than by the first verifier.
+    """
+    if not isinstance(payload, bytes):
+        raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+    envelope = Envelope(payload=payload, payload_type=payload_type)
+    try:
+        keyid = signer.keyid
+        signature = signer.sign(envelope.pae())
+        public_key = signer.public_key()
+    except CrafterError:
+        raise
+    except Exception as exc:
+        raise SigningError(f"signing failed: {exc}") from exc
+    if not isinstance(signature, bytes) or not signature:
+        raise SigningError("signing failed: the signer returned no signature")
+    signed = Envelope(payload=payload, payload_type=payload_type, signatures=(Signature(keyid, signature),))
+    try:
+        verify_envelope(signed, public_key)
+    except VerificationError as exc:
+        raise SigningError(
+            "signing failed: the signature does not verify with the signer's public key"
+        ) from exc
+    return {
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {
+            "publicKey": {"hint": keyid},
+            "tlogEntries": [],
+            "timestampVerificationData": {},
+        },
+        "dsseEnvelope": signed.to_dict(),
+    }
+
+
+def write_bundle(path: Path, bundle: Mapping[str, Any]) -> None:
+    """Write ``bundle`` as JSON to ``path`` atomically (temp file in the same directory, fsync, rename), mode
+    0644, creating parent directories. A crash leaves either the old file or the new one, never a torn one."""
+    data = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CrafterError(f"cannot write bundle {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp creates 0600; a bundle is public
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise CrafterError(f"cannot write bundle {path}: {exc.strerror or exc}") from exc
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not possible on every platform, and a failure here loses nothing.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_bundle(path: Path) -> dict[str, Any]:
+    """Read and check a bundle file: JSON object, accepted media type, a well-formed DSSE envelope.
+
+    Raises :class:`CrafterError` when the file cannot be read and :class:`SigningError` when it is not a
+    usable bundle; both name the file.
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_BUNDLE_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise CrafterError(f"bundle {path} not found") from exc
+    except OSError as exc:
+        raise CrafterError(f"cannot read bundle {path}: {exc.strerror or exc}") from exc
+    if len(raw) > _MAX_BUNDLE_BYTES:
+        raise SigningError(f"{path} is not a bundle: larger than {_MAX_BUNDLE_BYTES} bytes")
+    try:
+        bundle = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SigningError(f"{path} is not a Sigstore bundle: invalid JSON ({exc})") from exc
+    try:
+        _check_bundle(bundle)
+    except SigningError as exc:
+        raise SigningError(f"{path} is not a usable Sigstore bundle: {exc.message}", hint=exc.hint) from exc
+    return bundle  # type: ignore[no-any-return]  # _check_bundle proved it is a dict
+
+
+def _check_bundle(bundle: object) -> None:
+    if not isinstance(bundle, dict):
+        raise SigningError(f"expected a JSON object, got {type(bundle).__name__}")
+    media_type = bundle.get("mediaType")
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        raise SigningError(
+            f"unsupported mediaType {media_type!r}",
+            hint="accepted: " + ", ".join(sorted(ACCEPTED_MEDIA_TYPES)),
+        )
+    material = bundle.get("verificationMaterial", {})
+    if not isinstance(material, dict):
+        raise SigningError("'verificationMaterial' must be an object")
+    envelope_from_bundle(bundle)
+
+
+def envelope_from_bundle(bundle: Mapping[str, Any]) -> Envelope:
+    """The DSSE envelope of a bundle (signatures double-base64 encoded by old Chainloop versions are
+    decoded; see :meth:`Envelope.from_dict`). ``bundle`` is not modified."""
+    envelope = bundle.get("dsseEnvelope")
+    if envelope is None:
+        raise SigningError(
+            "the bundle has no 'dsseEnvelope'",
+            hint="message-signature bundles sign a blob, not an attestation",
+        )
+    return Envelope.from_dict(envelope)
+
+
+def verify_envelope(envelope: Envelope, public_key: PublicKeyTypes) -> bytes:
+    """Check that some signature of ``envelope`` is a valid signature over its PAE by ``public_key``; return
+    the payload (the statement bytes, to be parsed by the caller only after this succeeded).
+
+    The signature's ``keyid`` is an unauthenticated hint and is not used to decide; the key decides.
+    Raises :class:`VerificationError` when no signature verifies.
+    """
+    if not envelope.signatures:
+        raise VerificationError("the envelope has no signatures")
+    data = envelope.pae()
+    for signature in envelope.signatures:
+        try:
+            algorithms.verify(public_key, signature.sig, data)
+        except algorithms.InvalidSignature:
+            continue
+        return envelope.payload
+    raise VerificationError(
+        "signature verification failed: no signature of the envelope verifies with the given public key",
+        hint="the bundle was altered or signed with another key",
+    )
