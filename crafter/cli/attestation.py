@@ -1,0 +1,181 @@
+"""The attestation commands: init, add, status, push, reset. Each parses, calls the library, renders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+import click
+
+from crafter.cli import render
+
+if TYPE_CHECKING:
+    from crafter.crafter import Crafter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@attrs.frozen
+class Settings:
+    state_dir: str | None
+    debug: bool
+
+    def crafter(self) -> Crafter:
+        from crafter.crafter import Crafter
+
+        return Crafter(state_dir=Path(self.state_dir) if self.state_dir else None)
+
+
+def output_option(f: F) -> F:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(f)
+
+
+def attestation_id_option(f: F) -> F:
+    return click.option(
+        "--attestation-id", help="Act on this attestation instead of the current one."
+    )(f)
+
+
+def annotation_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE", help=help_text)
+
+
+@click.command()
+@click.option("--contract", type=click.Path(dir_okay=False, path_type=Path), help="Contract file (YAML or JSON).")
+@click.option("--workflow", help="Workflow name [default: the contract's name, else the directory name].")
+@click.option("--project", help="Project name [default: the directory name].")
+@click.option("--version", "project_version", default="", help="Project version being attested.")
+@click.option("--prerelease", is_flag=True, help="Mark the project version as a pre-release.")
+@click.option("--team", default="", help="Team owning the workflow.")
+@click.option("--organization", default="", help="Organization recorded in the metadata.")
+@click.option("--dry-run", is_flag=True, help="Do not enforce the contract's runner (recorded in the predicate).")
+@output_option
+@click.pass_obj
+def init(
+    settings: Settings,
+    contract: Path | None,
+    workflow: str | None,
+    project: str | None,
+    project_version: str,
+    prerelease: bool,
+    team: str,
+    organization: str,
+    dry_run: bool,
+    output: str,
+) -> None:
+    """Start an attestation and make it the current one."""
+    c = settings.crafter()
+    state = c.init(
+        contract=contract,
+        workflow=workflow,
+        project=project,
+        version=project_version,
+        prerelease=prerelease,
+        team=team,
+        organization=organization,
+        dry_run=dry_run,
+    )
+    render.status(c.status(state.attestation_id), output, headline="Attestation initialized")
+
+
+@click.command()
+@click.argument("values", nargs=-1)
+@click.option("--value", "option_values", multiple=True, help="A file, glob, image reference or string (repeatable).")
+@click.option("--name", help="Material name (the contract's, or a new one); one value only.")
+@click.option("--kind", help="Material kind, e.g. SBOM_CYCLONEDX_JSON [default: detected].")
+@annotation_option("Annotation for the material (repeatable).")
+@click.option("--no-strict-validation", is_flag=True, help="Accept a parseable file that fails its format's schema.")
+@attestation_id_option
+@output_option
+@click.pass_obj
+def add(
+    settings: Settings,
+    values: tuple[str, ...],
+    option_values: tuple[str, ...],
+    name: str | None,
+    kind: str | None,
+    annotations: tuple[str, ...],
+    no_strict_validation: bool,
+    attestation_id: str | None,
+    output: str,
+) -> None:
+    """Record materials: files (globs too), image references or strings, as one change."""
+    from crafter.crafter import parse_key_values
+    from crafter.errors import UsageError
+
+    all_values = [*option_values, *values]
+    if not all_values:
+        raise UsageError("nothing to add", hint="crafter add --name NAME --value PATH_OR_VALUE")
+    c = settings.crafter()
+    materials = c.add(
+        all_values,
+        name=name,
+        kind=kind.upper() if kind else None,
+        annotations=parse_key_values(annotations),
+        strict=not no_strict_validation,
+        attestation_id=attestation_id,
+        progress=render.progress_factory(),
+        warn=render.warn,
+    )
+    render.materials(materials, output)
+
+
+@click.command()
+@click.option("--all", "show_all", is_flag=True, help="List every attestation in progress.")
+@attestation_id_option
+@output_option
+@click.pass_obj
+def status(settings: Settings, show_all: bool, attestation_id: str | None, output: str) -> None:
+    """Show what the current attestation holds and what it still needs."""
+    c = settings.crafter()
+    if show_all:
+        render.entries(c.list(), c.store.current_id(), output)
+    else:
+        render.status(c.status(attestation_id), output)
+
+
+@click.command()
+@click.option("-k", "--key", required=True, help="Signing key: a PEM file or env://VAR.")
+@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the bundle.")
+@annotation_option("Attestation annotation required by the contract (repeatable).")
+@attestation_id_option
+@output_option
+@click.pass_obj
+def push(
+    settings: Settings,
+    key: str,
+    bundle: Path | None,
+    annotations: tuple[str, ...],
+    attestation_id: str | None,
+    output: str,
+) -> None:
+    """Sign the attestation into a Sigstore bundle and write it."""
+    from crafter.crafter import parse_key_values
+
+    c = settings.crafter()
+    result = c.push(
+        key=key,
+        bundle=bundle,
+        annotations=parse_key_values(annotations),
+        attestation_id=attestation_id,
+        password=render.password_provider(key),
+    )
+    render.pushed(result, output)
+
+
+@click.command()
+@attestation_id_option
+@click.pass_obj
+def reset(settings: Settings, attestation_id: str | None) -> None:
+    """Discard an attestation in progress."""
+    aid = settings.crafter().reset(attestation_id)
+    click.echo(f"Attestation {aid} discarded")

@@ -1,0 +1,192 @@
+"""Rendering results for the terminal (tables) or for machines (JSON on stdout). Logs go to stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from crafter.crafter import PushResult
+    from crafter.materials.interface import ProgressCallback
+    from crafter.models import Material
+    from crafter.state import StateEntry
+    from crafter.status import Status
+
+#: Files smaller than this are hashed without a progress bar.
+PROGRESS_MIN_BYTES = 64 << 20
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=False).print(table)
+
+
+def warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _short(digest: str | None) -> str:
+    return (digest or "")[:19] + ("…" if digest and len(digest) > 19 else "")
+
+
+def status(st: Status, output: str, headline: str | None = None) -> None:
+    if output == "json":
+        _json(st.to_dict())
+        return
+    a = st.state.attestation
+    w = a.workflow
+    if headline:
+        click.echo(f"{headline}: {st.state.attestation_id}")
+    info = [
+        ("Attestation ID", st.state.attestation_id),
+        ("Workflow", w.name),
+        ("Project", w.project + (f" {w.version}" if w.version else "")),
+        ("Contract", w.contract_name or "(none: any material)"),
+        ("Initialized", a.initialized_at),
+        ("Runner", a.runner_type + (f" {a.runner_url}" if a.runner_url else "")),
+    ]
+    if a.head is not None:
+        info.append(("Git HEAD", a.head.hash + (" (dirty)" if getattr(a.head, "dirty", False) else "")))
+    if st.state.dry_run:
+        info.append(("Dry run", "yes"))
+    _table("Attestation", ["Field", "Value"], info)
+    if st.materials:
+        rows = [
+            [
+                m.name,
+                m.kind,
+                _yes(m.set),
+                "group " + m.group if m.group else _yes(m.required),
+                _yes(m.output),
+                _short(m.material.digest) if m.material else "",
+            ]
+            for m in st.materials
+        ]
+        _table("Materials", ["Name", "Kind", "Set", "Required", "Output", "Digest"], rows)
+    if a.env_vars:
+        _table("Environment", ["Name", "Value"], [[k, v] for k, v in a.env_vars.items()])
+    if st.missing:
+        click.echo("Missing required materials: " + ", ".join(st.missing))
+    for group, members in st.unsatisfied_groups.items():
+        click.echo(f'Group "{group}" needs at least one of: ' + ", ".join(members))
+    if st.pending_annotations:
+        click.echo("Annotations to give at push: " + ", ".join(st.pending_annotations))
+
+
+def materials(items: Sequence[Material], output: str) -> None:
+    from crafter.statement import material_descriptor
+
+    if output == "json":
+        _json([{"name": m.name, "kind": m.kind, **material_descriptor(m)} for m in items])
+        return
+    rows = [
+        [m.name, m.kind, m.value if m.kind == "STRING" else (m.image.name if m.image else m.filename or ""), m.digest or ""]
+        for m in items
+    ]
+    _table(f"{len(items)} material(s) added", ["Name", "Kind", "Value", "Digest"], rows)
+
+
+def entries(items: Sequence[StateEntry], current: str | None, output: str) -> None:
+    from crafter.state import state_summary
+
+    if output == "json":
+        _json(
+            [
+                {**state_summary(e.state), "current": e.attestation_id == current}
+                if e.state
+                else {"attestationID": e.attestation_id, "error": e.error, "current": e.attestation_id == current}
+                for e in items
+            ]
+        )
+        return
+    if not items:
+        click.echo("No attestation in progress.")
+        return
+    rows = []
+    for e in items:
+        mark = "*" if e.attestation_id == current else ""
+        if e.state is None:
+            rows.append([mark, e.attestation_id, f"unreadable: {e.error}", "", "", ""])
+            continue
+        s = state_summary(e.state)
+        rows.append([mark, e.attestation_id, s["workflow"], s["project"], s["initializedAt"], str(s["materials"])])
+    _table("Attestations in progress", ["", "ID", "Workflow", "Project", "Initialized", "Materials"], rows)
+
+
+def pushed(result: PushResult, output: str) -> None:
+    if output == "json":
+        _json(
+            {
+                "attestationID": result.attestation_id,
+                "bundle": str(result.bundle_path),
+                "digest": result.payload_digest,
+                "statement": result.statement,
+            }
+        )
+        return
+    click.echo(f"Attestation {result.attestation_id} signed")
+    click.echo(f"Statement digest: {result.payload_digest}")
+    click.echo(f"Bundle: {result.bundle_path}")
+
+
+def progress_factory() -> Callable[[str], ProgressCallback | None] | None:
+    """A progress bar on stderr for large files, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def for_value(value: str) -> ProgressCallback:
+        last = [0.0]
+        label = os.path.basename(value)
+
+        def update(done: int, total: int) -> None:
+            if total < PROGRESS_MIN_BYTES:
+                return
+            now = time.monotonic()
+            if done < total and now - last[0] < 0.1:
+                return
+            last[0] = now
+            width = 30
+            filled = width * done // max(total, 1)
+            bar = "█" * filled + "·" * (width - filled)
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\rhashing {label} {bar} {done * 100 // max(total, 1):3d}% of {total >> 20} MiB{end}")
+            sys.stderr.flush()
+
+        return update
+
+    return for_value
+
+
+def password_provider(key: str) -> Callable[[], bytes | None]:
+    """The key's password: ``CRAFTER_KEY_PASSWORD`` (or ``COSIGN_PASSWORD``), else a prompt on a terminal."""
+
+    def provide() -> bytes | None:
+        for var in ("CRAFTER_KEY_PASSWORD", "COSIGN_PASSWORD"):
+            if var in os.environ:
+                return os.environ[var].encode()
+        if sys.stdin.isatty():
+            return click.prompt(f"Password for {key}", hide_input=True, default="", show_default=False).encode()
+        return None
+
+    return provide

@@ -1,0 +1,419 @@
+"""``Crafter``: the library API behind every command (init, add, status, push, reset).
+
+Release scripts use it directly; the CLI is a thin layer over it. It never prints, never changes the
+working directory or the process environment: the environment it reads is passed in (default: a copy of
+``os.environ`` taken at construction).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from crafter.contract import Contract, load_contract
+from crafter.errors import IncompleteAttestationError, MaterialError, UsageError
+from crafter.materials.interface import CraftOptions, Crafted, MaterialRegistry, ProgressCallback
+from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
+from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
+from crafter.state import StateEntry, StateStore, default_state_dir
+from crafter.status import Status, build_status
+
+log = logging.getLogger("crafter")
+
+#: ``password_provider()`` returns the signing key's password, or None when there is none to give.
+PasswordProvider = Callable[[], bytes | None]
+
+
+def parse_key_values(items: Sequence[str], what: str = "annotation") -> dict[str, str]:
+    """``KEY=VALUE`` strings to a dict; a malformed item is a usage error naming it."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"invalid {what} {item!r}", hint=f"use --{what} KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def name_from_value(value: str) -> str:
+    """A material name derived from a file's base name: lowercase, DNS-1123 (``sbom.cdx.json`` -> ``sbom-cdx-json``)."""
+    base = os.path.basename(value.rstrip("/")) or value
+    chars = [c if c.isascii() and c.isalnum() else "-" for c in base.lower()]
+    name = "-".join(part for part in "".join(chars).split("-") if part)[:63].strip("-")
+    return name or "material"
+
+
+def expand_values(values: Sequence[str]) -> list[str]:
+    """Values as given, with globs expanded (sorted). A glob that matches nothing is an error."""
+    out: list[str] = []
+    for value in values:
+        if any(c in value for c in "*?[") and not os.path.exists(value):
+            matches = sorted(p for p in glob.glob(value, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise MaterialError(f"{value}: no file matches this pattern")
+            out.extend(matches)
+        else:
+            out.append(value)
+    return out
+
+
+@attrs.frozen
+class PushResult:
+    attestation_id: str
+    bundle_path: Path
+    statement: Mapping[str, Any]
+    payload_digest: str  # "sha256:<hex>" of the signed statement bytes
+    evaluations: tuple[Evaluation, ...] = ()
+
+
+class Crafter:
+    """Make attestations: ``init``, ``add``, ``status``, ``push``, ``reset``.
+
+    Example::
+
+        c = Crafter(state_dir=Path(".crafter"))
+        state = c.init(contract=Path("contract.yaml"), workflow="build", project="shop")
+        c.add(["sbom.cdx.json"], name="sbom")
+        result = c.push(key="release.key", password=b"...")
+    """
+
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        registry: MaterialRegistry | None = None,
+        policies: PolicyHook | None = None,
+    ) -> None:
+        self.environ: dict[str, str] = dict(os.environ if environ is None else environ)
+        self.cwd = cwd or Path.cwd()
+        self.store = StateStore(state_dir or default_state_dir(self.environ, self.cwd))
+        self._registry = registry
+        self.policies: PolicyHook = policies or NoPolicies()
+
+    @property
+    def registry(self) -> MaterialRegistry:
+        if self._registry is None:
+            from crafter.materials.registry import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
+    # -- init ------------------------------------------------------------------------------------------
+    def init(
+        self,
+        *,
+        contract: Path | None = None,
+        workflow: str | None = None,
+        project: str | None = None,
+        version: str = "",
+        prerelease: bool = False,
+        team: str = "",
+        organization: str = "",
+        dry_run: bool = False,
+    ) -> CraftingState:
+        """Start an attestation and make it the current one."""
+        from crafter import runners
+        from crafter.runners.git import read_head
+
+        if contract is not None:
+            loaded, raw = load_contract(contract)
+            revision = "sha256:" + hashlib.sha256(raw).hexdigest()
+        else:
+            loaded, revision = Contract.empty(), ""
+        runner = runners.discover_runner(self.environ)
+        runners.enforce_runner(runners.RunnerType(loaded.runner), runner, dry_run)
+        context = runners.resolve_context(runner, self.environ, loaded.env_allow_list)
+        default_name = name_from_value(str(self.cwd))
+        workflow_name = workflow or loaded.name or default_name
+        project_name = project or default_name
+        attestation_id = str(uuid.uuid4())
+        meta = WorkflowMetadata(
+            name=workflow_name,
+            project=project_name,
+            version=version,
+            prerelease=prerelease,
+            team=team,
+            # Stable per project and workflow, as a server-assigned id would be.
+            workflow_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"crafter:{project_name}/{workflow_name}")),
+            workflow_run_id=attestation_id,
+            schema_revision=revision,
+            contract_name=loaded.name,
+            organization=organization,
+        )
+        state = CraftingState(
+            contract=loaded.document,
+            attestation=Attestation(
+                initialized_at=now_rfc3339(),
+                workflow=meta,
+                env_vars=dict(context.env),
+                runner_type=context.type.value,
+                runner_url=context.job_url,
+                runner_environment=context.environment if context.type.value != "RUNNER_TYPE_UNSPECIFIED" else "",
+                head=read_head(str(self.cwd), self.environ),
+            ),
+            dry_run=dry_run,
+        )
+        if loaded.policies or loaded.policy_groups:
+            log.warning("the contract attaches policies; this version of crafter records them but does not evaluate them")
+        self.store.create(state)
+        self.store.set_current(attestation_id)
+        return state
+
+    # -- add -------------------------------------------------------------------------------------------
+    def add(
+        self,
+        values: Sequence[str],
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+        strict: bool = True,
+        attestation_id: str | None = None,
+        progress: Callable[[str], ProgressCallback | None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> list[Material]:
+        """Record one or more materials as one all-or-nothing change.
+
+        Each value is a file path (globs expanded), an image reference or a string. Files are named after
+        their base name unless ``name`` is given (only with a single value).
+        """
+        aid = self.store.resolve(attestation_id)
+        state = self.store.load(aid)
+        contract = Contract.from_state(state.contract)
+        expanded = expand_values(values)
+        if not expanded:
+            raise UsageError("nothing to add", hint="give a file, an image reference or a string with --value")
+        if name is not None and len(expanded) > 1:
+            raise UsageError(
+                f"--name names one material, but {len(expanded)} values were given",
+                hint="drop --name: each file is named after its base name",
+            )
+        if name is not None and not is_valid_name(name):
+            raise MaterialError(
+                f"invalid material name {name!r}: must contain only lowercase letters, numbers, and hyphens."
+            )
+        user_annotations = dict(annotations or {})
+        crafted: list[Material] = []
+        for value in expanded:
+            opts = CraftOptions(strict=strict, progress=progress(value) if progress else None, warn=warn)
+            crafted.append(self._craft_one(value, name, kind, contract, user_annotations, opts))
+        names = [m.name for m in crafted]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise MaterialError(
+                f"several values would be recorded as material {duplicates[0]!r}",
+                hint="add them in separate calls with --name",
+            )
+        evaluations = {m.name: self.policies.verify_material(state, m) for m in crafted}
+
+        def change(current: CraftingState) -> CraftingState:
+            for m in crafted:
+                if m.name in current.attestation.materials:
+                    log.info("material %s already set, overriding it", m.name)
+                current = current.with_material(m)
+            kept = tuple(e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations)
+            added = tuple(e for m in crafted for e in evaluations[m.name])
+            return attrs.evolve(
+                current, attestation=attrs.evolve(current.attestation, policy_evaluations=kept + added)
+            )
+
+        self.store.update(aid, change)
+        return crafted
+
+    def _craft_one(
+        self,
+        value: str,
+        name: str | None,
+        kind: str | None,
+        contract: Contract,
+        user_annotations: Mapping[str, str],
+        opts: CraftOptions,
+    ) -> Material:
+        declared = contract.material(name) if name else None
+        if declared is not None:
+            if kind is not None and kind != declared.kind:
+                raise MaterialError(
+                    f"material {name!r} is declared as {declared.kind} in the contract, not {kind}",
+                    hint=f"drop --kind, or add it under another name",
+                )
+            result = self._craft_as_declared(value, name or "", declared.kind, opts)
+        elif kind is not None:
+            result = self.registry.get(kind).craft(value, opts)
+        else:
+            from crafter.materials.detect import detect_kind
+
+            result = detect_kind(value, self.registry, opts)
+        mat_name = name or (
+            name_from_value(value)
+            if result.filename is not None or os.path.exists(value)
+            else f"material-{result.digest.split(':')[1][:12]}"
+        )
+        return self._record(mat_name, result, declared, user_annotations)
+
+    def _craft_as_declared(self, value: str, name: str, kind: str, opts: CraftOptions) -> Crafted:
+        try:
+            return self.registry.get(kind).craft(value, opts)
+        except MaterialError as exc:
+            actual = self._guess_kind(value)
+            found = f"{value} looks like {actual}" if actual and actual != kind else str(exc)
+            raise MaterialError(
+                f"material {name!r} must be {kind} (declared in the contract), but {found}",
+                hint=exc.hint if actual == kind or actual is None else f"pass a {kind} file for {name!r}",
+            ) from exc
+
+    def _guess_kind(self, value: str) -> str | None:
+        from crafter.materials.detect import detect_kind
+
+        try:
+            return detect_kind(value, self.registry, CraftOptions()).kind
+        except MaterialError:
+            return None
+
+    @staticmethod
+    def _record(
+        name: str, result: Crafted, declared: Any, user_annotations: Mapping[str, str]
+    ) -> Material:
+        merged: dict[str, str] = dict(result.annotations)
+        if declared is not None:
+            for a in declared.annotations:
+                if a.value:
+                    merged.setdefault(a.name, a.value)
+        for key, value in user_annotations.items():
+            if merged.get(key):
+                log.info("annotation %s of material %s can't be changed, skipping", key, name)
+            else:
+                merged[key] = value
+        if declared is not None:
+            missing = [a.name for a in declared.annotations if not merged.get(a.name)]
+            if missing:
+                raise MaterialError(
+                    f'annotations {missing} required for material "{name}"',
+                    hint="give them with --annotation KEY=VALUE",
+                )
+        return Material(
+            name=name,
+            kind=result.kind,
+            added_at=now_rfc3339(),
+            digest=result.digest,
+            filename=result.filename,
+            value=result.value,
+            image=result.image,
+            main_component=result.main_component,
+            annotations=merged,
+            output=bool(declared is not None and declared.output),
+            required=bool(declared is not None and not declared.optional),
+        )
+
+    # -- status ----------------------------------------------------------------------------------------
+    def status(self, attestation_id: str | None = None) -> Status:
+        aid = self.store.resolve(attestation_id)
+        return build_status(self.store.load(aid))
+
+    def list(self) -> list[StateEntry]:
+        """Every attestation in progress in the state directory."""
+        return self.store.entries()
+
+    # -- push ------------------------------------------------------------------------------------------
+    def push(
+        self,
+        *,
+        key: str,
+        bundle: Path | None = None,
+        annotations: Mapping[str, str] | None = None,
+        attestation_id: str | None = None,
+        password: bytes | PasswordProvider | None = None,
+    ) -> PushResult:
+        """Check completeness, render, evaluate, sign and write the bundle; then discard the state."""
+        from crafter.signing.bundle import sign_statement, write_bundle
+        from crafter.signing.keys import load_signer
+        from crafter.statement import render, serialize
+
+        aid = self.store.resolve(attestation_id)
+        state = self.store.load(aid)
+        contract = Contract.from_state(state.contract)
+        state = attrs.evolve(
+            state,
+            attestation=attrs.evolve(
+                state.attestation,
+                annotations=self._push_annotations(state, contract, annotations or {}),
+                finished_at=now_rfc3339(),
+            ),
+        )
+        check_complete(state, contract)
+        provider: PasswordProvider = password if callable(password) else (lambda: password)  # type: ignore[return-value]
+        signer = load_signer(key, provider, environ=self.environ)
+        statement = render(state, state.attestation.policy_evaluations)
+        attestation_evals = self.policies.verify_statement(state, statement)
+        evaluations = tuple(state.attestation.policy_evaluations) + attestation_evals
+        if attestation_evals:
+            statement = render(state, evaluations)
+        payload = serialize(statement)
+        signed = sign_statement(payload, signer)
+        target = bundle or self.cwd / f"attestation-{aid}.sigstore.json"
+        write_bundle(target, signed)
+        self.store.delete(aid)  # only once the bundle is safely written
+        return PushResult(
+            attestation_id=aid,
+            bundle_path=target,
+            statement=statement,
+            payload_digest="sha256:" + hashlib.sha256(payload).hexdigest(),
+            evaluations=evaluations,
+        )
+
+    @staticmethod
+    def _push_annotations(state: CraftingState, contract: Contract, given: Mapping[str, str]) -> dict[str, str]:
+        merged = {a.name: a.value for a in contract.annotations}
+        for k, v in state.attestation.annotations.items():
+            if not merged.get(k):
+                merged[k] = v
+        for k, v in given.items():
+            if merged.get(k):
+                log.info("contract annotation %s can't be changed, skipping", k)
+            else:
+                merged[k] = v
+        missing = sorted(k for k, v in merged.items() if not v)
+        if missing:
+            raise IncompleteAttestationError(
+                f"annotations {missing} required", hint="give them with crafter push --annotation KEY=VALUE"
+            )
+        return merged
+
+    # -- reset -----------------------------------------------------------------------------------------
+    def reset(self, attestation_id: str | None = None) -> str:
+        """Discard an attestation in progress; returns its id."""
+        aid = attestation_id or self.store.current_id()
+        if aid is None:
+            self.store.resolve(None)  # raises the standard "no attestation in progress" error
+            raise AssertionError("unreachable")
+        self.store.delete(aid)
+        return aid
+
+
+def check_complete(state: CraftingState, contract: Contract) -> None:
+    """Every required material present, and at least one member of each group (reference section 6.4)."""
+    present = state.attestation.materials
+    missing = [m.name for m in contract.materials if m.required and m.name not in present]
+    groups: dict[str, list[str]] = {}
+    for m in contract.materials:
+        if m.group:
+            groups.setdefault(m.group, []).append(m.name)
+    problems = []
+    if missing:
+        problems.append("some materials have not been crafted yet: " + ", ".join(missing))
+    for group, members in groups.items():
+        if not any(n in present for n in members):
+            problems.append(f'at least one material from group "{group}" is required: ' + ", ".join(members))
+    if problems:
+        raise IncompleteAttestationError(
+            "; ".join(problems), hint="add them with crafter add --name NAME --value VALUE; nothing was signed"
+        )
