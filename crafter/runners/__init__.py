@@ -1,0 +1,45 @@
+"""CI runner context and git HEAD collection: what an attestation records about where it was made.
+
+See docs/ci-context.md for the user-facing description (detection order, recorded variables, job URLs).
+"""
+
+from crafter.runners.context import (
+    CREDENTIAL_VARS,
+    detect_pull_request,
+    discover_runner,
+    enforce_runner,
+    resolve_context,
+    runner_for_type,
+    runners,
+)
+from crafter.runners.git import (
+    GitHead,
+    Remote,
+    github_pr_head_sha,
+    head_subject,
+    read_head,
+    sanitize_remote_url,
+)
+from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerContext, RunnerType
+
+__all__ = [
+    "CREDENTIAL_VARS",
+    "MANAGED",
+    "SELF_HOSTED",
+    "UNKNOWN",
+    "GitHead",
+    "Remote",
+    "Runner",
+    "RunnerContext",
+    "RunnerType",
+    "detect_pull_request",
+    "discover_runner",
+    "enforce_runner",
+    "github_pr_head_sha",
+    "head_subject",
+    "read_head",
+    "resolve_context",
+    "runner_for_type",
+    "runners",
+    "sanitize_remote_url",
+]

@@ -1,0 +1,441 @@
+"""The git HEAD an attestation records (reference sections 3.2 and 4.4), read with the ``git`` command.
+
+Collection is best effort: no repository, an empty repository, no ``git`` on ``PATH``, a repository git
+refuses (e.g. "dubious ownership"), or a timeout all give ``None``, never an error, because an attestation
+is still worth making without it.
+
+Speed: three git processes started at once and waited for together (``cat-file --batch`` for the commit
+object, ``status --porcelain=v2 --branch`` for the branch and dirtiness, ``config --get-regexp`` for the
+remote URLs), so ``crafter init`` pays for one round of process start-up.
+
+Safety: git runs with a scrubbed environment (only what locates git and the user's configuration is passed
+on, so ``safe.directory`` still applies; no ``GIT_DIR`` and friends from the caller), ``LC_ALL=C``, no
+pager, no terminal prompts, ``GIT_OPTIONAL_LOCKS=0`` so ``git status`` does not rewrite the index, and a
+timeout. Remote URLs are recorded without credentials (:func:`sanitize_remote_url`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from crafter.errors import StateError
+
+logger = logging.getLogger(__name__)
+
+#: Seconds all git processes together may take.
+GIT_TIMEOUT = 10.0
+
+# Variables passed on to git: where it is, where the user's and system configuration are (safe.directory,
+# includes), where discovery must stop, and temp dirs. Everything else (tokens, GIT_DIR, GIT_INDEX_FILE,
+# GIT_CONFIG_PARAMETERS...) stays out.
+_GIT_PASSTHROUGH = (
+    "PATH",
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "USERPROFILE",
+    "SYSTEMROOT",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+)
+_GIT_FIXED_ENV = {
+    "LC_ALL": "C",
+    "LANG": "C",
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_OPTIONAL_LOCKS": "0",
+}
+
+_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+@attrs.frozen
+class Remote:
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    url: str = attrs.field(validator=attrs.validators.instance_of(str))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "url": self.url}
+
+
+def _check_oid(_inst: object, _attr: object, value: str) -> None:
+    if not isinstance(value, str) or not _OID.fullmatch(value):
+        raise ValueError(f"commit hash must be 40 or 64 lowercase hex digits, got {value!r}")
+
+
+def _opt_str(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{attr.name} must be a string or None, got {value!r}")
+
+
+def _remotes(value: Iterable[Remote]) -> tuple[Remote, ...]:
+    remotes = tuple(value)
+    if not all(isinstance(remote, Remote) for remote in remotes):
+        raise TypeError("remotes must be Remote objects")
+    return remotes
+
+
+@attrs.frozen
+class GitHead:
+    """The commit an attestation was made from, and the state of the checkout around it.
+
+    ``date`` is the author date in RFC 3339, UTC (``2024-05-01T12:00:00Z``). Commit metadata (author, date,
+    message, signature) is empty when only the hash is known (a pull request head absent from a shallow
+    clone). ``branch`` is ``None`` on a detached HEAD. ``dirty`` counts modified, staged and untracked files,
+    but not files git ignores.
+    """
+
+    hash: str = attrs.field(validator=_check_oid)
+    author_name: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    author_email: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    date: str | None = attrs.field(default=None, validator=_opt_str)
+    message: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    signature: str | None = attrs.field(default=None, validator=_opt_str)  # raw armored PGP/SSH signature
+    remotes: tuple[Remote, ...] = attrs.field(default=(), converter=_remotes)
+    branch: str | None = attrs.field(default=None, validator=_opt_str)
+    dirty: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Chainloop's state field names (``hash``, ``authorEmail``...) plus ours (``branch``, ``dirty``)."""
+        out: dict[str, Any] = {
+            "hash": self.hash,
+            "authorEmail": self.author_email,
+            "authorName": self.author_name,
+            "message": self.message,
+        }
+        if self.date is not None:
+            out["date"] = self.date
+        out["remotes"] = [remote.to_dict() for remote in self.remotes]
+        if self.signature is not None:
+            out["signature"] = self.signature
+        if self.branch is not None:
+            out["branch"] = self.branch
+        out["dirty"] = self.dirty
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GitHead:
+        """Parse what :meth:`to_dict` wrote; a malformed record is a corrupt state (:class:`StateError`)."""
+        if not isinstance(data, Mapping):
+            raise StateError(f"invalid git head in state: expected an object, got {type(data).__name__}")
+        try:
+            remotes = data.get("remotes") or []
+            if not isinstance(remotes, list):
+                raise TypeError("remotes must be a list")
+            return cls(
+                hash=data["hash"],
+                author_name=data.get("authorName", ""),
+                author_email=data.get("authorEmail", ""),
+                date=data.get("date"),
+                message=data.get("message", ""),
+                signature=data.get("signature") or None,
+                remotes=tuple(Remote(name=r["name"], url=r["url"]) for r in remotes),
+                branch=data.get("branch"),
+                dirty=data.get("dirty", False),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"invalid git head in state: {exc}") from exc
+
+
+def head_subject(head: GitHead) -> dict[str, Any]:
+    """The in-toto subject for the HEAD commit (reference section 3.2), plus ``branch`` and ``dirty``.
+
+    The digest algorithm is ``sha1`` as in Chainloop, or ``sha256`` for a SHA-256 repository (64 hex digits).
+    Empty commit metadata (see :class:`GitHead`) is left out rather than recorded as empty strings.
+    """
+    annotations: dict[str, Any] = {}
+    if head.date:
+        annotations["date"] = head.date
+    if head.author_email:
+        annotations["author.email"] = head.author_email
+    if head.author_name:
+        annotations["author.name"] = head.author_name
+    if head.message:
+        annotations["message"] = head.message
+    if head.signature:
+        annotations["signature"] = head.signature
+    if head.remotes:
+        annotations["remotes"] = [remote.to_dict() for remote in head.remotes]
+    if head.branch is not None:
+        annotations["branch"] = head.branch
+    annotations["dirty"] = head.dirty
+    algorithm = "sha1" if len(head.hash) == 40 else "sha256"
+    return {"name": "git.head", "digest": {algorithm: head.hash}, "annotations": annotations}
+
+
+def sanitize_remote_url(url: str) -> str:
+    """``url`` without credentials: the userinfo of ``scheme://user:password@host/...`` is removed.
+
+    scp-style remotes (``git@github.com:org/repo.git``) are kept as they are: their user is a login name,
+    not a secret; if one carries a password (``user:pw@host:path``) the whole userinfo goes. Only the userinfo
+    is removed: query strings and fragments are kept (git remotes practically never have them).
+    """
+    scheme_end = url.find("://")
+    if scheme_end > 0 and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", url[:scheme_end]):
+        # The authority ends at the first "/", "?" or "#", as git and curl read it; its userinfo ends at the
+        # last "@" so that an unencoded "@" in a password is removed too.
+        start = scheme_end + 3
+        end = len(url)
+        for stop in "/?#":
+            pos = url.find(stop, start)
+            if pos != -1:
+                end = min(end, pos)
+        at = url.rfind("@", start, end)
+        if at == -1:
+            return url
+        return url[:start] + url[at + 1 :]
+    # scp-like "[user@]host:path": git takes it as such when a ":" comes before any "/".
+    colon = url.find(":")
+    slash = url.find("/")
+    if colon > 0 and (slash == -1 or colon < slash):
+        at = url.rfind("@", 0, slash if slash != -1 else len(url))
+        if at != -1 and ":" in url[:at]:
+            return url[at + 1 :]
+    return url
+
+
+def github_pr_head_sha(environ: Mapping[str, str]) -> str | None:
+    """The real head commit of a GitHub ``pull_request`` run, or ``None``.
+
+    GitHub checks out a synthetic merge commit for ``pull_request`` events; the commit the author pushed is
+    ``pull_request.head.sha`` in the event file. ``pull_request_target`` runs check out the base branch and
+    are left alone. A missing, unreadable or malformed event gives ``None``.
+    """
+    if environ.get("GITHUB_EVENT_NAME") != "pull_request":
+        return None
+    event_path = environ.get("GITHUB_EVENT_PATH", "")
+    if not event_path:
+        return None
+    try:
+        with open(event_path, encoding="utf-8") as fh:
+            event = json.load(fh)
+        sha = event["pull_request"]["head"]["sha"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(sha, str):
+        return None
+    sha = sha.strip().lower()
+    # Validated because it is handed to git: an arbitrary string could be a revision expression.
+    return sha if _OID.fullmatch(sha) else None
+
+
+def _git_env(environ: Mapping[str, str]) -> dict[str, str]:
+    env = {name: environ[name] for name in _GIT_PASSTHROUGH if name in environ}
+    env.update(_GIT_FIXED_ENV)
+    return env
+
+
+def _run_parallel(
+    commands: Sequence[tuple[Sequence[str], bytes | None]],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    timeout: float,
+) -> list[tuple[int, bytes, bytes]] | None:
+    """Start every command at once, then collect them under one deadline; ``None`` on timeout or OSError."""
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for argv, stdin in commands:
+            procs.append(
+                subprocess.Popen(
+                    list(argv),
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )
+            )
+        deadline = time.monotonic() + timeout
+        results = []
+        for proc, (_argv, stdin) in zip(procs, commands, strict=True):
+            out, err = proc.communicate(stdin, timeout=max(0.0, deadline - time.monotonic()))
+            results.append((proc.returncode, out, err))
+        return results
+    except subprocess.TimeoutExpired:
+        logger.warning("git did not answer within %.0f s; the attestation records no git HEAD", timeout)
+        return None
+    except OSError as exc:
+        logger.debug("cannot run git: %s", exc)
+        return None
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+def _parse_batch(out: bytes) -> list[tuple[str, bytes] | None]:
+    """Objects of ``git cat-file --batch`` output in request order; ``None`` if missing or not a commit."""
+    objects: list[tuple[str, bytes] | None] = []
+    pos = 0
+    while pos < len(out):
+        eol = out.find(b"\n", pos)
+        if eol == -1:
+            break
+        fields = out[pos:eol].decode("ascii", "replace").split()
+        pos = eol + 1
+        if len(fields) == 3 and fields[2].isdigit():
+            size = int(fields[2])
+            body = out[pos : pos + size]
+            pos += size + 1  # the object is followed by a newline
+            objects.append((fields[0], body) if fields[1] == "commit" and _OID.fullmatch(fields[0]) else None)
+        else:
+            objects.append(None)  # "<name> missing" / "<name> ambiguous"
+    return objects
+
+
+def _utc_rfc3339(timestamp: str) -> str | None:
+    try:
+        return datetime.fromtimestamp(int(timestamp), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _parse_commit(oid: str, raw: bytes) -> GitHead:
+    """A raw commit object: headers (continuation lines start with a space), a blank line, the message."""
+    header_block, _, body = raw.partition(b"\n\n")
+    entries: list[tuple[bytes, bytes]] = []
+    for line in header_block.split(b"\n"):
+        if line.startswith(b" ") and entries:
+            key, value = entries[-1]
+            entries[-1] = (key, value + b"\n" + line[1:])
+        else:
+            key, _, value = line.partition(b" ")
+            entries.append((key, value))
+    headers: dict[bytes, bytes] = {}
+    for key, value in entries:
+        headers.setdefault(key, value)  # the first of a repeated header (e.g. parent) is enough here
+
+    codec = headers.get(b"encoding", b"utf-8").decode("ascii", "replace").strip() or "utf-8"
+
+    def text(data: bytes) -> str:
+        try:
+            return data.decode(codec, errors="replace")
+        except LookupError:  # an encoding name Python does not know
+            return data.decode("utf-8", errors="replace")
+
+    name = email = ""
+    date = None
+    ident = text(headers.get(b"author", b""))
+    gt = ident.rfind(">")
+    lt = ident.rfind("<", 0, gt) if gt != -1 else -1
+    if lt != -1:
+        name, email = ident[:lt].strip(), ident[lt + 1 : gt]
+        when = ident[gt + 1 :].split()
+        date = _utc_rfc3339(when[0]) if when else None
+    signature = headers.get(b"gpgsig") or headers.get(b"gpgsig-sha256")
+    return GitHead(
+        hash=oid,
+        author_name=name,
+        author_email=email,
+        date=date,
+        message=text(body),
+        signature=signature.decode("utf-8", "replace") + "\n" if signature else None,
+    )
+
+
+def _parse_status(out: bytes) -> tuple[str | None, bool]:
+    """Branch (``None`` when detached) and dirtiness from ``git status --porcelain=v2 --branch -z``."""
+    branch: str | None = None
+    dirty = False
+    for entry in out.split(b"\0"):
+        if entry.startswith(b"# branch.head "):
+            head = entry[len(b"# branch.head ") :].decode("utf-8", "replace")
+            branch = None if head == "(detached)" else head
+        elif entry and not entry.startswith(b"# "):
+            dirty = True  # a changed, unmerged or untracked path ("?"); ignored paths are not listed
+    return branch, dirty
+
+
+def _parse_remotes(out: bytes) -> tuple[Remote, ...]:
+    """``remote.<name>.url`` entries of ``git config -z --get-regexp``; the first URL of each remote."""
+    urls: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        key, sep, value = entry.decode("utf-8", "replace").partition("\n")
+        if not sep or not key.startswith("remote.") or not key.endswith(".url"):
+            continue
+        name = key[len("remote.") : -len(".url")]
+        if name and name not in urls:
+            urls[name] = sanitize_remote_url(value)
+    return tuple(Remote(name=name, url=url) for name, url in sorted(urls.items()))
+
+
+def read_head(
+    path: str | os.PathLike[str] = ".",
+    environ: Mapping[str, str] | None = None,
+    *,
+    timeout: float = GIT_TIMEOUT,
+) -> GitHead | None:
+    """The HEAD of the repository containing ``path`` (searched upwards), or ``None`` when there is none.
+
+    ``environ`` (default: the process environment) supplies ``PATH``/``HOME`` for git and the GitHub
+    ``pull_request`` context: in such a run the PR's head commit replaces GitHub's synthetic merge commit,
+    with its metadata when the commit exists locally, else with the hash alone.
+    """
+    if environ is None:
+        environ = os.environ
+    directory = os.fspath(path)
+    if os.path.isfile(directory):
+        directory = os.path.dirname(directory) or "."
+    if not os.path.isdir(directory):
+        return None
+    env = _git_env(environ)
+    git = shutil.which("git", path=env.get("PATH", os.defpath))
+    if git is None:
+        logger.debug("git is not on PATH; the attestation records no git HEAD")
+        return None
+
+    pr_sha = github_pr_head_sha(environ)
+    wanted = b"HEAD\n" + (pr_sha.encode("ascii") + b"\n" if pr_sha else b"")
+    results = _run_parallel(
+        [
+            ([git, "cat-file", "--batch"], wanted),
+            ([git, "status", "--porcelain=v2", "--branch", "-z"], None),
+            ([git, "config", "-z", "--get-regexp", r"^remote\..*\.url$"], None),
+        ],
+        cwd=directory,
+        env=env,
+        timeout=timeout,
+    )
+    if results is None:
+        return None
+    (cat_rc, cat_out, cat_err), (status_rc, status_out, _), (_, config_out, _) = results
+    if cat_rc != 0:
+        # Not a repository, or one git refuses; only the refusal is worth telling the user about.
+        message = cat_err.decode("utf-8", "replace").strip()
+        log = logger.warning if "dubious ownership" in message else logger.debug
+        log("git HEAD not recorded: %s", message.splitlines()[0] if message else f"git exited {cat_rc}")
+        return None
+    objects = _parse_batch(cat_out)
+    if not objects or objects[0] is None:
+        return None  # an empty repository: HEAD names no commit yet
+    branch, dirty = _parse_status(status_out) if status_rc == 0 else (None, False)
+    remotes = _parse_remotes(config_out)  # exit 1 just means "no remotes"
+
+    oid, raw = objects[0]
+    if pr_sha is not None:
+        pr_object = objects[1] if len(objects) > 1 else None
+        if pr_object is None:
+            # Shallow clone without the PR head: record its hash only. Chainloop keeps the merge commit's
+            # author, message and signature under the new hash; they describe another commit, so we drop them.
+            return GitHead(hash=pr_sha, remotes=remotes, branch=branch, dirty=dirty)
+        oid, raw = pr_object
+    return attrs.evolve(_parse_commit(oid, raw), remotes=remotes, branch=branch, dirty=dirty)
