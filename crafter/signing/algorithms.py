@@ -50,7 +50,7 @@ def _describe(key: PrivateKeyTypes | PublicKeyTypes) -> str:
         return f"ECDSA {key.curve.name}"
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
-    return type(key).__name__.removeprefix("_")
+    return type(key).__name__.removesuffix("PrivateKey").removesuffix("PublicKey")
 
 
 def key_details(key: PrivateKeyTypes | PublicKeyTypes) -> str:

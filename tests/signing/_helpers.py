@@ -1,0 +1,48 @@
+"""Shared test data for the signing tests (imported by conftest and the test modules)."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+#: One key per supported algorithm family (name -> expected Sigstore key details).
+KEY_DETAILS = {
+    "ecdsa-p256": "PKIX_ECDSA_P256_SHA_256",
+    "ecdsa-p384": "PKIX_ECDSA_P384_SHA_384",
+    "ecdsa-p521": "PKIX_ECDSA_P521_SHA_512",
+    "ed25519": "PKIX_ED25519",
+    "rsa-2048": "PKIX_RSA_PKCS1V15_2048_SHA256",
+    "rsa-3072": "PKIX_RSA_PKCS1V15_3072_SHA256",
+}
+
+#: A compact in-toto statement, as the statement module will serialise one (the exact bytes are what matter).
+STATEMENT = (
+    b'{"_type":"https://in-toto.io/Statement/v1","predicate":{"n":1},'
+    b'"predicateType":"https://example.com/p/v1","subject":[{"digest":{"sha256":"'
+    + b"ab" * 32
+    + b'"},"name":"app"}]}'
+)
+
+
+def generate(name: str) -> PrivateKeyTypes:
+    if name.startswith("ecdsa-"):
+        curve = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p521": ec.SECP521R1()}[name[6:]]
+        return ec.generate_private_key(curve)
+    if name == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    return rsa.generate_private_key(public_exponent=65537, key_size=int(name[4:]))
+
+
+def pem_of(key: PrivateKeyTypes, password: bytes | None = None) -> bytes:
+    """PKCS#8 PEM of ``key``, encrypted when a password is given."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def public_pem_of(key: PrivateKeyTypes) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
