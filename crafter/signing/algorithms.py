@@ -13,8 +13,9 @@ Ed25519           pure Ed25519 over the PAE              ``PKIX_ED25519``
 RSA 2048/3072/4096 RSASSA-PKCS1-v1_5, SHA-256            ``PKIX_RSA_PKCS1V15_<bits>_SHA256``
 ================  =====================================  ==========================================
 
-RSA uses PKCS#1 v1.5 rather than PSS because that is what cosign and sigstore-go do with an RSA key and what
-verifiers that ignore key details (npm ``@sigstore/verify``, Node's default for RSA keys) check.
+RSA uses PKCS#1 v1.5 rather than PSS because that is what verifiers that ignore key details check (npm
+``@sigstore/verify`` passes no algorithm, so Node's default for RSA keys applies: PKCS#1 v1.5, SHA-256) and
+what cosign does with an RSA key.
 """
 
 from __future__ import annotations

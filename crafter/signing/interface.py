@@ -25,8 +25,7 @@ class VerificationError(SigningError):
 
 def keyid_of(public_key: PublicKeyTypes) -> str:
     """The key id used as bundle ``publicKey.hint`` and DSSE ``keyid``: sha256 hex of the DER
-    SubjectPublicKeyInfo. It is what cosign and sigstore-go print for a public key, so the same key gets
-    the same id in every tool."""
+    SubjectPublicKeyInfo, so the id depends on the key alone, not on how its PEM was written."""
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).hexdigest()
 

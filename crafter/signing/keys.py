@@ -42,7 +42,7 @@ _MAX_KEY_BYTES = 1 << 20
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _SUPPORTED_REFS = "a path to a PEM private key, env://VAR"
 # Schemes cosign understands that we will add later; anything else is simply unknown.
-_PLANNED_SCHEMES = frozenset({"awskms", "gcpkms", "azurekms", "hashivault", "k8s", "gitlab", "pkcs11"})
+_PLANNED_SCHEMES = frozenset({"awskms", "gcpkms", "azurekms", "hashivault", "k8s", "gitlab"})
 _COSIGN_PEM_LABELS = (b"ENCRYPTED COSIGN PRIVATE KEY", b"ENCRYPTED SIGSTORE PRIVATE KEY")
 
 
@@ -145,6 +145,10 @@ def load_signer(
     ``ref`` is a path to a PEM private key or ``env://VAR``; ``environ`` is where ``env://`` looks (defaults
     to ``os.environ``). ``password_provider`` is called only if the key is encrypted.
     """
+    if ref.lower().startswith("pkcs11:"):  # an RFC 7512 URI has no "//"
+        raise SigningError(
+            "key reference scheme pkcs11: is not supported yet", hint=f"supported: {_SUPPORTED_REFS}"
+        )
     match = _SCHEME.match(ref)
     if match is None:
         path = Path(ref)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -46,3 +51,21 @@ def public_pem_of(key: PrivateKeyTypes) -> bytes:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+#: The npm verifier project (package.json, package-lock.json, verify_bundle.mjs; node_modules after npm ci).
+INTEROP = Path(__file__).resolve().parents[1] / "interop"
+
+
+def require_node() -> str:
+    """The node binary, with ``tests/interop/node_modules`` installed: else skip here, fail in CI."""
+    node = shutil.which("node")
+    if node is None:
+        reason = "node is not on PATH"
+    elif not (INTEROP / "node_modules" / "@sigstore" / "verify").is_dir():
+        reason = f"{INTEROP / 'node_modules'} is missing"
+    else:
+        return node
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must install it: npm ci --prefix tests/interop")
+    pytest.skip(f"{reason} (install with: npm ci --prefix tests/interop)")

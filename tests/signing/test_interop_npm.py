@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,11 +18,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from crafter.signing import PrivateKeySigner, sign_statement, write_bundle
-from tests.signing._helpers import STATEMENT, public_pem_of
+from tests.signing._helpers import INTEROP, STATEMENT, public_pem_of, require_node
 
 pytestmark = pytest.mark.interop
 
-INTEROP = Path(__file__).resolve().parents[1] / "interop"
 SCRIPT = INTEROP / "verify_bundle.mjs"
 NODE_TIMEOUT_S = 10
 
@@ -34,20 +31,9 @@ NODE_TIMEOUT_S = 10
 NPM_KEY_TYPES = ["ecdsa-p256", "ed25519", "rsa-2048"]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must install it: npm ci --prefix tests/interop")
-    pytest.skip(f"{reason} (install with: npm ci --prefix tests/interop)")
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        _unavailable("node is not on PATH")
-    if not (INTEROP / "node_modules" / "@sigstore" / "verify").is_dir():
-        _unavailable(f"{INTEROP / 'node_modules'} is missing")
-    return str(path)
+    return require_node()
 
 
 def _run(

@@ -254,6 +254,11 @@ def test_kms_schemes_are_not_supported_yet(ref: str) -> None:
     assert info.value.hint == "supported: a path to a PEM private key, env://VAR"
 
 
+def test_pkcs11_uri_is_not_supported_yet() -> None:
+    with pytest.raises(SigningError, match="pkcs11: is not supported yet"):
+        load_signer("pkcs11:token=ci;object=key", lambda: None)
+
+
 def test_unknown_scheme(tmp_path: Path) -> None:
     with pytest.raises(SigningError, match="ftp:// is not a known key reference scheme"):
         load_signer("ftp://host/key", lambda: None)
