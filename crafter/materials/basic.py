@@ -1,0 +1,204 @@
+"""STRING, ARTIFACT and EVIDENCE, plus the helpers every file-based kind of this package shares.
+
+The helpers (``invalid``, ``load_json``, ``file_record``, ``check_schema``) are internal to
+``crafter.materials``: they keep the error wording and the read-once discipline identical across kinds.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from crafter.errors import MaterialError
+from crafter.materials.fileio import FileBytes, hash_file, parse_json, read_file
+from crafter.materials.interface import (
+    ANN_EVIDENCE_ID,
+    ANN_EVIDENCE_SCHEMA,
+    ANN_SIZE,
+    Crafted,
+    CraftOptions,
+    MainComponent,
+    MaterialKind,
+    Sample,
+)
+
+#: Schema messages quote the offending instance, which can be a whole SBOM; keep error lines readable.
+_MAX_REASON = 300
+
+
+def invalid(path: str, what: str, reason: str, hint: str | None = None) -> MaterialError:
+    """The one wording of a kind mismatch: ``<path>: invalid <what>: <reason>``, on one line."""
+    reason = " ".join(reason.split())
+    if len(reason) > _MAX_REASON:
+        reason = reason[: _MAX_REASON - 3] + "..."
+    return MaterialError(f"{path}: invalid {what}: {reason}", hint=hint)
+
+
+def load_json(path: str, what: str) -> tuple[FileBytes, Any]:
+    """Read ``path`` once, hash those bytes and parse them as JSON."""
+    fb = read_file(path)
+    try:
+        return fb, parse_json(fb, what)
+    except RecursionError:
+        # parse_json maps ValueError only; a pathologically nested document exhausts the recursion limit.
+        raise invalid(path, what, "JSON nested too deeply") from None
+
+
+def file_record(
+    kind: str,
+    fb: FileBytes,
+    annotations: Mapping[str, str] | None = None,
+    main_component: MainComponent | None = None,
+) -> Crafted:
+    """A file material recorded from bytes read once: digest, base name, size (also as an annotation)."""
+    return Crafted(
+        kind=kind,
+        digest=fb.digest,
+        filename=fb.filename,
+        main_component=main_component,
+        annotations={**(annotations or {}), ANN_SIZE: str(fb.size)},
+        size=fb.size,
+    )
+
+
+def str_field(obj: object, key: str) -> str:
+    """``obj[key]`` when ``obj`` is an object and that value a string, else ``""``: a wrong shape counts
+    as absent, for fields that are read only to annotate."""
+    if isinstance(obj, dict):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def jsonschema_module() -> Any:
+    """The ``jsonschema`` package, imported on first use rather than at module import (start-up time
+    matters and most commands never validate a document). Imported by name because the package ships no
+    type information: its objects are ``Any`` either way, and no ``type: ignore`` goes stale if stubs come."""
+    return importlib.import_module("jsonschema")
+
+
+@functools.cache
+def _structural_validator(schema_file: str) -> Any:
+    from crafter.resources import load_schema
+
+    return jsonschema_module().Draft202012Validator(load_schema(f"materials/{schema_file}"))
+
+
+def first_schema_error(errors: list[Any]) -> str:
+    """``<json path>: <message>`` of the most relevant of jsonschema's errors (its own ranking: the
+    shallowest error, preferring a definite failure over an ``anyOf``/``oneOf`` summary)."""
+    err = jsonschema_module().exceptions.best_match(errors)
+    return f"{err.json_path}: {err.message}"
+
+
+def check_schema(doc: object, schema_file: str, path: str, what: str) -> None:
+    """Validate ``doc`` against one of our structural schemas in ``schemas/materials``."""
+    try:
+        errors = list(_structural_validator(schema_file).iter_errors(doc))
+    except RecursionError:
+        raise invalid(path, what, "document nested too deeply to validate") from None
+    if errors:
+        raise invalid(path, what, first_schema_error(errors))
+
+
+class StringKind(MaterialKind):
+    """A literal value: recorded as is, digest over its UTF-8 bytes, never uploaded."""
+
+    kind = "STRING"
+    file_based = False
+    can_be_subject = False
+
+    def sniff(self, sample: Sample) -> bool:
+        # An existing file is never taken for a string: it would silently record the path instead of the file.
+        return bool(sample.value) and not sample.is_file
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        if not value:
+            raise MaterialError("empty value: a STRING material needs a non-empty value")
+        try:
+            # surrogateescape gives back the original bytes of an undecodable command-line argument.
+            data = value.encode("utf-8", errors="surrogateescape")
+        except UnicodeEncodeError as exc:
+            raise MaterialError(f"{value!r}: STRING value is not valid Unicode text ({exc.reason})") from exc
+        return Crafted(
+            kind=self.kind,
+            digest="sha256:" + hashlib.sha256(data).hexdigest(),
+            value=value,
+            annotations={ANN_SIZE: str(len(data))},
+        )
+
+
+class ArtifactKind(MaterialKind):
+    """Any non-empty file, hashed in a stream so memory stays constant whatever its size."""
+
+    kind = "ARTIFACT"
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        return streamed_record(self.kind, value, options)
+
+
+def streamed_record(kind: str, path: str, options: CraftOptions) -> Crafted:
+    """A file material hashed in a stream (never held in memory): digest, base name, size."""
+    digest, size = hash_file(path, options.progress)
+    return Crafted(
+        kind=kind,
+        digest=digest,
+        filename=os.path.basename(path),
+        annotations={ANN_SIZE: str(size)},
+        size=size,
+    )
+
+
+#: Evidence beyond this size is hashed as a stream, never parsed for its id (that would hold it in memory).
+EVIDENCE_PARSE_LIMIT = 64 << 20
+
+
+class EvidenceKind(MaterialKind):
+    """Any non-empty file. A JSON evidence envelope ``{"chainloop.material.evidence.id" (or deprecated
+    ``"id"``), "schema", "data"}`` adds the evidence id and schema annotations; ``data`` must be present
+    and not null. EVIDENCE is never auto-detected (Chainloop's rule): a contract or ``--kind`` selects it.
+    """
+
+    kind = "EVIDENCE"
+
+    def sniff(self, sample: Sample) -> bool:
+        return False
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        if not _looks_like_json_object(value):
+            return streamed_record(self.kind, value, options)
+        fb = read_file(value)
+        return file_record(self.kind, fb, _evidence_annotations(fb.data))
+
+
+def _looks_like_json_object(path: str) -> bool:
+    """Whether ``path`` is small enough to parse and starts (after whitespace) with ``{``."""
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > EVIDENCE_PARSE_LIMIT:
+                return False
+            head = fh.read(64)
+    except OSError:
+        return False  # the streaming path reports the error in the common wording
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def _evidence_annotations(data: bytes) -> dict[str, str]:
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {}  # evidence may be anything: no annotations, no error
+    evidence_id = str_field(doc, ANN_EVIDENCE_ID) or str_field(doc, "id")
+    if not evidence_id or doc.get("data") is None:
+        return {}
+    annotations = {ANN_EVIDENCE_ID: evidence_id}
+    schema = str_field(doc, "schema")
+    if schema:
+        annotations[ANN_EVIDENCE_SCHEMA] = schema
+    return annotations
