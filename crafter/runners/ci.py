@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerType, non_empty
+from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerType, http_url, non_empty
 
 # GitHub's pull-request context and GitLab's merge-request context, shared by the runners that can see them.
 GITHUB_PR_VARS: tuple[str, ...] = (
@@ -34,14 +34,6 @@ GITLAB_MR_VARS: tuple[str, ...] = (
 )
 
 
-def _http_url(value: str) -> str:
-    """``value`` when it is an absolute http(s) URL, else ``""`` (a job URL is a link, not free text)."""
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return value
-    return ""
-
-
 class _EnvDetected(Runner):
     """A runner detected when all of ``detect_vars`` are non-empty; its job URL is one variable (or none)."""
 
@@ -54,7 +46,7 @@ class _EnvDetected(Runner):
     def job_url(self, environ: Mapping[str, str]) -> str:
         if self.job_url_var is None:
             return ""
-        return _http_url(environ.get(self.job_url_var, ""))
+        return http_url(environ.get(self.job_url_var, ""))
 
 
 class GitHubAction(_EnvDetected):
@@ -80,7 +72,7 @@ class GitHubAction(_EnvDetected):
             return ""
         # Chainloop hard-codes github.com; GITHUB_SERVER_URL is github.com there too and is the right host on
         # GitHub Enterprise Server.
-        server = _http_url(environ.get("GITHUB_SERVER_URL", "")).rstrip("/") or "https://github.com"
+        server = http_url(environ.get("GITHUB_SERVER_URL", "")).rstrip("/") or "https://github.com"
         return f"{server}/{repo}/actions/runs/{run_id}"
 
     def environment(self, environ: Mapping[str, str]) -> str:
@@ -133,7 +125,7 @@ class AzurePipeline(_EnvDetected):
     def job_url(self, environ: Mapping[str, str]) -> str:
         # <collection URI>/<team project>/_build/results?buildId=..&j=<job id>&view=logs, as Chainloop builds
         # it (query keys sorted, like Go's url.Values.Encode).
-        server = urlsplit(_http_url(environ.get("SYSTEM_TEAMFOUNDATIONSERVERURI", "")))
+        server = urlsplit(http_url(environ.get("SYSTEM_TEAMFOUNDATIONSERVERURI", "")))
         if not server.netloc:
             return ""
         path = posixpath.join(server.path or "/", environ.get("SYSTEM_TEAMPROJECT", ""), "_build/results")
@@ -176,7 +168,7 @@ class CircleCIBuild(Runner):
         return environ.get("CI") == "true" and environ.get("CIRCLECI") == "true"
 
     def job_url(self, environ: Mapping[str, str]) -> str:
-        return _http_url(environ.get("CIRCLE_BUILD_URL", ""))
+        return http_url(environ.get("CIRCLE_BUILD_URL", ""))
 
 
 class DaggerPipeline(_EnvDetected):

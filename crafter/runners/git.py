@@ -64,6 +64,8 @@ _GIT_FIXED_ENV = {
 }
 
 _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+_SCP_USERINFO = re.compile(r"(?P<userinfo>[^/]*)@[^@/:]+:")
 
 
 @attrs.frozen
@@ -187,27 +189,29 @@ def sanitize_remote_url(url: str) -> str:
     not a secret; if one carries a password (``user:pw@host:path``) the whole userinfo goes. Only the userinfo
     is removed: query strings and fragments are kept (git remotes practically never have them).
     """
+    # Repeated until nothing changes: removing one userinfo can expose another (``a:b@h://c:d@e/``).
+    while (clean := _strip_userinfo(url)) != url:
+        url = clean
+    return url
+
+
+def _strip_userinfo(url: str) -> str:
     scheme_end = url.find("://")
-    if scheme_end > 0 and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", url[:scheme_end]):
-        # The authority ends at the first "/", "?" or "#", as git and curl read it; its userinfo ends at the
-        # last "@" so that an unencoded "@" in a password is removed too.
+    if scheme_end > 0 and _URL_SCHEME.fullmatch(url[:scheme_end]):
+        # The authority ends at the first "/" and its userinfo at the last "@" before it. Git also ends it at
+        # "?" or "#", but a password pasted unencoded may contain those, and a remote's authority never does.
         start = scheme_end + 3
-        end = len(url)
-        for stop in "/?#":
-            pos = url.find(stop, start)
-            if pos != -1:
-                end = min(end, pos)
+        slash = url.find("/", start)
+        end = len(url) if slash == -1 else slash
         at = url.rfind("@", start, end)
         if at == -1:
             return url
         return url[:start] + url[at + 1 :]
-    # scp-like "[user@]host:path": git takes it as such when a ":" comes before any "/".
-    colon = url.find(":")
-    slash = url.find("/")
-    if colon > 0 and (slash == -1 or colon < slash):
-        at = url.rfind("@", 0, slash if slash != -1 else len(url))
-        if at != -1 and ":" in url[:at]:
-            return url[at + 1 :]
+    # scp-like "[user@]host:path" (git reads it so when a ":" comes before any "/"). The userinfo is the
+    # longest "/"-free prefix before an "@" that is followed by "host:"; it is dropped only if it has a ":".
+    match = _SCP_USERINFO.match(url)
+    if match and ":" in match.group("userinfo"):
+        return url[match.end("userinfo") + 1 :]
     return url
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -48,6 +49,14 @@ ENVIRONMENTS: frozenset[str] = frozenset({MANAGED, SELF_HOSTED, UNKNOWN})
 def non_empty(environ: Mapping[str, str], *names: str) -> bool:
     """True when every variable is set to a non-empty value (how Chainloop's ``CheckEnv`` tests presence)."""
     return all(environ.get(name, "") != "" for name in names)
+
+
+def http_url(value: str) -> str:
+    """``value`` when it is an absolute http(s) URL, else ``""`` (a job URL is a link, not free text)."""
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return value
+    return ""
 
 
 class Runner(ABC):

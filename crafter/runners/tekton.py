@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerType
+from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerType, http_url
 
 #: The directory Tekton mounts into every step container.
 RESULTS_DIR = "/tekton/results"
@@ -78,7 +78,7 @@ class TektonPipeline(Runner):
         else:
             return ""
         # TEKTON_DASHBOARD_URL is read for the link only, never recorded.
-        dashboard = environ.get("TEKTON_DASHBOARD_URL", "").rstrip("/")
+        dashboard = http_url(environ.get("TEKTON_DASHBOARD_URL", "")).rstrip("/")
         if dashboard:
             return f"{dashboard}/#/namespaces/{namespace}/{kind}/{name}"
         return f"tekton://{namespace}/{kind}/{name}"
