@@ -1,0 +1,81 @@
+"""Auto-detection: which kind a value is, when neither ``--kind`` nor the contract says.
+
+Rules (documented for users in docs/materials.md):
+
+1. The value is looked at once, through a bounded :class:`Sample` (the first bytes of a file, never the whole
+   file, never the network).
+2. Problems with the file itself stop detection at once: a path that exists but cannot be read, or an empty
+   file. No kind could accept such a value, and trying the next ones would only hide the real problem.
+3. Kinds are tried in ``registry.detection_order``. A kind whose ``sniff`` rejects the sample is skipped;
+   otherwise it crafts the value, and the first success wins. A :class:`MaterialError` from a candidate means
+   "not this kind" and the next one is tried.
+4. An existing file is only ever tried as a file-based kind: it is never recorded as a STRING (that would
+   record the path instead of the file) nor looked up as an image reference.
+5. Detection always crafts with strict validation, whatever the options say: a non-strict schema failure
+   is only a warning, and would otherwise turn an invalid SBOM into an SBOM instead of an ARTIFACT.
+6. Nothing matches: ``failed to auto-discover material kind for <value>``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from crafter.errors import MaterialError
+from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, Sample
+
+#: How many failed candidates the final error's hint lists, with their reasons.
+_HINT_CANDIDATES = 6
+
+
+def _check_file(sample: Sample) -> None:
+    """Rule 2: errors about the file itself, raised before any kind is tried."""
+    if sample.is_file and sample.size == 0:
+        raise MaterialError(f"{sample.value}: file is empty", hint="materials must have content")
+
+
+def detect_kind(value: str, registry: MaterialRegistry, options: CraftOptions) -> Crafted:
+    """Craft ``value`` as the first kind of ``registry.detection_order`` that accepts it."""
+    sample = Sample.of(value)  # raises for a file that exists but cannot be read
+    _check_file(sample)
+    strict = attrs.evolve(options, strict=True)
+    failures: list[tuple[str, MaterialError]] = []
+    for name in registry.detection_order:
+        kind = registry.get(name)
+        if sample.is_file and not kind.file_based:
+            continue  # rule 4
+        if not kind.sniff(sample):
+            continue
+        try:
+            crafted = kind.craft(value, strict)
+        except MaterialError as exc:
+            failures.append((name, exc))
+            continue
+        _warn_if_misread(crafted, value, failures, options)
+        return crafted
+    raise MaterialError(f"failed to auto-discover material kind for {value}", hint=_hint(failures))
+
+
+def _hint(failures: list[tuple[str, MaterialError]]) -> str:
+    if not failures:
+        return "no material kind recognised this value; pass --kind explicitly"
+    tried = "; ".join(f"{name}: {exc.message}" for name, exc in failures[:_HINT_CANDIDATES])
+    more = len(failures) - _HINT_CANDIDATES
+    if more > 0:
+        tried += f"; and {more} more"
+    return f"pass --kind explicitly; candidates tried: {tried}"
+
+
+def _warn_if_misread(
+    crafted: Crafted, value: str, failures: list[tuple[str, MaterialError]], options: CraftOptions
+) -> None:
+    """A STRING that looks like a path or an image is most likely not meant as a string: say so, without
+    failing. Plain words are left alone (every word is also a syntactically valid image name)."""
+    if crafted.kind != "STRING" or not ("/" in value or os.sep in value):
+        return
+    image = next((exc for name, exc in failures if name == "CONTAINER_IMAGE"), None)
+    if image is not None:
+        options.warning(f"{value!r} recorded as a STRING: {image.message}")
+    elif not os.path.exists(value):
+        options.warning(f"{value!r} is not an existing file; recorded as a STRING")
