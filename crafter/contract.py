@@ -117,7 +117,11 @@ def _describe(error: Any, doc: Any, source: str) -> ContractError:
     if validator == "const":
         return ContractError(f"{source}: {where}: expected {expected!r}, got {inst!r}")
     if validator == "pattern":
-        hint = _NAME_HINT if str(error.absolute_path[-1] if error.absolute_path else "") in {"name", "group"} else None
+        hint = (
+            _NAME_HINT
+            if str(error.absolute_path[-1] if error.absolute_path else "") in {"name", "group"}
+            else None
+        )
         return ContractError(f"{source}: {where}: {inst!r} does not match {expected}", hint=hint)
     if validator == "maxLength":
         return ContractError(f"{source}: {where}: {inst!r} is longer than {expected} characters")
@@ -136,7 +140,9 @@ def _validate(doc: Any, raw: Any, source: str) -> None:
     if not errors:
         return
     # The deepest error is the most specific one (if/then and oneOf wrap their branches' errors).
-    best = jsonschema.exceptions.best_match(errors, key=lambda e: (-len(e.absolute_path), *jsonschema.exceptions.relevance(e)))
+    best = jsonschema.exceptions.best_match(
+        errors, key=lambda e: (-len(e.absolute_path), jsonschema.exceptions.relevance(e))
+    )
     raise _describe(best, raw, source)
 
 

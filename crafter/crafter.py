@@ -20,7 +20,7 @@ import attrs
 
 from crafter.contract import Contract, load_contract
 from crafter.errors import IncompleteAttestationError, MaterialError, UsageError
-from crafter.materials.interface import CraftOptions, Crafted, MaterialRegistry, ProgressCallback
+from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, ProgressCallback
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
 from crafter.state import StateEntry, StateStore, default_state_dir
@@ -158,13 +158,17 @@ class Crafter:
                 env_vars=dict(context.env),
                 runner_type=context.type.value,
                 runner_url=context.job_url,
-                runner_environment=context.environment if context.type.value != "RUNNER_TYPE_UNSPECIFIED" else "",
+                runner_environment=context.environment
+                if context.type.value != "RUNNER_TYPE_UNSPECIFIED"
+                else "",
                 head=read_head(str(self.cwd), self.environ),
             ),
             dry_run=dry_run,
         )
         if loaded.policies or loaded.policy_groups:
-            log.warning("the contract attaches policies; this version of crafter records them but does not evaluate them")
+            log.warning(
+                "the contract attaches policies; this version of crafter records them but does not evaluate them"
+            )
         self.store.create(state)
         self.store.set_current(attestation_id)
         return state
@@ -192,7 +196,9 @@ class Crafter:
         contract = Contract.from_state(state.contract)
         expanded = expand_values(values)
         if not expanded:
-            raise UsageError("nothing to add", hint="give a file, an image reference or a string with --value")
+            raise UsageError(
+                "nothing to add", hint="give a file, an image reference or a string with --value"
+            )
         if name is not None and len(expanded) > 1:
             raise UsageError(
                 f"--name names one material, but {len(expanded)} values were given",
@@ -221,7 +227,9 @@ class Crafter:
                 if m.name in current.attestation.materials:
                     log.info("material %s already set, overriding it", m.name)
                 current = current.with_material(m)
-            kept = tuple(e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations)
+            kept = tuple(
+                e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations
+            )
             added = tuple(e for m in crafted for e in evaluations[m.name])
             return attrs.evolve(
                 current, attestation=attrs.evolve(current.attestation, policy_evaluations=kept + added)
@@ -244,7 +252,7 @@ class Crafter:
             if kind is not None and kind != declared.kind:
                 raise MaterialError(
                     f"material {name!r} is declared as {declared.kind} in the contract, not {kind}",
-                    hint=f"drop --kind, or add it under another name",
+                    hint="drop --kind, or add it under another name",
                 )
             result = self._craft_as_declared(value, name or "", declared.kind, opts)
         elif kind is not None:
@@ -280,9 +288,7 @@ class Crafter:
             return None
 
     @staticmethod
-    def _record(
-        name: str, result: Crafted, declared: Any, user_annotations: Mapping[str, str]
-    ) -> Material:
+    def _record(name: str, result: Crafted, declared: Any, user_annotations: Mapping[str, str]) -> Material:
         merged: dict[str, str] = dict(result.annotations)
         if declared is not None:
             for a in declared.annotations:
@@ -350,7 +356,7 @@ class Crafter:
             ),
         )
         check_complete(state, contract)
-        provider: PasswordProvider = password if callable(password) else (lambda: password)  # type: ignore[return-value]
+        provider: PasswordProvider = password if callable(password) else (lambda: password)
         signer = load_signer(key, provider, environ=self.environ)
         statement = render(state, state.attestation.policy_evaluations)
         attestation_evals = self.policies.verify_statement(state, statement)
@@ -371,7 +377,9 @@ class Crafter:
         )
 
     @staticmethod
-    def _push_annotations(state: CraftingState, contract: Contract, given: Mapping[str, str]) -> dict[str, str]:
+    def _push_annotations(
+        state: CraftingState, contract: Contract, given: Mapping[str, str]
+    ) -> dict[str, str]:
         merged = {a.name: a.value for a in contract.annotations}
         for k, v in state.attestation.annotations.items():
             if not merged.get(k):
@@ -415,5 +423,6 @@ def check_complete(state: CraftingState, contract: Contract) -> None:
             problems.append(f'at least one material from group "{group}" is required: ' + ", ".join(members))
     if problems:
         raise IncompleteAttestationError(
-            "; ".join(problems), hint="add them with crafter add --name NAME --value VALUE; nothing was signed"
+            "; ".join(problems),
+            hint="add them with crafter add --name NAME --value VALUE; nothing was signed",
         )

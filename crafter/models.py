@@ -28,12 +28,7 @@ def now_rfc3339() -> str:
 
 def is_valid_name(name: str) -> bool:
     """DNS-1123 label: what Chainloop accepts as a material name."""
-    return (
-        0 < len(name) <= 63
-        and all(c in _DNS1123 for c in name)
-        and name[0] != "-"
-        and name[-1] != "-"
-    )
+    return 0 < len(name) <= 63 and all(c in _DNS1123 for c in name) and name[0] != "-" and name[-1] != "-"
 
 
 def _sorted(m: Mapping[str, str]) -> dict[str, str]:

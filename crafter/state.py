@@ -222,7 +222,9 @@ class StateStore:
                 out.append(StateEntry(aid, path, self.load(aid)))
             except StateError as exc:
                 out.append(StateEntry(aid, path, None, exc.message))
-        return sorted(out, key=lambda e: (e.state.attestation.initialized_at if e.state else "", e.attestation_id))
+        return sorted(
+            out, key=lambda e: (e.state.attestation.initialized_at if e.state else "", e.attestation_id)
+        )
 
 
 def state_summary(state: CraftingState) -> dict[str, Any]:

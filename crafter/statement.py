@@ -193,7 +193,9 @@ def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] = (
     if state.dry_run:
         p["dryRun"] = True  # crafter addition: made outside the contract's runner (init --dry-run)
     p.update(
-        policy_fields(evaluations, block_on_violation=a.block_on_policy_violation, bypass=a.bypass_policy_check)
+        policy_fields(
+            evaluations, block_on_violation=a.block_on_policy_violation, bypass=a.bypass_policy_check
+        )
     )
     return p
 

@@ -40,9 +40,7 @@ def output_option(f: F) -> F:
 
 
 def attestation_id_option(f: F) -> F:
-    return click.option(
-        "--attestation-id", help="Act on this attestation instead of the current one."
-    )(f)
+    return click.option("--attestation-id", help="Act on this attestation instead of the current one.")(f)
 
 
 def annotation_option(help_text: str) -> Callable[[F], F]:
@@ -50,14 +48,18 @@ def annotation_option(help_text: str) -> Callable[[F], F]:
 
 
 @click.command()
-@click.option("--contract", type=click.Path(dir_okay=False, path_type=Path), help="Contract file (YAML or JSON).")
+@click.option(
+    "--contract", type=click.Path(dir_okay=False, path_type=Path), help="Contract file (YAML or JSON)."
+)
 @click.option("--workflow", help="Workflow name [default: the contract's name, else the directory name].")
 @click.option("--project", help="Project name [default: the directory name].")
 @click.option("--version", "project_version", default="", help="Project version being attested.")
 @click.option("--prerelease", is_flag=True, help="Mark the project version as a pre-release.")
 @click.option("--team", default="", help="Team owning the workflow.")
 @click.option("--organization", default="", help="Organization recorded in the metadata.")
-@click.option("--dry-run", is_flag=True, help="Do not enforce the contract's runner (recorded in the predicate).")
+@click.option(
+    "--dry-run", is_flag=True, help="Do not enforce the contract's runner (recorded in the predicate)."
+)
 @output_option
 @click.pass_obj
 def init(
@@ -89,11 +91,15 @@ def init(
 
 @click.command()
 @click.argument("values", nargs=-1)
-@click.option("--value", "option_values", multiple=True, help="A file, glob, image reference or string (repeatable).")
+@click.option(
+    "--value", "option_values", multiple=True, help="A file, glob, image reference or string (repeatable)."
+)
 @click.option("--name", help="Material name (the contract's, or a new one); one value only.")
 @click.option("--kind", help="Material kind, e.g. SBOM_CYCLONEDX_JSON [default: detected].")
 @annotation_option("Annotation for the material (repeatable).")
-@click.option("--no-strict-validation", is_flag=True, help="Accept a parseable file that fails its format's schema.")
+@click.option(
+    "--no-strict-validation", is_flag=True, help="Accept a parseable file that fails its format's schema."
+)
 @attestation_id_option
 @output_option
 @click.pass_obj

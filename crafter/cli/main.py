@@ -50,7 +50,9 @@ cli.add_command(keys.keys)
 
 def _configure_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname).1s %(message)s" if debug else "crafter: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(levelname).1s %(message)s" if debug else "crafter: %(message)s")
+    )
     logger = logging.getLogger("crafter")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if debug else logging.INFO)

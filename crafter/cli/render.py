@@ -35,7 +35,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) ->
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=False).print(table)
+    # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; keep rows whole instead.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def warn(message: str) -> None:
@@ -94,16 +95,19 @@ def status(st: Status, output: str, headline: str | None = None) -> None:
         click.echo("Annotations to give at push: " + ", ".join(st.pending_annotations))
 
 
+def _shown_value(m: Material) -> str:
+    if m.kind == "STRING":
+        return m.value or ""
+    return m.image.name if m.image else (m.filename or "")
+
+
 def materials(items: Sequence[Material], output: str) -> None:
     from crafter.statement import material_descriptor
 
     if output == "json":
-        _json([{"name": m.name, "kind": m.kind, **material_descriptor(m)} for m in items])
+        _json([{**material_descriptor(m), "material": m.name, "kind": m.kind} for m in items])
         return
-    rows = [
-        [m.name, m.kind, m.value if m.kind == "STRING" else (m.image.name if m.image else m.filename or ""), m.digest or ""]
-        for m in items
-    ]
+    rows = [[m.name, m.kind, _shown_value(m), m.digest or ""] for m in items]
     _table(f"{len(items)} material(s) added", ["Name", "Kind", "Value", "Digest"], rows)
 
 
@@ -115,7 +119,11 @@ def entries(items: Sequence[StateEntry], current: str | None, output: str) -> No
             [
                 {**state_summary(e.state), "current": e.attestation_id == current}
                 if e.state
-                else {"attestationID": e.attestation_id, "error": e.error, "current": e.attestation_id == current}
+                else {
+                    "attestationID": e.attestation_id,
+                    "error": e.error,
+                    "current": e.attestation_id == current,
+                }
                 for e in items
             ]
         )
@@ -130,7 +138,9 @@ def entries(items: Sequence[StateEntry], current: str | None, output: str) -> No
             rows.append([mark, e.attestation_id, f"unreadable: {e.error}", "", "", ""])
             continue
         s = state_summary(e.state)
-        rows.append([mark, e.attestation_id, s["workflow"], s["project"], s["initializedAt"], str(s["materials"])])
+        rows.append(
+            [mark, e.attestation_id, s["workflow"], s["project"], s["initializedAt"], str(s["materials"])]
+        )
     _table("Attestations in progress", ["", "ID", "Workflow", "Project", "Initialized", "Materials"], rows)
 
 
@@ -170,7 +180,9 @@ def progress_factory() -> Callable[[str], ProgressCallback | None] | None:
             filled = width * done // max(total, 1)
             bar = "█" * filled + "·" * (width - filled)
             end = "\n" if done >= total else ""
-            sys.stderr.write(f"\rhashing {label} {bar} {done * 100 // max(total, 1):3d}% of {total >> 20} MiB{end}")
+            sys.stderr.write(
+                f"\rhashing {label} {bar} {done * 100 // max(total, 1):3d}% of {total >> 20} MiB{end}"
+            )
             sys.stderr.flush()
 
         return update
@@ -186,7 +198,9 @@ def password_provider(key: str) -> Callable[[], bytes | None]:
             if var in os.environ:
                 return os.environ[var].encode()
         if sys.stdin.isatty():
-            return click.prompt(f"Password for {key}", hide_input=True, default="", show_default=False).encode()
+            return click.prompt(
+                f"Password for {key}", hide_input=True, default="", show_default=False
+            ).encode()
         return None
 
     return provide

@@ -71,6 +71,10 @@ class MainComponent:
     kind: str = ""
 
 
+def _sorted_strings(m: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(m.items()))
+
+
 def _check_digest(_inst: object, _attr: object, value: str) -> None:
     alg, sep, hexpart = value.partition(":")
     if not sep or alg != "sha256" or len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
@@ -87,7 +91,7 @@ class Crafted:
     value: str | None = None  # the string, for STRING
     image: ImageInfo | None = None
     main_component: MainComponent | None = None
-    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=lambda m: dict(sorted(m.items())))
+    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted_strings)
     size: int | None = None
 
 

@@ -39,7 +39,12 @@ def test_reference_contract_fields(contracts_dir: Path) -> None:
     assert jenkins.env_allow_list == ("CUSTOM_VAR_1", "CUSTOM_VAR_2")
     annotated, _ = load_contract(contracts_dir / "with_material_annotations.yaml")
     (m,) = annotated.materials
-    assert (m.name, m.kind, m.annotations[0].name, m.annotations[0].value) == ("string", "STRING", "withDefaultVal", "val1")
+    assert (m.name, m.kind, m.annotations[0].name, m.annotations[0].value) == (
+        "string",
+        "STRING",
+        "withDefaultVal",
+        "val1",
+    )
     v2, _ = load_contract(contracts_dir / "with_material_annotations_v2.json")
     assert v2.name == "with-material-annotations-v2"
     assert v2.version == "v2"
@@ -125,7 +130,9 @@ def test_snake_case_spelling_is_accepted_and_equivalent(tmp_path: Path) -> None:
         .replace("envAllowList", "env_allow_list")
         .replace("matchMode", "match_mode")
         .replace("policyGroups", "policy_groups")
-        .replace("apiVersion: chainloop.dev/v1\nkind: Contract", "api_version: chainloop.dev/v1\nkind: Contract")
+        .replace(
+            "apiVersion: chainloop.dev/v1\nkind: Contract", "api_version: chainloop.dev/v1\nkind: Contract"
+        )
     )
     camel_c, _ = load_contract(write(tmp_path, V2_FULL, "camel.yaml"))
     snake_c, _ = load_contract(write(tmp_path, snake, "snake.yaml"))
@@ -161,10 +168,19 @@ def test_v1_form_in_json(tmp_path: Path) -> None:
             "schemaVersion: v1\nenv_allow_list: FOO\n",
             "env_allow_list: expected array, got string 'FOO'",
         ),
-        ("schemaVersion: v1\nmaterials:\n  - {name: a, type: NOPE}\n", "materials[0].type: 'NOPE' is not one"),
-        ("schemaVersion: v1\nmaterials:\n  - {name: Bad_Name, type: STRING}\n", "materials[0].name: 'Bad_Name'"),
+        (
+            "schemaVersion: v1\nmaterials:\n  - {name: a, type: NOPE}\n",
+            "materials[0].type: 'NOPE' is not one",
+        ),
+        (
+            "schemaVersion: v1\nmaterials:\n  - {name: Bad_Name, type: STRING}\n",
+            "materials[0].name: 'Bad_Name'",
+        ),
         ("schemaVersion: v1\nmaterials:\n  - {name: a}\n", "materials[0]: missing required key 'type'"),
-        ("apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: x}\nspec: {bogus: 1}\n", "unknown key 'spec.bogus'"),
+        (
+            "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: x}\nspec: {bogus: 1}\n",
+            "unknown key 'spec.bogus'",
+        ),
         ("apiVersion: chainloop.dev/v1\nkind: Contract\nspec: {}\n", "missing required key 'metadata'"),
         (
             "schemaVersion: v1\npolicies:\n  materials:\n    - {ref: a, embedded: {apiVersion: x, kind: Policy, metadata: {}, spec: {}}}\n",
@@ -177,7 +193,7 @@ def test_v1_form_in_json(tmp_path: Path) -> None:
         ("schemaVersion: v1\nenvAllowList: [A]\nenv_allow_list: [B]\n", "the key is given twice"),
         ("- a\n- b\n", "a contract must be a mapping, got array"),
         ("schemaVersion: v1\nmaterials: [\n", "invalid YAML (line"),
-        ("{\"schemaVersion\": \"v1\",}", "invalid JSON"),
+        ('{"schemaVersion": "v1",}', "invalid JSON"),
     ],
 )
 def test_invalid_contracts_name_file_path_and_type(tmp_path: Path, text: str, expected: str) -> None:
