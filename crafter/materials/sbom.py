@@ -1,0 +1,322 @@
+"""SBOM kinds: CycloneDX JSON and SPDX JSON.
+
+Both record the file as read once (digest over those bytes), the SBOM's main component and the tools that
+generated it. Auto-detection (``sniff``) looks only at the first ``SNIFF_BYTES`` of the file: see
+:func:`_sniff_json_object` for the markers and why a key beyond that prefix is still found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import re
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import attrs
+
+from crafter.errors import MaterialError
+from crafter.materials.basic import (
+    check_schema,
+    file_record,
+    first_schema_error,
+    invalid,
+    jsonschema_module,
+    load_json,
+    str_field,
+)
+from crafter.materials.image import parse_reference
+from crafter.materials.interface import (
+    ANN_SBOM_VULNS,
+    ANN_TOOL_NAME,
+    ANN_TOOL_VERSION,
+    ANN_TOOLS,
+    Crafted,
+    CraftOptions,
+    MainComponent,
+    MaterialKind,
+    Sample,
+)
+
+_CONTAINER = "container"
+_TRIVY_REPO_DIGEST = "aquasecurity:trivy:RepoDigest"
+
+
+def _sniff_json_object(sample: Sample, markers: tuple[str, ...]) -> bool:
+    """A file whose text starts with ``{`` and whose prefix holds one of ``markers``.
+
+    The markers are the format's identifying key and, for a document whose identifying key lies beyond
+    the prefix (sorted-key writers put ``"spdxVersion"`` last; a CycloneDX writer may put ``components``
+    before ``bomFormat``), strings that appear early in any real document of the format (``"bom-ref"``,
+    ``"SPDXRef-``). A false positive only costs a full parse in ``craft``, which decides.
+    """
+    text = sample.text_prefix
+    return sample.is_file and text.startswith("{") and any(marker in text for marker in markers)
+
+
+@attrs.frozen
+class Tool:
+    name: str
+    version: str = ""
+
+
+def _tools_annotations(tools: list[Tool]) -> dict[str, str]:
+    """``chainloop.material.tools`` (``["name@version", ...]``) and the legacy keys of the first tool.
+
+    Tools without a name are skipped: a nameless entry says nothing (Chainloop records it as ``""``).
+    """
+    tools = [t for t in tools if t.name]
+    if not tools:
+        return {}
+    entries = [f"{t.name}@{t.version}" if t.version else t.name for t in tools]
+    annotations = {ANN_TOOLS: _go_json(entries), ANN_TOOL_NAME: tools[0].name}
+    if tools[0].version:
+        annotations[ANN_TOOL_VERSION] = tools[0].version
+    return annotations
+
+
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _go_json(values: list[str]) -> str:
+    """The bytes Go's ``json.Marshal`` writes for a string list, so the annotation matches Chainloop's."""
+    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return re.sub("[<>&\u2028\u2029]", lambda m: _GO_ESCAPES[m.group()], text)
+
+
+def _main_component(name: str, kind: str, version: str) -> MainComponent | None:
+    if not name:
+        return None  # nothing identifies the component; record none rather than an empty name
+    if kind == _CONTAINER:
+        # The full repository without tag or digest ("nginx:1" -> "index.docker.io/library/nginx"). An
+        # unparseable name is kept as given: Chainloop drops the component (CycloneDX) or keeps the name
+        # (SPDX); keeping it everywhere loses nothing.
+        with contextlib.suppress(MaterialError):
+            name = parse_reference(name).name
+    return MainComponent(name=name, version=version, kind=kind)
+
+
+# --- CycloneDX -----------------------------------------------------------------------------------------
+
+_CDX = "cyclonedx sbom file"
+#: CycloneDX versions whose JSON schema we validate against (shipped by cyclonedx-python-lib).
+CYCLONEDX_SCHEMA_VERSIONS = ("1.4", "1.5", "1.6")
+_CDX_BASE = "http://cyclonedx.org/schema/"
+#: Schemas the bom schemas reference by relative URI; registered so resolution never leaves the process.
+_CDX_REFERENCED = ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json")
+_NO_STRICT_HINT = "use --no-strict-validation to accept a parseable but invalid SBOM"
+
+
+def _cdx_schema(file_name: str) -> Any:
+    return json.loads((resources.files("cyclonedx.schema") / "_res" / file_name).read_bytes())
+
+
+def _json_key(value: Any) -> Any:
+    """A hashable key equal for JSON-equal values (1 == 1.0, key order ignored, true != 1)."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, dict):
+        return ("object", frozenset((k, _json_key(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("array", tuple(_json_key(v) for v in value))
+    return (type(value) is str, value)
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    # jsonschema compares array items pairwise; with thousands of components that quadratic check is most of
+    # the validation time of a large SBOM. Hashing a canonical key is linear and means the same thing.
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[Any] = set()
+    for item in instance:
+        key = _json_key(item)
+        if key in seen:
+            yield jsonschema_module().ValidationError(f"{instance!r} has non-unique elements")
+            return
+        seen.add(key)
+
+
+@functools.cache
+def _cyclonedx_validator(spec_version: str) -> Any:
+    """The validator of one CycloneDX version, compiled once per process; references resolve offline."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT7
+
+    jsonschema = jsonschema_module()
+    registry: Registry[Any] = Registry().with_resources(
+        (_CDX_BASE + name, DRAFT7.create_resource(_cdx_schema(name))) for name in _CDX_REFERENCED
+    )
+    cls = jsonschema.validators.extend(jsonschema.Draft7Validator, {"uniqueItems": _unique_items})
+    return cls(_cdx_schema(f"bom-{spec_version}.SNAPSHOT.schema.json"), registry=registry)
+
+
+def _ignored_by_chainloop(err: Any) -> bool:
+    """Schema errors Chainloop tolerates because common scanners produce them: duplicated components
+    (JFrog Xray; policies deduplicate) and ``"cwes": null`` in vulnerabilities."""
+    where = list(err.absolute_path)
+    if err.validator == "uniqueItems" and where == ["components"]:
+        return True
+    return (
+        err.validator == "type"
+        and err.instance is None
+        and len(where) == 3
+        and where[0] == "vulnerabilities"
+        and where[2] == "cwes"
+    )
+
+
+def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | None:
+    """Why ``doc`` fails its version's schema (``<json path>: <message>``), or ``None``."""
+    if spec_version not in CYCLONEDX_SCHEMA_VERSIONS:
+        return (
+            f"specVersion {spec_version!r} is not supported for schema validation "
+            f"(supported: {', '.join(CYCLONEDX_SCHEMA_VERSIONS)})"
+        )
+    from referencing.exceptions import Unresolvable
+
+    try:
+        errors = _cyclonedx_validator(spec_version).iter_errors(doc)
+        kept = [e for e in errors if not _ignored_by_chainloop(e)]
+    except RecursionError:
+        return "document nested too deeply to validate"
+    except Unresolvable as exc:  # a schema of the installed cyclonedx-python-lib refers to one we lack
+        raise MaterialError(f"CycloneDX {spec_version} schema cannot be loaded: {exc}") from exc
+    return first_schema_error(kept) if kept else None
+
+
+def _check_cyclonedx_identity(doc: object, path: str) -> str:
+    """The fields without which a document is not CycloneDX, fatal even without strict validation.
+    Returns the specVersion."""
+    if not isinstance(doc, dict):
+        raise invalid(path, _CDX, "not a JSON object")
+    if doc.get("bomFormat") != "CycloneDX":
+        raise invalid(path, _CDX, 'bomFormat is not "CycloneDX"')
+    spec_version = str_field(doc, "specVersion")
+    if not spec_version:
+        raise invalid(path, _CDX, "specVersion is missing or empty")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise invalid(path, _CDX, "version must be an integer >= 1")
+    return spec_version
+
+
+def _cyclonedx_tools(metadata: dict[str, Any]) -> list[Tool]:
+    tools = metadata.get("tools")
+    if isinstance(tools, dict):  # 1.5+: {"components": [...], "services": [...]}
+        tools = tools.get("components")
+    if not isinstance(tools, list):
+        return []
+    return [Tool(str_field(t, "name"), str_field(t, "version")) for t in tools]
+
+
+def _cyclonedx_main_component(metadata: dict[str, Any]) -> MainComponent | None:
+    component = metadata.get("component")
+    if not isinstance(component, dict):
+        return None
+    version = str_field(component, "version")
+    if not version:
+        # Trivy leaves an image's version empty and records "<repo>@sha256:<hex>" in a property.
+        for prop in component.get("properties") or []:
+            if str_field(prop, "name") == _TRIVY_REPO_DIGEST:
+                parts = str_field(prop, "value").split("sha256:")
+                if len(parts) == 2:
+                    version = "sha256:" + parts[1]
+                    break
+    return _main_component(str_field(component, "name"), str_field(component, "type"), version)
+
+
+class CycloneDXKind(MaterialKind):
+    """A CycloneDX JSON SBOM, validated against CycloneDX's own schema for its ``specVersion``.
+
+    Auto-detected by ``"bomFormat"`` in the prefix, or by ``"bom-ref"`` / a ``cyclonedx.org/schema`` URL
+    when a writer put ``bomFormat`` beyond it.
+    """
+
+    kind = "SBOM_CYCLONEDX_JSON"
+
+    def sniff(self, sample: Sample) -> bool:
+        return _sniff_json_object(sample, ('"bomFormat"', '"bom-ref"', "cyclonedx.org/schema"))
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        fb, doc = load_json(value, _CDX)
+        spec_version = _check_cyclonedx_identity(doc, value)
+        problem = _cyclonedx_schema_problem(doc, spec_version)
+        if problem is not None:
+            if options.strict:
+                raise invalid(value, _CDX, problem, hint=_NO_STRICT_HINT)
+            options.warning(f"{value}: accepted without strict validation: invalid CycloneDX SBOM: {problem}")
+        metadata = doc.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = {}
+        annotations = _tools_annotations(_cyclonedx_tools(metadata))
+        if "vulnerabilities" in doc:
+            annotations[ANN_SBOM_VULNS] = "true"
+        return file_record(self.kind, fb, annotations, _cyclonedx_main_component(metadata))
+
+
+# --- SPDX ----------------------------------------------------------------------------------------------
+
+_SPDX = "spdx sbom file"
+
+
+def _described_ids(doc: dict[str, Any]) -> list[str]:
+    """The ids the document DESCRIBES, in document order (as spdx/tools-golang's ``GetDescribedPackageIDs``:
+    a document with a single package describes it)."""
+    packages = [p for p in doc.get("packages") or [] if isinstance(p, dict)]
+    if len(packages) == 1:
+        return [str_field(packages[0], "SPDXID")]
+    doc_id = str_field(doc, "SPDXID")
+    ids = [i for i in doc.get("documentDescribes") or [] if isinstance(i, str)]
+    for rel in doc.get("relationships") or []:
+        kind = str_field(rel, "relationshipType")
+        if kind == "DESCRIBES" and str_field(rel, "spdxElementId") == doc_id:
+            ids.append(str_field(rel, "relatedSpdxElement"))
+        elif kind == "DESCRIBED_BY" and str_field(rel, "relatedSpdxElement") == doc_id:
+            ids.append(str_field(rel, "spdxElementId"))
+    return ids
+
+
+def _spdx_main_component(doc: dict[str, Any]) -> MainComponent | None:
+    packages = {str_field(p, "SPDXID"): p for p in doc.get("packages") or [] if isinstance(p, dict)}
+    for spdx_id in _described_ids(doc):
+        pkg = packages.get(spdx_id)
+        if pkg is not None:
+            kind = str_field(pkg, "primaryPackagePurpose").lower()
+            return _main_component(str_field(pkg, "name"), kind, str_field(pkg, "versionInfo"))
+    return None
+
+
+def _spdx_tools(doc: dict[str, Any]) -> list[Tool]:
+    tools = []
+    for creator in doc["creationInfo"]["creators"]:
+        creator_type, _, who = creator.partition(":")
+        if creator_type.strip() == "Tool":
+            # "Tool: syft-0.100.0": the version follows the first '-' (tool names with '-' split wrongly,
+            # exactly as in Chainloop).
+            name, _, version = who.strip().partition("-")
+            tools.append(Tool(name, version))
+    return tools
+
+
+class SPDXKind(MaterialKind):
+    """An SPDX 2.x JSON SBOM, checked against our structural schema ``schemas/materials/spdx-2.x``.
+
+    Auto-detected by ``"spdxVersion"`` in the prefix, or by ``"SPDXID"`` / an ``SPDXRef-`` id when the
+    writer sorted its keys (``spdxVersion`` then comes last).
+    """
+
+    kind = "SBOM_SPDX_JSON"
+
+    def sniff(self, sample: Sample) -> bool:
+        return _sniff_json_object(sample, ('"spdxVersion"', '"SPDXID"', '"SPDXRef-'))
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        fb, doc = load_json(value, _SPDX)
+        if not isinstance(doc, dict):
+            raise invalid(value, _SPDX, "not a JSON object")
+        if not str_field(doc, "spdxVersion").startswith("SPDX-"):
+            raise invalid(value, _SPDX, 'spdxVersion is missing or does not start with "SPDX-"')
+        check_schema(doc, "spdx-2.x.schema.json", value, _SPDX)
+        return file_record(self.kind, fb, _tools_annotations(_spdx_tools(doc)), _spdx_main_component(doc))

@@ -1,0 +1,189 @@
+"""Security report kinds: SARIF, OpenVEX, the four CSAF categories and Gitleaks.
+
+Each file is read once; the digest is over those bytes. Formats are checked against our structural schemas
+in ``schemas/materials`` (what each format makes mandatory), not their full published schemas. Unlike
+Chainloop, the ``chainloop.material.size`` annotation is always kept (Chainloop drops it for SARIF and CSAF
+because it replaces the annotation map while adding tool names).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crafter.errors import MaterialError
+from crafter.materials.basic import check_schema, file_record, invalid, load_json, str_field
+from crafter.materials.interface import (
+    ANN_SCAN_TYPES,
+    ANN_TOOL_NAME,
+    ANN_TOOL_VERSION,
+    Crafted,
+    CraftOptions,
+    MaterialKind,
+    Sample,
+)
+
+
+def _object(doc: object, path: str, what: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise invalid(path, what, "not a JSON object")
+    return doc
+
+
+def _tool_annotations(component: object) -> dict[str, str]:
+    """Tool name/version annotations from an object with ``name`` and ``version``; empty values omitted."""
+    annotations = {}
+    if name := str_field(component, "name"):
+        annotations[ANN_TOOL_NAME] = name
+    if version := str_field(component, "version"):
+        annotations[ANN_TOOL_VERSION] = version
+    return annotations
+
+
+# --- SARIF ---------------------------------------------------------------------------------------------
+
+_SARIF = "SARIF file"
+
+#: Checkmarx rule ids end with the engine in parentheses, e.g. ``"Stored_XSS (sast)"``.
+_CHECKMARX_ENGINES = {
+    "sast": "sast",
+    "sca": "sca",
+    "kics": "iac",
+    "containers": "container",
+    "sscs": "supply-chain",
+}
+_ENGINE_SUFFIX = re.compile(r"\(([^()]*)\)\s*$")
+
+
+def _is_checkmarx(run: dict[str, Any]) -> bool:
+    driver = run["tool"]["driver"]
+    if "checkmarx" in str_field(driver, "name").lower():
+        return True
+    for rule in driver.get("rules") or []:
+        properties = rule.get("properties")
+        tags = properties.get("tags") if isinstance(properties, dict) else None
+        if isinstance(tags, list) and any(isinstance(t, str) and t.lower() == "checkmarx" for t in tags):
+            return True
+    return False
+
+
+def _checkmarx_scan_types(runs: list[dict[str, Any]]) -> str:
+    """The sorted, comma-separated scan types of the Checkmarx runs' findings ("" when none)."""
+    found = set()
+    for run in runs:
+        if not _is_checkmarx(run):
+            continue
+        for result in run.get("results") or []:
+            match = _ENGINE_SUFFIX.search(str_field(result, "ruleId").strip())
+            if match and (scan_type := _CHECKMARX_ENGINES.get(match.group(1).strip().lower())):
+                found.add(scan_type)
+    return ",".join(sorted(found))
+
+
+class SarifKind(MaterialKind):
+    """A SARIF 2.1.0 log: tool annotations from ``runs[0].tool.driver``, scan types of Checkmarx runs."""
+
+    kind = "SARIF"
+
+    def sniff(self, sample: Sample) -> bool:
+        text = sample.text_prefix
+        return sample.is_file and text.startswith("{") and ("sarif" in text.lower() or '"runs"' in text)
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        fb, doc = load_json(value, _SARIF)
+        check_schema(_object(doc, value, _SARIF), "sarif-2.1.0.schema.json", value, _SARIF)
+        runs = doc["runs"]
+        annotations = _tool_annotations(runs[0]["tool"]["driver"]) if runs else {}
+        if scan_types := _checkmarx_scan_types(runs):
+            annotations[ANN_SCAN_TYPES] = scan_types
+        return file_record(self.kind, fb, annotations)
+
+
+# --- OpenVEX -------------------------------------------------------------------------------------------
+
+_OPENVEX = "OpenVEX file"
+
+
+class OpenVEXKind(MaterialKind):
+    """An OpenVEX document (``@context`` naming OpenVEX, non-empty ``@id``, ``statements``)."""
+
+    kind = "OPENVEX"
+
+    def sniff(self, sample: Sample) -> bool:
+        text = sample.text_prefix
+        return sample.is_file and text.startswith("{") and '"@context"' in text and "openvex" in text
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        fb, doc = load_json(value, _OPENVEX)
+        check_schema(_object(doc, value, _OPENVEX), "openvex-0.2.0.schema.json", value, _OPENVEX)
+        return file_record(self.kind, fb)
+
+
+# --- CSAF ----------------------------------------------------------------------------------------------
+
+_CSAF = "CSAF file"
+_CSAF_CATEGORY = re.compile(r'"category"\s*:\s*"(csaf_[a-z_]+)"')
+
+
+class CSAFKind(MaterialKind):
+    """A CSAF 2.0/2.1 document of one category; four kinds share this class (one per category).
+
+    ``kind`` is the Chainloop enum name (``CSAF_VEX``...), ``category`` the ``document.category`` it expects.
+    """
+
+    def __init__(self, kind: str, category: str) -> None:
+        # Set on the instance: the four CSAF kinds are instances of one class.
+        self.kind = kind  # type: ignore[misc]
+        self.category = category
+
+    def sniff(self, sample: Sample) -> bool:
+        text = sample.text_prefix
+        if not (sample.is_file and text.startswith("{") and '"document"' in text and "csaf" in text):
+            return False
+        # Skip the other categories' kinds early when the category is visible in the prefix.
+        match = _CSAF_CATEGORY.search(text)
+        return match is None or match.group(1) == self.category
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        fb, doc = load_json(value, _CSAF)
+        document = _object(doc, value, _CSAF).get("document")
+        if not isinstance(document, dict):
+            raise invalid(value, _CSAF, "no document object")
+        category = document.get("category")
+        if isinstance(category, str) and category and category != self.category:
+            raise MaterialError(
+                f"{value}: invalid CSAF category field in file, expected: {self.category}",
+                hint=f"document.category is {category!r}: add it with the kind of that category",
+            )
+        check_schema(doc, "csaf-2.x.schema.json", value, _CSAF)
+        engine = document["tracking"].get("generator", {}).get("engine")
+        return file_record(self.kind, fb, _tool_annotations(engine))
+
+
+# --- Gitleaks ------------------------------------------------------------------------------------------
+
+_GITLEAKS = "gitleaks report file"
+
+
+class GitleaksKind(MaterialKind):
+    """A Gitleaks JSON report: an array of findings (an empty array is a clean scan)."""
+
+    kind = "GITLEAKS_JSON"
+
+    def sniff(self, sample: Sample) -> bool:
+        text = sample.text_prefix
+        if not (sample.is_file and text.startswith("[")):
+            return False
+        # A clean report is "[]": only the whole file can show that it is empty.
+        empty = sample.size == len(sample.prefix) and re.fullmatch(r"\[\s*\]\s*", text) is not None
+        return empty or '"Fingerprint"' in text
+
+    def craft(self, value: str, options: CraftOptions) -> Crafted:
+        fb, doc = load_json(value, _GITLEAKS)
+        if not isinstance(doc, list):
+            raise invalid(value, _GITLEAKS, "not a JSON array of findings")
+        if not all(isinstance(finding, dict) for finding in doc):
+            raise invalid(value, _GITLEAKS, "every finding must be a JSON object")
+        if doc and not str_field(doc[0], "Fingerprint"):
+            raise invalid(value, _GITLEAKS, "'Fingerprint' field not found in the first finding")
+        return file_record(self.kind, fb, {ANN_TOOL_NAME: "gitleaks"})
