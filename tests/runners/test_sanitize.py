@@ -32,6 +32,7 @@ from crafter.runners import sanitize_remote_url
         ("user:pw@host:acme/widget.git", "host:acme/widget.git"),  # scp-style with a password
         ("user:p@w@host:acme/widget.git", "host:acme/widget.git"),
         ("git@host:org/repo@v1", "git@host:org/repo@v1"),
+        ("a:b@h://c:SECRET@e/x", "h://e/x"),  # stripping one userinfo exposes a second one
         ("/srv/git/widget.git", "/srv/git/widget.git"),
         ("../widget", "../widget"),
         ("file:///srv/git/widget.git", "file:///srv/git/widget.git"),
