@@ -14,7 +14,6 @@ from typing import Any
 
 import attrs
 
-from crafter.documents import read_document
 from crafter.errors import ContractError
 
 RUNNER_UNSPECIFIED = "RUNNER_TYPE_UNSPECIFIED"
@@ -206,6 +205,10 @@ class Contract:
             )
         doc = _normalise(raw, (), source)
         _validate(doc, raw, source)
+        return cls._build(doc, source, name)
+
+    @classmethod
+    def _build(cls, doc: dict[str, Any], source: str, name: str) -> Contract:
         body = doc if "schemaVersion" in doc else doc.get("spec", {})
         materials = tuple(
             ContractMaterial(
@@ -239,11 +242,17 @@ class Contract:
 
     @classmethod
     def from_state(cls, document: Mapping[str, Any], name: str = "") -> Contract:
-        return cls.from_document(dict(document), source="(contract in state)", name=name)
+        """The contract stored in a state file: validated when the attestation started, not again."""
+        try:
+            return cls._build(dict(document), "(contract in state)", name)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ContractError(f"the contract stored in the state is malformed: {exc!r}") from exc
 
 
 def load_contract(path: Path) -> tuple[Contract, bytes]:
     """Load and validate a contract file; returns it with the file's bytes (their digest is recorded)."""
+    from crafter.documents import read_document  # YAML parsing: only when a contract file is read
+
     raw, data = read_document(path, ContractError)
     stem = path.name.split(".")[0]
     return Contract.from_document(raw, str(path), name=stem), data

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,42 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.close(dfd)
 
 
+@contextlib.contextmanager
+def _exclusive_lock(path: str, timeout: float) -> Iterator[None]:
+    """An exclusive advisory lock on ``path``, released when the process dies (even by SIGKILL).
+
+    POSIX ``flock`` directly: the ``filelock`` package does the same but costs more to import than a whole
+    ``crafter add`` of a string. Elsewhere, ``filelock``.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import filelock
+
+        try:
+            with filelock.FileLock(path, timeout=timeout):
+                yield
+        except filelock.Timeout as exc:
+            raise TimeoutError(path) from exc
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(path) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 @attrs.frozen
 class StateEntry:
     """One attestation found in the state directory, or why it could not be read."""
@@ -123,13 +160,11 @@ class StateStore:
 
     @contextlib.contextmanager
     def _lock(self, attestation_id: str) -> Iterator[None]:
-        import filelock
-
-        lock = filelock.FileLock(str(self.path_of(attestation_id)) + ".lock", timeout=LOCK_TIMEOUT)
+        path = str(self.path_of(attestation_id)) + ".lock"
         try:
-            with lock:
+            with _exclusive_lock(path, LOCK_TIMEOUT):
                 yield
-        except filelock.Timeout as exc:
+        except TimeoutError as exc:
             raise StateError(
                 f"{self.path_of(attestation_id)}: could not lock the state file within {LOCK_TIMEOUT:.0f} s",
                 hint="another crafter process holds it; retry when it has finished",

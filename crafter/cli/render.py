@@ -39,6 +39,13 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) ->
     Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
+def _plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A light table for the hot path (``add``): importing rich would cost more than the add itself."""
+    widths = [max(len(str(c)), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    for row in [[c.upper() for c in columns], *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
 def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
@@ -108,7 +115,7 @@ def materials(items: Sequence[Material], output: str) -> None:
         _json([{**material_descriptor(m), "material": m.name, "kind": m.kind} for m in items])
         return
     rows = [[m.name, m.kind, _shown_value(m), m.digest or ""] for m in items]
-    _table(f"{len(items)} material(s) added", ["Name", "Kind", "Value", "Digest"], rows)
+    _plain_table(["Name", "Kind", "Value", "Digest"], rows)
 
 
 def entries(items: Sequence[StateEntry], current: str | None, output: str) -> None:

@@ -144,35 +144,52 @@ class MaterialKind(ABC):
 class MaterialRegistry:
     """A typed, immutable-after-construction map from kind name to :class:`MaterialKind`.
 
+    Kinds are given as instances or as zero-argument factories (``(name, factory)`` pairs); a factory runs on
+    first use, so a command that needs one kind never imports the parsers of the others.
     ``detection_order`` is the fixed order auto-detection tries (documented in docs/materials.md).
     """
 
-    def __init__(self, kinds: Iterable[MaterialKind], detection_order: Iterable[str]) -> None:
+    def __init__(
+        self,
+        kinds: Iterable[MaterialKind | tuple[str, Callable[[], MaterialKind]]],
+        detection_order: Iterable[str],
+    ) -> None:
+        self._factories: dict[str, Callable[[], MaterialKind]] = {}
         self._kinds: dict[str, MaterialKind] = {}
-        for k in kinds:
-            if k.kind in self._kinds:
-                raise ValueError(f"material kind {k.kind} registered twice")
-            self._kinds[k.kind] = k
+        for entry in kinds:
+            name = entry[0] if isinstance(entry, tuple) else entry.kind
+            if name in self._factories or name in self._kinds:
+                raise ValueError(f"material kind {name} registered twice")
+            if isinstance(entry, tuple):
+                self._factories[name] = entry[1]
+            else:
+                self._kinds[name] = entry
         order = tuple(detection_order)
-        unknown = [name for name in order if name not in self._kinds]
+        unknown = [name for name in order if name not in self]
         if unknown:
             raise ValueError(f"detection order names unknown kinds: {unknown}")
         self.detection_order: tuple[str, ...] = order
 
     def get(self, kind: str) -> MaterialKind:
-        try:
-            return self._kinds[kind]
-        except KeyError:
+        found = self._kinds.get(kind)
+        if found is not None:
+            return found
+        factory = self._factories.get(kind)
+        if factory is None:
             raise MaterialError(
                 f'"{kind}" kind not found',
-                hint="available kinds: " + ", ".join(sorted(self._kinds)),
-            ) from None
+                hint="available kinds: " + ", ".join(self.names()),
+            )
+        made = self._kinds[kind] = factory()
+        if made.kind != kind:
+            raise ValueError(f"factory for {kind} made a {made.kind}")
+        return made
 
     def __contains__(self, kind: object) -> bool:
-        return kind in self._kinds
+        return kind in self._kinds or kind in self._factories
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._kinds))
+        return iter(self.names())
 
     def names(self) -> list[str]:
-        return sorted(self._kinds)
+        return sorted({*self._kinds, *self._factories})
