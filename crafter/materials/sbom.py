@@ -230,6 +230,11 @@ def _cyclonedx_main_component(metadata: dict[str, Any]) -> MainComponent | None:
 class CycloneDXKind(MaterialKind):
     """A CycloneDX JSON SBOM, validated against CycloneDX's own schema for its ``specVersion``.
 
+    ``bomFormat``, ``specVersion`` and ``version`` are always required. A schema failure, or a
+    ``specVersion`` we have no schema for (outside 1.4-1.6), is an error when strict and a warning
+    otherwise: ``--no-strict-validation`` accepts what Chainloop accepts with it. Formats (``date-time``,
+    ``iri-reference``...) are not asserted, so the result does not depend on optional packages.
+
     Auto-detected by ``"bomFormat"`` in the prefix, or by ``"bom-ref"`` / a ``cyclonedx.org/schema`` URL
     when a writer put ``bomFormat`` beyond it.
     """
