@@ -14,6 +14,7 @@ import gzip
 import io
 import math
 import re
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -40,6 +41,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: Nested ``<testsuite>`` deeper than this is refused: real reports nest a few levels, and the walk recurses.
 MAX_SUITE_DEPTH = 64
 _READ_CHUNK = 1 << 20
+_EOCD_SEARCH = 22 + 0xFFFF  # the end record, after which only a comment of at most 64 KiB may follow
+#: Decompressed tar bytes allowed per entry beyond its data: its header, padding and PAX / long-name records.
+_TAR_HEADER_ALLOWANCE = 8 << 10
 
 
 @attrs.frozen
@@ -146,12 +150,31 @@ def read_bounded(fh: IO[bytes], declared: int, name: str) -> bytes:
 _ZIP_READ_ERRORS = (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError, OSError)
 
 
+def _zip_declared_entries(data: bytes) -> int | None:
+    """The entry count of the end-of-central-directory record, read before ``zipfile`` builds an object
+    per entry (millions of tiny entries would exhaust memory before the budget could count them)."""
+    eocd = data.rfind(b"PK\x05\x06", max(0, len(data) - _EOCD_SEARCH))
+    if eocd < 0 or eocd + 22 > len(data):
+        return None  # zipfile reports the damage
+    (count,) = struct.unpack_from("<H", data, eocd + 10)
+    if count != 0xFFFF:
+        return int(count)
+    zip64 = data.rfind(b"PK\x06\x06", 0, eocd)  # ZIP64 keeps the real count in its own record
+    if zip64 < 0 or zip64 + 40 > len(data):
+        return None
+    (count64,) = struct.unpack_from("<Q", data, zip64 + 32)
+    return int(count64)
+
+
 def iter_zip(
     data: bytes, limits: ArchiveLimits, want: Callable[[str], bool], *, max_read: int | None = None
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(name, bytes)`` of the regular entries ``want`` selects, in archive order.
 
     ``max_read`` caps the size of each selected entry (they are held in memory one at a time)."""
+    declared = _zip_declared_entries(data)
+    if declared is not None and declared > limits.max_entries:
+        raise MaterialError(f"archive exceeds the maximum number of entries ({limits.max_entries})")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
@@ -176,6 +199,27 @@ def iter_zip(
             yield info.filename, content
 
 
+class _CappedReader(io.BufferedIOBase):
+    """Caps the whole decompressed stream, headers included: tarfile reads PAX and long-name headers into
+    memory by their declared size, which the per-entry budget never sees."""
+
+    def __init__(self, fh: io.BufferedIOBase, limits: ArchiveLimits) -> None:
+        super().__init__()
+        self._fh = fh
+        self._left = limits.max_total_size + limits.max_entries * _TAR_HEADER_ALLOWANCE
+        self._max = limits.max_total_size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._fh.read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise MaterialError(f"archive exceeds the maximum uncompressed size ({self._max} bytes)")
+        return data
+
+
 def iter_tar_gz(
     data: bytes, limits: ArchiveLimits, want: Callable[[str], bool], *, max_read: int | None = None
 ) -> Iterator[tuple[str, bytes]]:
@@ -187,7 +231,7 @@ def iter_tar_gz(
         # One streaming pass ("r|"), no seeking back through the decompressor. gzip.GzipFile rather than
         # tarfile's own "r|gz", which mis-reads gzip headers with an extra field (Helm writes one).
         gz = gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb")
-        with gz, tarfile.open(fileobj=gz, mode="r|") as tf:
+        with gz, tarfile.open(fileobj=_CappedReader(gz, limits), mode="r|") as tf:
             for member in tf:
                 budget.entry()
                 if not member.isreg():
@@ -217,7 +261,7 @@ def _seconds(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        seconds = float(value.replace(",", ""))  # some tools write thousands separators ("1,234.5")
+        seconds = float(value)
     except ValueError:
         return None
     return seconds if math.isfinite(seconds) else None

@@ -8,6 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crafter.errors import MaterialError
 from crafter.materials import helm
@@ -221,3 +223,12 @@ def test_sniff(materials_dir: Path) -> None:
     assert not kind.sniff(Sample.of(str(materials_dir / "junit.xml")))
     assert not kind.sniff(Sample.of(str(materials_dir / "tests.zip")))
     assert not kind.sniff(Sample.of("demo-1.0.0.tgz"))  # not an existing file
+
+
+@given(st.binary(max_size=300))
+def test_inspect_chart_only_raises_material_errors(tail: bytes) -> None:
+    for data in (tail, gzip.compress(tail), b"\x1f\x8b" + tail):
+        try:
+            inspect_chart(data)
+        except MaterialError:
+            continue

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crafter.errors import MaterialError
@@ -284,6 +285,41 @@ def test_junit_archive_entry_limit(tmp_path: Path, pack: object) -> None:
     )
     with pytest.raises(MaterialError, match=r"archive exceeds the maximum number of entries \(4\)"):
         JUnitKind(limits=ArchiveLimits(max_entries=4)).craft(path, OPTS)
+
+
+def test_zip_entry_count_is_checked_before_parsing(tmp_path: Path) -> None:
+    # An end-of-central-directory record announcing 60000 entries: refused before zipfile reads them.
+    eocd = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 60000, 60000, 0, 0, 0)
+    with pytest.raises(MaterialError, match="maximum number of entries"):
+        JUnitKind().craft(_write(tmp_path, "many.zip", eocd), OPTS)
+
+
+def test_tar_pax_header_bomb_is_capped(tmp_path: Path) -> None:
+    # A 4 MiB PAX header compresses to almost nothing and is read whole by tarfile: the stream cap stops it.
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tf:
+        info = tarfile.TarInfo("r.xml")
+        info.size = len(SUITE_XML)
+        info.pax_headers = {"comment": "x" * (4 << 20)}
+        tf.addfile(info, io.BytesIO(SUITE_XML))
+    path = _write(tmp_path, "pax.tgz", buf.getvalue())
+    assert JUnitKind().craft(path, OPTS).annotations[ANN_JUNIT_TESTS] == "4"
+    kind = JUnitKind(limits=ArchiveLimits(max_entries=10, max_total_size=1 << 20))
+    with pytest.raises(MaterialError, match="archive exceeds the maximum uncompressed size"):
+        kind.craft(path, OPTS)
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"<testsuites>"]),
+    st.binary(max_size=200),
+)
+def test_junit_suites_only_raises_material_errors(prefix: bytes, tail: bytes) -> None:
+    try:
+        suites = junit_suites(prefix + tail)
+    except MaterialError:
+        return
+    json.dumps(suites, allow_nan=False)
 
 
 def test_junit_corrupt_archives(tmp_path: Path) -> None:
