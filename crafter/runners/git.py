@@ -94,6 +94,11 @@ def _remotes(value: Iterable[Remote]) -> tuple[Remote, ...]:
     return remotes
 
 
+def _opt_bool(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{attr.name} must be a boolean or None, got {value!r}")
+
+
 @attrs.frozen
 class GitHead:
     """The commit an attestation was made from, and the state of the checkout around it.
@@ -101,7 +106,7 @@ class GitHead:
     ``date`` is the author date in RFC 3339, UTC (``2024-05-01T12:00:00Z``). Commit metadata (author, date,
     message, signature) is empty when only the hash is known (a pull request head absent from a shallow
     clone). ``branch`` is ``None`` on a detached HEAD. ``dirty`` counts modified, staged and untracked files,
-    but not files git ignores.
+    but not files git ignores; it is ``None`` when unknown (a record from Chainloop, a bare repository).
     """
 
     hash: str = attrs.field(validator=_check_oid)
@@ -112,7 +117,7 @@ class GitHead:
     signature: str | None = attrs.field(default=None, validator=_opt_str)  # raw armored PGP/SSH signature
     remotes: tuple[Remote, ...] = attrs.field(default=(), converter=_remotes)
     branch: str | None = attrs.field(default=None, validator=_opt_str)
-    dirty: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    dirty: bool | None = attrs.field(default=None, validator=_opt_bool)
 
     def to_dict(self) -> dict[str, Any]:
         """Chainloop's state field names (``hash``, ``authorEmail``...) plus ours (``branch``, ``dirty``)."""
@@ -129,7 +134,8 @@ class GitHead:
             out["signature"] = self.signature
         if self.branch is not None:
             out["branch"] = self.branch
-        out["dirty"] = self.dirty
+        if self.dirty is not None:
+            out["dirty"] = self.dirty
         return out
 
     @classmethod
@@ -150,7 +156,7 @@ class GitHead:
                 signature=data.get("signature") or None,
                 remotes=tuple(Remote(name=r["name"], url=r["url"]) for r in remotes),
                 branch=data.get("branch"),
-                dirty=data.get("dirty", False),
+                dirty=data.get("dirty"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"invalid git head in state: {exc}") from exc
@@ -160,7 +166,8 @@ def head_subject(head: GitHead) -> dict[str, Any]:
     """The in-toto subject for the HEAD commit (reference section 3.2), plus ``branch`` and ``dirty``.
 
     The digest algorithm is ``sha1`` as in Chainloop, or ``sha256`` for a SHA-256 repository (64 hex digits).
-    Empty commit metadata (see :class:`GitHead`) is left out rather than recorded as empty strings.
+    Empty commit metadata and an unknown ``dirty`` (see :class:`GitHead`) are left out rather than recorded as
+    empty strings or a guess.
     """
     annotations: dict[str, Any] = {}
     if head.date:
@@ -177,7 +184,8 @@ def head_subject(head: GitHead) -> dict[str, Any]:
         annotations["remotes"] = [remote.to_dict() for remote in head.remotes]
     if head.branch is not None:
         annotations["branch"] = head.branch
-    annotations["dirty"] = head.dirty
+    if head.dirty is not None:
+        annotations["dirty"] = head.dirty
     algorithm = "sha1" if len(head.hash) == 40 else "sha256"
     return {"name": "git.head", "digest": {algorithm: head.hash}, "annotations": annotations}
 
@@ -431,7 +439,10 @@ def read_head(
     objects = _parse_batch(cat_out)
     if not objects or objects[0] is None:
         return None  # an empty repository: HEAD names no commit yet
-    branch, dirty = _parse_status(status_out) if status_rc == 0 else (None, False)
+    branch: str | None = None
+    dirty: bool | None = None  # unknown when status fails, e.g. in a bare repository
+    if status_rc == 0:
+        branch, dirty = _parse_status(status_out)
     remotes = _parse_remotes(config_out)  # exit 1 just means "no remotes"
 
     oid, raw = objects[0]

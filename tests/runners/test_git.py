@@ -110,7 +110,8 @@ def test_modified_tracked_file_is_dirty(repo: Repo) -> None:
     repo.commit("one")
     (repo.root / "file.txt").write_text("changed")
     head = read_head(repo.root, repo.env)
-    assert head is not None and head.dirty
+    assert head is not None
+    assert head.dirty is True
 
 
 def test_staged_change_is_dirty(repo: Repo) -> None:
@@ -118,7 +119,8 @@ def test_staged_change_is_dirty(repo: Repo) -> None:
     (repo.root / "new.txt").write_text("x")
     repo.git("add", "new.txt")
     head = read_head(repo.root, repo.env)
-    assert head is not None and head.dirty
+    assert head is not None
+    assert head.dirty is True
 
 
 def test_untracked_file_is_dirty_but_ignored_file_is_not(repo: Repo) -> None:
@@ -127,10 +129,12 @@ def test_untracked_file_is_dirty_but_ignored_file_is_not(repo: Repo) -> None:
     (repo.root / "build" / "out.bin").write_text("x")
     (repo.root / "run.log").write_text("x")
     head = read_head(repo.root, repo.env)
-    assert head is not None and not head.dirty
+    assert head is not None
+    assert head.dirty is False
     (repo.root / "notes.txt").write_text("x")
     head = read_head(repo.root, repo.env)
-    assert head is not None and head.dirty
+    assert head is not None
+    assert head.dirty is True
 
 
 def test_read_head_does_not_touch_the_index(repo: Repo) -> None:
@@ -345,7 +349,7 @@ def test_pull_request_head_absent_locally_records_the_hash_only(repo: Repo, tmp_
         None,
     )
     assert head.remotes == (Remote("origin", "https://github.com/acme/widget.git"),)
-    assert head.dirty
+    assert head.dirty is True
     assert head_subject(head) == {
         "name": "git.head",
         "digest": {"sha1": absent},
@@ -429,7 +433,8 @@ def test_to_dict_uses_chainloop_field_names() -> None:
 
 
 @pytest.mark.parametrize(
-    "head", [full_head(), GitHead(hash="b" * 64), GitHead(hash="c" * 40, branch=None, dirty=False)]
+    "head",
+    [full_head(), GitHead(hash="b" * 64), GitHead(hash="c" * 40, branch=None, dirty=False)],
 )
 def test_round_trip(head: GitHead) -> None:
     assert GitHead.from_dict(head.to_dict()) == head
@@ -477,4 +482,16 @@ def test_head_subject_for_a_sha256_repository_and_detached_head() -> None:
     assert "branch" not in subject["annotations"]
     assert "signature" not in subject["annotations"]
     assert "remotes" not in subject["annotations"]
-    assert subject["annotations"]["dirty"] is False
+    assert "dirty" not in subject["annotations"]  # unknown: not claimed either way
+    assert head_subject(GitHead(hash="d" * 64, dirty=False))["annotations"]["dirty"] is False
+
+
+def test_bare_repository_has_head_but_unknown_dirtiness(repo: Repo, tmp_path: Path) -> None:
+    sha = repo.commit("one")
+    bare = tmp_path / "work" / "bare.git"
+    repo.git("clone", "-q", "--bare", str(repo.root), str(bare))
+    head = read_head(bare, repo.env)
+    assert head is not None
+    assert head.hash == sha
+    assert head.dirty is None
+    assert "dirty" not in head.to_dict()
