@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from crafter.errors import SigningError
-from crafter.materials.basic import file_record, invalid, load_json, str_field
+from crafter.materials.basic import file_record, invalid, json_object, json_prefix_has, load_json, str_field
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
 
 STATEMENT_TYPES = frozenset({"https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"})
@@ -58,8 +58,7 @@ def extract_statement(obj: object, path: str, what: str = "attestation") -> dict
 
 
 def _envelope_object(obj: object, path: str, what: str) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise invalid(path, what, "not a JSON object (expected a DSSE envelope or a Sigstore bundle)")
+    obj = json_object(obj, path, what)
     if not is_bundle(obj):
         return obj
     media_type = obj["mediaType"]
@@ -106,11 +105,6 @@ def _check_predicate(statement: dict[str, Any], expected: str, label: str, path:
         )
 
 
-def _sniff_envelope(sample: Sample, markers: tuple[str, ...]) -> bool:
-    text = sample.text_prefix
-    return sample.is_file and text.startswith("{") and any(marker in text for marker in markers)
-
-
 # The payload is base64 and can be far longer than the sniffed prefix, so "payloadType" may lie beyond it;
 # '"payload"' itself then appears early.
 _ENVELOPE_MARKERS = ('"payloadType"', '"payload"', '"dsseEnvelope"', "dev.sigstore.bundle")
@@ -123,7 +117,7 @@ class AttestationKind(MaterialKind):
     kind = "ATTESTATION"
 
     def sniff(self, sample: Sample) -> bool:
-        return _sniff_envelope(sample, _ENVELOPE_MARKERS)
+        return json_prefix_has(sample, _ENVELOPE_MARKERS)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         what = "attestation"
@@ -139,7 +133,7 @@ class SLSAProvenanceKind(MaterialKind):
     kind = "SLSA_PROVENANCE"
 
     def sniff(self, sample: Sample) -> bool:
-        return _sniff_envelope(sample, _BUNDLE_MARKERS)
+        return json_prefix_has(sample, _BUNDLE_MARKERS)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         what = "SLSA provenance"

@@ -76,6 +76,26 @@ def str_field(obj: object, key: str) -> str:
     return ""
 
 
+def json_object(doc: object, path: str, what: str) -> dict[str, Any]:
+    """``doc`` when it is a JSON object, else the kind-mismatch error."""
+    if not isinstance(doc, dict):
+        raise invalid(path, what, "not a JSON object")
+    return doc
+
+
+def json_prefix(sample: Sample, opener: str = "{") -> str:
+    """The sniffed text of a file whose text starts with ``opener`` (``{`` or ``[``), else ``""``: the first
+    test of every JSON kind's ``sniff``."""
+    text = sample.text_prefix
+    return text if sample.is_file and text.startswith(opener) else ""
+
+
+def json_prefix_has(sample: Sample, markers: tuple[str, ...]) -> bool:
+    """Whether a file starting with ``{`` shows one of ``markers`` in its sniffed prefix."""
+    text = json_prefix(sample)
+    return any(marker in text for marker in markers)
+
+
 def jsonschema_module() -> Any:
     """The ``jsonschema`` package, imported on first use rather than at module import (start-up time
     matters and most commands never validate a document). Imported by name because the package ships no

@@ -1,8 +1,13 @@
 """SBOM kinds: CycloneDX JSON and SPDX JSON.
 
 Both record the file as read once (digest over those bytes), the SBOM's main component and the tools that
-generated it. Auto-detection (``sniff``) looks only at the first ``SNIFF_BYTES`` of the file: see
-:func:`_sniff_json_object` for the markers and why a key beyond that prefix is still found.
+generated it.
+
+Auto-detection (``sniff``) looks only at the first ``SNIFF_BYTES`` of the file, for the format's identifying
+key or, when a writer put that key beyond the prefix (sorted-key writers put ``"spdxVersion"`` last; a
+CycloneDX writer may put ``components`` before ``bomFormat``), for strings that appear early in any real
+document of the format (``"bom-ref"``, ``"SPDXRef-``). A false positive only costs a parse in ``craft``,
+which decides.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from crafter.materials.basic import (
     file_record,
     first_schema_error,
     invalid,
+    json_object,
+    json_prefix_has,
     jsonschema_module,
     load_json,
     str_field,
@@ -42,18 +49,6 @@ from crafter.materials.interface import (
 
 _CONTAINER = "container"
 _TRIVY_REPO_DIGEST = "aquasecurity:trivy:RepoDigest"
-
-
-def _sniff_json_object(sample: Sample, markers: tuple[str, ...]) -> bool:
-    """A file whose text starts with ``{`` and whose prefix holds one of ``markers``.
-
-    The markers are the format's identifying key and, for a document whose identifying key lies beyond
-    the prefix (sorted-key writers put ``"spdxVersion"`` last; a CycloneDX writer may put ``components``
-    before ``bomFormat``), strings that appear early in any real document of the format (``"bom-ref"``,
-    ``"SPDXRef-``). A false positive only costs a full parse in ``craft``, which decides.
-    """
-    text = sample.text_prefix
-    return sample.is_file and text.startswith("{") and any(marker in text for marker in markers)
 
 
 @attrs.frozen
@@ -189,8 +184,7 @@ def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | N
 def _check_cyclonedx_identity(doc: object, path: str) -> str:
     """The fields without which a document is not CycloneDX, fatal even without strict validation.
     Returns the specVersion."""
-    if not isinstance(doc, dict):
-        raise invalid(path, _CDX, "not a JSON object")
+    doc = json_object(doc, path, _CDX)
     if doc.get("bomFormat") != "CycloneDX":
         raise invalid(path, _CDX, 'bomFormat is not "CycloneDX"')
     spec_version = str_field(doc, "specVersion")
@@ -242,7 +236,7 @@ class CycloneDXKind(MaterialKind):
     kind = "SBOM_CYCLONEDX_JSON"
 
     def sniff(self, sample: Sample) -> bool:
-        return _sniff_json_object(sample, ('"bomFormat"', '"bom-ref"', "cyclonedx.org/schema"))
+        return json_prefix_has(sample, ('"bomFormat"', '"bom-ref"', "cyclonedx.org/schema"))
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         fb, doc = load_json(value, _CDX)
@@ -315,12 +309,11 @@ class SPDXKind(MaterialKind):
     kind = "SBOM_SPDX_JSON"
 
     def sniff(self, sample: Sample) -> bool:
-        return _sniff_json_object(sample, ('"spdxVersion"', '"SPDXID"', '"SPDXRef-'))
+        return json_prefix_has(sample, ('"spdxVersion"', '"SPDXID"', '"SPDXRef-'))
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb, doc = load_json(value, _SPDX)
-        if not isinstance(doc, dict):
-            raise invalid(value, _SPDX, "not a JSON object")
+        fb, parsed = load_json(value, _SPDX)
+        doc = json_object(parsed, value, _SPDX)
         if not str_field(doc, "spdxVersion").startswith("SPDX-"):
             raise invalid(value, _SPDX, 'spdxVersion is missing or does not start with "SPDX-"')
         check_schema(doc, "spdx-2.x.schema.json", value, _SPDX)

@@ -12,7 +12,15 @@ import re
 from typing import Any
 
 from crafter.errors import MaterialError
-from crafter.materials.basic import check_schema, file_record, invalid, load_json, str_field
+from crafter.materials.basic import (
+    check_schema,
+    file_record,
+    invalid,
+    json_object,
+    json_prefix,
+    load_json,
+    str_field,
+)
 from crafter.materials.interface import (
     ANN_SCAN_TYPES,
     ANN_TOOL_NAME,
@@ -22,12 +30,6 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
-
-
-def _object(doc: object, path: str, what: str) -> dict[str, Any]:
-    if not isinstance(doc, dict):
-        raise invalid(path, what, "not a JSON object")
-    return doc
 
 
 def _tool_annotations(component: object) -> dict[str, str]:
@@ -86,12 +88,12 @@ class SarifKind(MaterialKind):
     kind = "SARIF"
 
     def sniff(self, sample: Sample) -> bool:
-        text = sample.text_prefix
-        return sample.is_file and text.startswith("{") and ("sarif" in text.lower() or '"runs"' in text)
+        text = json_prefix(sample)
+        return "sarif" in text.lower() or '"runs"' in text
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         fb, doc = load_json(value, _SARIF)
-        check_schema(_object(doc, value, _SARIF), "sarif-2.1.0.schema.json", value, _SARIF)
+        check_schema(json_object(doc, value, _SARIF), "sarif-2.1.0.schema.json", value, _SARIF)
         runs = doc["runs"]
         annotations = _tool_annotations(runs[0]["tool"]["driver"]) if runs else {}
         if scan_types := _checkmarx_scan_types(runs):
@@ -110,12 +112,12 @@ class OpenVEXKind(MaterialKind):
     kind = "OPENVEX"
 
     def sniff(self, sample: Sample) -> bool:
-        text = sample.text_prefix
-        return sample.is_file and text.startswith("{") and '"@context"' in text and "openvex" in text
+        text = json_prefix(sample)
+        return '"@context"' in text and "openvex" in text
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         fb, doc = load_json(value, _OPENVEX)
-        check_schema(_object(doc, value, _OPENVEX), "openvex-0.2.0.schema.json", value, _OPENVEX)
+        check_schema(json_object(doc, value, _OPENVEX), "openvex-0.2.0.schema.json", value, _OPENVEX)
         return file_record(self.kind, fb)
 
 
@@ -137,8 +139,8 @@ class CSAFKind(MaterialKind):
         self.category = category
 
     def sniff(self, sample: Sample) -> bool:
-        text = sample.text_prefix
-        if not (sample.is_file and text.startswith("{") and '"document"' in text and "csaf" in text):
+        text = json_prefix(sample)
+        if not ('"document"' in text and "csaf" in text):
             return False
         # Skip the other categories' kinds early when the category is visible in the prefix.
         match = _CSAF_CATEGORY.search(text)
@@ -146,7 +148,7 @@ class CSAFKind(MaterialKind):
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         fb, doc = load_json(value, _CSAF)
-        document = _object(doc, value, _CSAF).get("document")
+        document = json_object(doc, value, _CSAF).get("document")
         if not isinstance(document, dict):
             raise invalid(value, _CSAF, "no document object")
         category = document.get("category")
@@ -171,8 +173,8 @@ class GitleaksKind(MaterialKind):
     kind = "GITLEAKS_JSON"
 
     def sniff(self, sample: Sample) -> bool:
-        text = sample.text_prefix
-        if not (sample.is_file and text.startswith("[")):
+        text = json_prefix(sample, "[")
+        if not text:
             return False
         # A clean report is "[]": only the whole file can show that it is empty.
         empty = sample.size == len(sample.prefix) and re.fullmatch(r"\[\s*\]\s*", text) is not None
