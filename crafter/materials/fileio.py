@@ -94,3 +94,5 @@ def parse_json(fb: FileBytes, what: str) -> Any:
         return json.loads(fb.data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MaterialError(f"{fb.path}: invalid {what}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise MaterialError(f"{fb.path}: invalid {what}: JSON nested too deeply") from exc
