@@ -64,7 +64,19 @@ def have(tool: str) -> bool:
 def report(name: str, ours: float, baseline: float, target: float, unit: str = "s") -> None:
     ratio = ours / baseline if baseline else float("inf")
     verdict = "met" if ratio <= target else "NOT met"
-    print(f"{name:<58} ours {ours:8.3f} {unit}  baseline {baseline:8.3f} {unit}  ratio {ratio:5.2f} (target <= {target}: {verdict})")
+    print(
+        f"{name:<58} ours {ours:8.3f} {unit}  baseline {baseline:8.3f} {unit}  ratio {ratio:5.2f} (target <= {target}: {verdict})"
+    )
 
 
-__all__ = ["PYTHON", "crafter_exe", "have", "machine", "median_of", "peak_rss_mib", "report", "resource", "run_timed"]
+__all__ = [
+    "PYTHON",
+    "crafter_exe",
+    "have",
+    "machine",
+    "median_of",
+    "peak_rss_mib",
+    "report",
+    "resource",
+    "run_timed",
+]

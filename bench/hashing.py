@@ -32,16 +32,22 @@ def main() -> None:
             for _ in range(args.size_mib):
                 fh.write(chunk)
         env = {**os.environ, "CRAFTER_STATE_DIR": str(work / "state")}
-        subprocess.run([crafter, "init", "--workflow", "bench", "--project", "bench"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [crafter, "init", "--workflow", "bench", "--project", "bench"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         add = [crafter, "add", "--kind", "ARTIFACT", "--name", "big", "--value", str(big)]
         run_timed(["openssl", "dgst", "-sha256", str(big)])  # warm the page cache for both
         base = median_of(args.runs, lambda: run_timed(["openssl", "dgst", "-sha256", str(big)]))
         ours = median_of(args.runs, lambda: run_timed(add, env=env))
         report(f"crafter add ARTIFACT {args.size_mib} MiB vs openssl dgst", ours, base, 1.25)
         rss = peak_rss_mib(add, env=env)
-        print(f"{'peak memory of crafter add (MiB)':<58} {rss:8.1f} MiB  (target < 95.4 MiB = 100 MB: "
-              f"{'met' if rss < 95.4 else 'NOT met'})")
+        print(
+            f"{'peak memory of crafter add (MiB)':<58} {rss:8.1f} MiB  (target < 95.4 MiB = 100 MB: "
+            f"{'met' if rss < 95.4 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

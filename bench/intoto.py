@@ -24,6 +24,7 @@ from _common import BIN, crafter_exe, machine, median_of, report, run_timed
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+
 def make_files(directory: Path, count: int, kib: int) -> list[Path]:
     directory.mkdir()
     paths = []
@@ -38,7 +39,9 @@ def write_key(work: Path) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     plain = work / "key.pem"
     plain.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return plain
 
@@ -73,12 +76,24 @@ def cli_crafter(work: Path, files: list[Path], key: Path) -> float:
     state = Path(tempfile.mkdtemp(dir=work))
     env = {**os.environ, "CRAFTER_STATE_DIR": str(state / "st")}
     start = time.perf_counter()
-    subprocess.run([crafter, "init", "--workflow", "bench", "--project", "bench"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([crafter, "add", "--kind", "ARTIFACT", *map(str, files)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([crafter, "push", "--key", str(key), "--bundle", str(state / "b.json")], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [crafter, "init", "--workflow", "bench", "--project", "bench"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [crafter, "add", "--kind", "ARTIFACT", *map(str, files)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [crafter, "push", "--key", str(key), "--bundle", str(state / "b.json")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -89,16 +104,32 @@ def cli_crafter_separate(work: Path, files: list[Path], key: Path) -> float:
     start = time.perf_counter()
     subprocess.run([crafter, "init", "--workflow", "bench"], env=env, check=True, stdout=subprocess.DEVNULL)
     for p in files:
-        subprocess.run([crafter, "add", "--kind", "ARTIFACT", str(p)], env=env, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([crafter, "push", "--key", str(key), "--bundle", str(state / "b.json")], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [crafter, "add", "--kind", "ARTIFACT", str(p)], env=env, check=True, stdout=subprocess.DEVNULL
+        )
+    subprocess.run(
+        [crafter, "push", "--key", str(key), "--bundle", str(state / "b.json")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
 def cli_intoto(work: Path, directory: Path, key: Path) -> float:
     out = Path(tempfile.mkdtemp(dir=work))
-    cmd = [str(BIN / "in-toto-run"), "-n", "bench", "-m", str(directory), "--signing-key", str(key), "--no-command",
-           "--metadata-directory", str(out)]
+    cmd = [
+        str(BIN / "in-toto-run"),
+        "-n",
+        "bench",
+        "-m",
+        str(directory),
+        "--signing-key",
+        str(key),
+        "--no-command",
+        "--metadata-directory",
+        str(out),
+    ]
     return run_timed(cmd)
 
 
@@ -124,8 +155,10 @@ def main() -> None:
         cli_base = median_of(args.runs, lambda: cli_intoto(work, work / "files", plain))
         report(f"CLI: init + add {args.files} files + push vs in-toto-run -m", cli_ours, cli_base, 3.0)
         separate = cli_crafter_separate(work, files, ours)
-        print(f"{'CLI: init + ' + str(args.files) + ' separate adds + push':<58} ours {separate:8.3f} s  "
-              f"({separate / cli_base:5.2f} x in-toto-run -m; no target)")
+        print(
+            f"{'CLI: init + ' + str(args.files) + ' separate adds + push':<58} ours {separate:8.3f} s  "
+            f"({separate / cli_base:5.2f} x in-toto-run -m; no target)"
+        )
 
 
 if __name__ == "__main__":

@@ -22,12 +22,16 @@ def main() -> None:
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CRAFTER_STATE_DIR": str(Path(tmp) / "state")}
-        subprocess.run([crafter, "init", "--workflow", "bench"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [crafter, "init", "--workflow", "bench"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         base = median_of(args.runs, lambda: run_timed([PYTHON, "-c", "pass"]))
         counter = iter(range(10**6))
         add = median_of(
             args.runs,
-            lambda: run_timed([crafter, "add", "--kind", "STRING", "--name", f"s{next(counter)}", "--value", "x"], env=env),
+            lambda: run_timed(
+                [crafter, "add", "--kind", "STRING", "--name", f"s{next(counter)}", "--value", "x"], env=env
+            ),
         )
         helptime = median_of(args.runs, lambda: run_timed([crafter, "--help"], env=env))
         report("crafter add (STRING) vs python -c pass", add, base, 4.0)
