@@ -109,9 +109,9 @@ def _shown_value(m: Material) -> str:
 
 
 def materials(items: Sequence[Material], output: str) -> None:
-    from crafter.statement import material_descriptor
-
     if output == "json":
+        from crafter.statement import material_descriptor
+
         _json([{**material_descriptor(m), "material": m.name, "kind": m.kind} for m in items])
         return
     rows = [[m.name, m.kind, _shown_value(m), m.digest or ""] for m in items]

@@ -3,24 +3,60 @@
 See docs/ci-context.md for the user-facing description (detection order, recorded variables, job URLs).
 """
 
-from crafter.runners.context import (
-    CREDENTIAL_VARS,
-    detect_pull_request,
-    discover_runner,
-    enforce_runner,
-    resolve_context,
-    runner_for_type,
-    runners,
-)
-from crafter.runners.git import (
-    GitHead,
-    Remote,
-    github_pr_head_sha,
-    head_subject,
-    read_head,
-    sanitize_remote_url,
-)
-from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerContext, RunnerType
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crafter.runners.context import (
+        CREDENTIAL_VARS,
+        detect_pull_request,
+        discover_runner,
+        enforce_runner,
+        resolve_context,
+        runner_for_type,
+        runners,
+    )
+    from crafter.runners.git import (
+        GitHead,
+        Remote,
+        github_pr_head_sha,
+        head_subject,
+        read_head,
+        sanitize_remote_url,
+    )
+    from crafter.runners.interface import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerContext, RunnerType
+
+# Names are imported on first use: reading a state file needs GitHead, not the CI runner tables.
+_HOME = {
+    **dict.fromkeys(
+        (
+            "CREDENTIAL_VARS",
+            "detect_pull_request",
+            "discover_runner",
+            "enforce_runner",
+            "resolve_context",
+            "runner_for_type",
+            "runners",
+        ),
+        "context",
+    ),
+    **dict.fromkeys(
+        ("GitHead", "Remote", "github_pr_head_sha", "head_subject", "read_head", "sanitize_remote_url"), "git"
+    ),
+    **dict.fromkeys(
+        ("MANAGED", "SELF_HOSTED", "UNKNOWN", "Runner", "RunnerContext", "RunnerType"), "interface"
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crafter.runners' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"crafter.runners.{module}"), name)
+
 
 __all__ = [
     "CREDENTIAL_VARS",
