@@ -20,6 +20,8 @@ RUNNER_UNSPECIFIED = "RUNNER_TYPE_UNSPECIFIED"
 _SNAKE = re.compile(r"_([a-z0-9])")
 # Objects whose keys are user data, never schema keys: not converted from snake_case.
 _FREE_MAPS = {"with", "embedded"}
+_DNS_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DNS_OR_EMPTY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
 _NAME_HINT = "names must contain only lowercase letters, numbers, and hyphens (DNS-1123 label, at most 63)"
 
 
@@ -116,11 +118,7 @@ def _describe(error: Any, doc: Any, source: str) -> ContractError:
     if validator == "const":
         return ContractError(f"{source}: {where}: expected {expected!r}, got {inst!r}")
     if validator == "pattern":
-        hint = (
-            _NAME_HINT
-            if str(error.absolute_path[-1] if error.absolute_path else "") in {"name", "group"}
-            else None
-        )
+        hint = _NAME_HINT if expected in (_DNS_PATTERN, _DNS_OR_EMPTY) else None
         return ContractError(f"{source}: {where}: {inst!r} does not match {expected}", hint=hint)
     if validator == "maxLength":
         return ContractError(f"{source}: {where}: {inst!r} is longer than {expected} characters")

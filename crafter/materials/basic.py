@@ -135,8 +135,9 @@ class StringKind(MaterialKind):
     can_be_subject = False
 
     def sniff(self, sample: Sample) -> bool:
-        # An existing file is never taken for a string: it would silently record the path instead of the file.
-        return bool(sample.value) and not sample.is_file
+        # An existing path (file or directory) is never taken for a string: it would silently record the path
+        # instead of what is there.
+        return bool(sample.value) and not sample.is_file and not os.path.exists(sample.value)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         if not value:

@@ -54,6 +54,11 @@ def detect_kind(value: str, registry: MaterialRegistry, options: CraftOptions) -
             continue
         _warn_if_misread(crafted, value, failures, options)
         return crafted
+    if os.path.isdir(value):
+        raise MaterialError(
+            f"{value}: is a directory, and not an OCI image layout",
+            hint=f"add its files: crafter add '{value.rstrip('/')}/*'",
+        )
     raise MaterialError(f"failed to auto-discover material kind for {value}", hint=_hint(failures))
 
 

@@ -229,3 +229,16 @@ def test_parsing_never_mutates_the_callers_document() -> None:
     before = json.dumps(doc)
     Contract.from_document(doc, "x")
     assert json.dumps(doc) == before
+
+
+def test_name_hint_only_for_dns_names(tmp_path: Path) -> None:
+    bad_annotation = (
+        "schemaVersion: v1\nmaterials:\n  - {name: a, type: STRING, annotations: [{name: 'bad key'}]}\n"
+    )
+    with pytest.raises(ContractError) as err:
+        load_contract(write(tmp_path, bad_annotation))
+    assert "annotations[0].name: 'bad key' does not match" in err.value.message
+    assert err.value.hint is None
+    with pytest.raises(ContractError) as err:
+        load_contract(write(tmp_path, "schemaVersion: v1\nmaterials:\n  - {name: Bad, type: STRING}\n"))
+    assert err.value.hint is not None and "lowercase" in err.value.hint

@@ -312,3 +312,11 @@ def test_hostile_xml_ends_as_artifact_without_being_expanded(tmp_path: Path) -> 
     assert JUnitKind().sniff(Sample.of(path))  # tried as JUnit, refused there, then kept as opaque bytes
     crafted = detect_kind(path, _local_registry(), OPTS)
     assert (crafted.kind, crafted.size) == ("ARTIFACT", len(lol))
+
+
+def test_plain_directory_is_an_error_not_a_string(tmp_path: Path) -> None:
+    (tmp_path / "dist").mkdir()
+    with pytest.raises(MaterialError) as err:
+        detect_kind(str(tmp_path / "dist"), default_registry(), OPTS)
+    assert "is a directory, and not an OCI image layout" in err.value.message
+    assert err.value.hint is not None and "dist/*" in err.value.hint
