@@ -8,10 +8,6 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from tests.signing._helpers import KEY_DETAILS, generate
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "interop: runs an independent verifier (node) in a subprocess")
-
-
 @pytest.fixture(scope="session")
 def private_keys() -> dict[str, PrivateKeyTypes]:
     return {name: generate(name) for name in KEY_DETAILS}
