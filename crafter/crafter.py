@@ -7,11 +7,9 @@ working directory or the process environment: the environment it reads is passed
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import logging
 import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,8 @@ def expand_values(values: Sequence[str]) -> list[str]:
     out: list[str] = []
     for value in values:
         if any(c in value for c in "*?[") and not os.path.exists(value):
+            import glob
+
             matches = sorted(p for p in glob.glob(value, recursive=True) if os.path.isfile(p))
             if not matches:
                 raise MaterialError(f"{value}: no file matches this pattern")
@@ -122,6 +122,8 @@ class Crafter:
         dry_run: bool = False,
     ) -> CraftingState:
         """Start an attestation and make it the current one."""
+        import uuid
+
         from crafter import runners
         from crafter.runners.git import read_head
 

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from crafter.materials.interface import ImageInfo, MainComponent
-from crafter.runners.git import GitHead
+from crafter.runners.head import GitHead
 
 _DNS1123 = "abcdefghijklmnopqrstuvwxyz0123456789-"
 

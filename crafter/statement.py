@@ -89,7 +89,7 @@ def _run_subject(state: CraftingState) -> dict[str, Any]:
 
 def subjects(state: CraftingState) -> list[dict[str, Any]]:
     """Run identifier, git HEAD, then every ``output`` material with a digest, sorted by name."""
-    from crafter.runners.git import head_subject
+    from crafter.runners.head import head_subject
 
     out = [_run_subject(state)]
     if state.attestation.head is not None:
