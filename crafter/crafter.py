@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -22,7 +22,9 @@ from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry,
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
 from crafter.state import StateEntry, StateStore, default_state_dir
-from crafter.status import Status, build_status
+
+if TYPE_CHECKING:
+    from crafter.status import Status
 
 log = logging.getLogger("crafter")
 
@@ -324,6 +326,8 @@ class Crafter:
 
     # -- status ----------------------------------------------------------------------------------------
     def status(self, attestation_id: str | None = None) -> Status:
+        from crafter.status import build_status
+
         aid = self.store.resolve(attestation_id)
         return build_status(self.store.load(aid))
 
