@@ -404,11 +404,8 @@ class Crafter:
 
     # -- reset -----------------------------------------------------------------------------------------
     def reset(self, attestation_id: str | None = None) -> str:
-        """Discard an attestation in progress; returns its id."""
-        aid = attestation_id or self.store.current_id()
-        if aid is None:
-            self.store.resolve(None)  # raises the standard "no attestation in progress" error
-            raise AssertionError("unreachable")
+        """Discard an attestation in progress (a corrupted one too); returns its id."""
+        aid = self.store.resolve(attestation_id)
         self.store.delete(aid)
         return aid
 
