@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ def test_library_progress_callback_sees_every_chunk(tmp_path: Path) -> None:
     big.write_bytes(os.urandom(3 * CHUNK + 5))
     seen: list[tuple[str, int, int]] = []
 
-    def progress(value: str):  # type: ignore[no-untyped-def]
+    def progress(value: str) -> Callable[[int, int], None]:
         return lambda done, total: seen.append((value, done, total))
 
     c = Crafter(state_dir=tmp_path / "st", cwd=tmp_path, environ={})
