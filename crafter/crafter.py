@@ -348,7 +348,7 @@ class Crafter:
         """Check completeness, render, evaluate, sign and write the bundle; then discard the state."""
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
-        from crafter.statement import render, serialize
+        from crafter.statement import render, serialize, validate
 
         aid = self.store.resolve(attestation_id)
         state = self.store.load(aid)
@@ -370,6 +370,7 @@ class Crafter:
         if attestation_evals:
             statement = render(state, evaluations)
         payload = serialize(statement)
+        validate(payload)
         signed = sign_statement(payload, signer)
         target = bundle or self.cwd / f"attestation-{aid}.sigstore.json"
         write_bundle(target, signed)

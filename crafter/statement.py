@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crafter._version import __version__
+from crafter.errors import CrafterError
 from crafter.materials import interface as ann
 from crafter.models import CraftingState, Material
 
@@ -32,6 +33,27 @@ def serialize(statement: Mapping[str, Any]) -> bytes:
     Not RFC 8785: JCS refuses integers above 2^53 (nanosecond times are common in predicates).
     """
     return json.dumps(statement, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def validate(payload: bytes) -> None:
+    """Check the serialised statement with in-toto's own validation before it is signed (as Chainloop does).
+
+    The bytes are parsed into in-toto-attestation's protobuf Statement (field names and types checked by the
+    strict JSON mapping), then its ``validate()`` runs (type, subjects with digests, predicate type and
+    object). Only validation goes through protobuf: the signed bytes stay ours, since protobuf would turn
+    integers into floats.
+    """
+    from google.protobuf import json_format
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.statement import Statement
+
+    try:
+        Statement.copy_from_pb(json_format.Parse(payload, statement_pb2.Statement())).validate()
+    except (json_format.ParseError, ValueError, TypeError) as exc:
+        raise CrafterError(
+            f"the rendered statement is not a valid in-toto Statement v1: {exc}",
+            hint="this is a bug in crafter; please report it with the output of --debug",
+        ) from exc
 
 
 def _hexdigest(digest: str) -> tuple[str, str]:

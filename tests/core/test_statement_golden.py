@@ -7,13 +7,15 @@ with its reason. To regenerate nothing: the golden files are the reference proje
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crafter.errors import CrafterError
 from crafter.models import CraftingState
-from crafter.statement import BUILDER_ID, PREDICATE_TYPE, STATEMENT_TYPE, render, serialize
+from crafter.statement import BUILDER_ID, PREDICATE_TYPE, STATEMENT_TYPE, render, serialize, validate
 
 CASES = [
     ("attestation.source.json", "attestation.output.v0.2.json"),
@@ -98,3 +100,30 @@ def test_serialize_is_compact_sorted_and_keeps_big_integers() -> None:
     data = serialize(doc)
     assert data == '{"a":{"ns":1704164645000000000,"s":"é"},"b":1}'.encode()
     assert json.loads(data) == doc
+
+
+@pytest.mark.parametrize(("source", "output"), CASES)
+def test_rendered_statements_pass_in_toto_validation(renderer_dir: Path, source: str, output: str) -> None:
+    state = CraftingState.from_dict(json.loads((renderer_dir / source).read_text()))
+    validate(serialize(render(state)))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda s: s.update(_type="https://in-toto.io/Statement/v0.1"), "Wrong statement type"),
+        (lambda s: s["subject"][0].pop("digest"), "At least one digest required"),
+        (lambda s: s.update(subject=[]), "At least one subject required"),
+        (lambda s: s.update(predicate={}), "Predicate object required"),
+        (lambda s: s.update(unexpected=1), "unexpected"),
+    ],
+)
+def test_invalid_statements_are_refused_before_signing(
+    renderer_dir: Path, mutate: Callable[[dict[str, Any]], object], expected: str
+) -> None:
+    state = CraftingState.from_dict(json.loads((renderer_dir / "attestation.source.json").read_text()))
+    statement = render(state)
+    mutate(statement)
+    with pytest.raises(CrafterError, match="not a valid in-toto Statement v1") as err:
+        validate(serialize(statement))
+    assert expected in err.value.message
