@@ -12,7 +12,8 @@ import re
 from typing import Any
 
 from crafter.errors import SigningError
-from crafter.materials.basic import file_record, invalid, json_object, json_prefix_has, load_json, str_field
+from crafter.materials.basic import invalid, json_object, json_prefix_has, load_json, str_field
+from crafter.materials.fileio import file_record
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
 
 STATEMENT_TYPES = frozenset({"https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"})

@@ -1,6 +1,6 @@
 """STRING, ARTIFACT and EVIDENCE, plus the helpers every file-based kind of this package shares.
 
-The helpers (``invalid``, ``load_json``, ``file_record``, ``check_schema``) are internal to
+The helpers (``invalid``, ``load_json``, ``check_schema``...) are internal to
 ``crafter.materials``: they keep the error wording and the read-once discipline identical across kinds.
 """
 
@@ -11,18 +11,16 @@ import hashlib
 import importlib
 import json
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from crafter.errors import MaterialError
-from crafter.materials.fileio import FileBytes, hash_file, parse_json, read_file
+from crafter.materials.fileio import FileBytes, file_record, hash_file, parse_json, read_file
 from crafter.materials.interface import (
     ANN_EVIDENCE_ID,
     ANN_EVIDENCE_SCHEMA,
     ANN_SIZE,
     Crafted,
     CraftOptions,
-    MainComponent,
     MaterialKind,
     Sample,
 )
@@ -42,28 +40,7 @@ def invalid(path: str, what: str, reason: str, hint: str | None = None) -> Mater
 def load_json(path: str, what: str) -> tuple[FileBytes, Any]:
     """Read ``path`` once, hash those bytes and parse them as JSON."""
     fb = read_file(path)
-    try:
-        return fb, parse_json(fb, what)
-    except RecursionError:
-        # parse_json maps ValueError only; a pathologically nested document exhausts the recursion limit.
-        raise invalid(path, what, "JSON nested too deeply") from None
-
-
-def file_record(
-    kind: str,
-    fb: FileBytes,
-    annotations: Mapping[str, str] | None = None,
-    main_component: MainComponent | None = None,
-) -> Crafted:
-    """A file material recorded from bytes read once: digest, base name, size (also as an annotation)."""
-    return Crafted(
-        kind=kind,
-        digest=fb.digest,
-        filename=fb.filename,
-        main_component=main_component,
-        annotations={**(annotations or {}), ANN_SIZE: str(fb.size)},
-        size=fb.size,
-    )
+    return fb, parse_json(fb, what)
 
 
 def str_field(obj: object, key: str) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from crafter.errors import MaterialError
-from crafter.materials.interface import ProgressCallback
+from crafter.materials.interface import ANN_SIZE, Crafted, MainComponent, ProgressCallback
 
 CHUNK = 1 << 20  # 1 MiB: large enough for OpenSSL's SHA-256 to run at full speed
 #: Structured formats are parsed in memory; beyond this size they are refused rather than exhausting memory.
@@ -96,3 +97,20 @@ def parse_json(fb: FileBytes, what: str) -> Any:
         raise MaterialError(f"{fb.path}: invalid {what}: not valid JSON ({exc})") from exc
     except RecursionError as exc:
         raise MaterialError(f"{fb.path}: invalid {what}: JSON nested too deeply") from exc
+
+
+def file_record(
+    kind: str,
+    fb: FileBytes,
+    annotations: Mapping[str, str] | None = None,
+    main_component: MainComponent | None = None,
+) -> Crafted:
+    """A file material recorded from bytes read once: digest, base name, size (also as an annotation)."""
+    return Crafted(
+        kind=kind,
+        digest=fb.digest,
+        filename=fb.filename,
+        main_component=main_component,
+        annotations={**(annotations or {}), ANN_SIZE: str(fb.size)},
+        size=fb.size,
+    )

@@ -13,9 +13,9 @@ import attrs
 import yaml
 
 from crafter.errors import MaterialError
-from crafter.materials.fileio import read_file
+from crafter.materials.archives import DEFAULT_LIMITS, GZIP_MAGIC, ArchiveLimits, iter_tar_gz
+from crafter.materials.fileio import file_record, read_file
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
-from crafter.materials.reports import DEFAULT_LIMITS, GZIP_MAGIC, ArchiveLimits, file_crafted, iter_tar_gz
 
 # Annotations recorded when Chart.yaml has string ``name`` / ``version`` fields.
 ANN_HELM_CHART_NAME = "chainloop.material.helm.chart.name"
@@ -117,4 +117,4 @@ class HelmChartKind(MaterialKind):
             # A YAML number such as 1.10 would load as 1.1: only string fields are recorded as they are.
             if isinstance(chart.metadata.get(field), str) and chart.metadata[field]
         }
-        return file_crafted(self.kind, fb, annotations)
+        return file_record(self.kind, fb, annotations)

@@ -25,7 +25,6 @@ import attrs
 from crafter.errors import MaterialError
 from crafter.materials.basic import (
     check_schema,
-    file_record,
     first_schema_error,
     invalid,
     json_object,
@@ -34,6 +33,7 @@ from crafter.materials.basic import (
     load_json,
     str_field,
 )
+from crafter.materials.fileio import file_record
 from crafter.materials.image import parse_reference
 from crafter.materials.interface import (
     ANN_SBOM_VULNS,

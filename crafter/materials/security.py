@@ -14,13 +14,13 @@ from typing import Any
 from crafter.errors import MaterialError
 from crafter.materials.basic import (
     check_schema,
-    file_record,
     invalid,
     json_object,
     json_prefix,
     load_json,
     str_field,
 )
+from crafter.materials.fileio import file_record
 from crafter.materials.interface import (
     ANN_SCAN_TYPES,
     ANN_TOOL_NAME,

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from crafter.errors import MaterialError
 from crafter.materials import helm
+from crafter.materials.archives import ArchiveLimits
 from crafter.materials.helm import (
     ANN_HELM_CHART_NAME,
     ANN_HELM_CHART_VERSION,
@@ -21,7 +22,6 @@ from crafter.materials.helm import (
     inspect_chart,
 )
 from crafter.materials.interface import ANN_SIZE, CraftOptions, Sample
-from crafter.materials.reports import ArchiveLimits
 
 OPTS = CraftOptions()
 CHART_YAML = b"apiVersion: v2\nname: demo\nversion: 1.2.3\n"

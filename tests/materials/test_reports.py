@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crafter.errors import MaterialError
+from crafter.materials.archives import ArchiveLimits
 from crafter.materials.interface import ANN_SIZE, CraftOptions, Sample
 from crafter.materials.reports import (
     ANN_JUNIT_ERRORS,
@@ -21,7 +22,6 @@ from crafter.materials.reports import (
     ANN_JUNIT_SKIPPED,
     ANN_JUNIT_TESTS,
     MAX_SUITE_DEPTH,
-    ArchiveLimits,
     CoberturaKind,
     JacocoKind,
     JUnitKind,
