@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     INCOMPLETE = 7  # required materials or annotations missing at push
     SIGNING = 8  # key cannot be loaded or signing failed
     RUNNER = 9  # runner / environment requirements of the contract not met
+    POLICY = 10  # a policy cannot be loaded, or its evaluation failed (timeout, memory, error in the policy)
 
 
 class CrafterError(Exception):
@@ -68,3 +69,9 @@ class RunnerError(CrafterError):
 
 class PolicyGateError(CrafterError):
     exit_code = ExitCode.POLICY_GATE
+
+
+class PolicyError(CrafterError):
+    """A policy cannot be loaded or parsed, or its evaluation failed."""
+
+    exit_code = ExitCode.POLICY
