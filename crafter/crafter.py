@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from crafter.contract import Contract, load_contract
-from crafter.errors import IncompleteAttestationError, MaterialError, UsageError
+from crafter.errors import IncompleteAttestationError, MaterialError, PolicyGateError, UsageError
 from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, ProgressCallback
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
 from crafter.state import StateEntry, StateStore, default_state_dir
 
 if TYPE_CHECKING:
+    from crafter.policies.verifier import VerifierOptions
     from crafter.status import Status
 
 log = logging.getLogger("crafter")
@@ -74,6 +75,20 @@ class PushResult:
     statement: Mapping[str, Any]
     payload_digest: str  # "sha256:<hex>" of the signed statement bytes
     evaluations: tuple[Evaluation, ...] = ()
+    gate_failures: tuple[str, ...] = ()  # gated policies with violations (the bundle is written anyway)
+    bypassed: bool = False  # --exception-bypass-policy-check: gates reported, not enforced
+
+    def check_gates(self) -> None:
+        """Raise :class:`PolicyGateError` (exit code 4) when a gated policy has violations and no bypass."""
+        if self.gate_failures and not self.bypassed:
+            names = ", ".join(f'"{n}"' for n in self.gate_failures)
+            raise PolicyGateError(
+                f"the policy {names} is configured as a gate and has violations"
+                if len(self.gate_failures) == 1
+                else f"the policies {names} are configured as gates and have violations",
+                hint=f"the signed bundle was written to {self.bundle_path}; "
+                "--exception-bypass-policy-check lets the release go on, recorded in the predicate",
+            )
 
 
 class Crafter:
@@ -95,12 +110,26 @@ class Crafter:
         cwd: Path | None = None,
         registry: MaterialRegistry | None = None,
         policies: PolicyHook | None = None,
+        policy_options: VerifierOptions | None = None,
     ) -> None:
         self.environ: dict[str, str] = dict(os.environ if environ is None else environ)
         self.cwd = cwd or Path.cwd()
         self.store = StateStore(state_dir or default_state_dir(self.environ, self.cwd))
         self._registry = registry
-        self.policies: PolicyHook = policies or NoPolicies()
+        self._policies = policies  # an explicit hook wins; else one is made per contract
+        self.policy_options = policy_options
+
+    def _hook(self, contract: Contract, contract_path: str) -> PolicyHook:
+        """The policy hook for an attestation: a verifier when its contract attaches policies."""
+        if self._policies is not None:
+            return self._policies
+        if not contract.policies and not contract.policy_groups:
+            return NoPolicies()  # no policy machinery imported for contracts without policies
+        from crafter.policies.verifier import PolicyVerifier
+
+        return PolicyVerifier(
+            contract, cwd=self.cwd, contract_path=contract_path, options=self.policy_options
+        )
 
     @property
     def registry(self) -> MaterialRegistry:
@@ -169,13 +198,36 @@ class Crafter:
             ),
             dry_run=dry_run,
         )
-        if loaded.policies or loaded.policy_groups:
-            log.warning(
-                "the contract attaches policies; this version of crafter records them but does not evaluate them"
-            )
+        contract_path = str(contract.resolve()) if contract is not None else ""
+        state = attrs.evolve(state, contract_path=contract_path)
+        state = self._init_policies(state, loaded, contract_path)
         self.store.create(state)
         self.store.set_current(attestation_id)
         return state
+
+    def _init_policies(self, state: CraftingState, contract: Contract, contract_path: str) -> CraftingState:
+        """Check every policy reference now, add the materials policy groups declare, run INIT policies."""
+        hook = self._hook(contract, contract_path)
+        try:
+            check = getattr(hook, "check_references", None)
+            if check is not None:
+                check()
+            group_materials = getattr(hook, "group_materials", None)
+            extra: list[dict[str, Any]] = group_materials() if group_materials is not None else []
+            if extra:
+                state = attrs.evolve(state, contract=_with_group_materials(state.contract, extra))
+            enforce = bool(self.policy_options and self.policy_options.enforce)
+            state = attrs.evolve(
+                state, attestation=attrs.evolve(state.attestation, block_on_policy_violation=enforce)
+            )
+            from crafter.statement import render
+
+            evaluations = hook.verify_statement(state, render(state), phase="INIT")
+        finally:
+            hook.close()
+        return attrs.evolve(
+            state, attestation=attrs.evolve(state.attestation, policy_evaluations=evaluations)
+        )
 
     # -- add -------------------------------------------------------------------------------------------
     def add(
@@ -190,7 +242,7 @@ class Crafter:
         progress: Callable[[str], ProgressCallback | None] | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> list[Material]:
-        """Record one or more materials as one all-or-nothing change.
+        """Record one or more materials as one all-or-nothing change, with their policy evaluations.
 
         Each value is a file path (globs expanded), an image reference or a string. Files are named after
         their base name unless ``name`` is given (only with a single value).
@@ -224,7 +276,14 @@ class Crafter:
                 f"several values would be recorded as material {duplicates[0]!r}",
                 hint="add them in separate calls with --name",
             )
-        evaluations = {m.name: self.policies.verify_material(state, m) for m in crafted}
+        hook = self._hook(contract, state.contract_path)
+        try:
+            evaluations = {
+                m.name: hook.verify_material(state, m, value if os.path.isfile(value) else None)
+                for m, value in zip(crafted, expanded, strict=True)
+            }
+        finally:
+            hook.close()
 
         def change(current: CraftingState) -> CraftingState:
             for m in crafted:
@@ -344,8 +403,14 @@ class Crafter:
         annotations: Mapping[str, str] | None = None,
         attestation_id: str | None = None,
         password: bytes | PasswordProvider | None = None,
+        bypass_policy_check: bool = False,
     ) -> PushResult:
-        """Check completeness, render, evaluate, sign and write the bundle; then discard the state."""
+        """Check completeness, render, evaluate, sign and write the bundle; then discard the state.
+
+        Gated policy violations do not stop the push: the bundle is written, and the result lists them in
+        ``gate_failures`` (the CLI then exits with code 4); ``bypass_policy_check`` is recorded in the
+        predicate.
+        """
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
         from crafter.statement import render, serialize, validate
@@ -353,22 +418,30 @@ class Crafter:
         aid = self.store.resolve(attestation_id)
         state = self.store.load(aid)
         contract = Contract.from_state(state.contract)
+        enforce = bool(self.policy_options and self.policy_options.enforce)
         state = attrs.evolve(
             state,
             attestation=attrs.evolve(
                 state.attestation,
                 annotations=self._push_annotations(state, contract, annotations or {}),
                 finished_at=now_rfc3339(),
+                bypass_policy_check=bypass_policy_check,
+                block_on_policy_violation=state.attestation.block_on_policy_violation or enforce,
             ),
         )
         check_complete(state, contract)
         provider: PasswordProvider = password if callable(password) else (lambda: password)
         signer = load_signer(key, provider, environ=self.environ)
-        statement = render(state, state.attestation.policy_evaluations)
-        attestation_evals = self.policies.verify_statement(state, statement)
-        evaluations = tuple(state.attestation.policy_evaluations) + attestation_evals
-        if attestation_evals:
-            statement = render(state, evaluations)
+        hook = self._hook(contract, state.contract_path)
+        try:
+            pushed = hook.verify_statement(state, render(state), phase="PUSH")
+        finally:
+            hook.close()
+        evaluations = _merge_statement_evaluations(state.attestation.policy_evaluations, pushed)
+        state = attrs.evolve(
+            state, attestation=attrs.evolve(state.attestation, policy_evaluations=evaluations)
+        )
+        statement = render(state)
         payload = serialize(statement)
         validate(payload)
         signed = sign_statement(payload, signer)
@@ -381,6 +454,8 @@ class Crafter:
             statement=statement,
             payload_digest="sha256:" + hashlib.sha256(payload).hexdigest(),
             evaluations=evaluations,
+            gate_failures=tuple(gate_failures(evaluations)),
+            bypassed=bypass_policy_check,
         )
 
     @staticmethod
@@ -430,3 +505,46 @@ def check_complete(state: CraftingState, contract: Contract) -> None:
             "; ".join(problems),
             hint="add them with crafter add --name NAME --value VALUE; nothing was signed",
         )
+
+
+def gate_failures(evaluations: Sequence[Evaluation]) -> list[str]:
+    """Names of gated policies whose evaluation has violations that are not suppressed."""
+    from crafter.policies.evaluation import PolicyEvaluation
+
+    failed = [
+        e.name for e in map(PolicyEvaluation.from_dict, evaluations) if e.gate and e.status == "violated"
+    ]
+    return list(dict.fromkeys(failed))
+
+
+def _merge_statement_evaluations(
+    stored: Sequence[Evaluation], pushed: Sequence[Evaluation]
+) -> tuple[Evaluation, ...]:
+    """Material evaluations, INIT-phase statement evaluations not re-run at push, then the PUSH ones."""
+
+    def key(e: Evaluation) -> tuple[str, str, str]:
+        ref = e.get("policyReference") or {}
+        return (ref.get("name", ""), ref.get("uri", ""), repr(sorted((e.get("with") or {}).items())))
+
+    again = {key(e) for e in pushed}
+    kept = tuple(e for e in stored if e.get("materialName") or key(e) not in again)
+    return kept + tuple(pushed)
+
+
+def _with_group_materials(document: Mapping[str, Any], extra: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The contract document with materials required by policy groups added (the contract wins on names)."""
+    doc = dict(document)
+    body = doc if "schemaVersion" in doc else dict(doc.get("spec", {}))
+    materials = list(body.get("materials", []))
+    names = {m["name"] for m in materials}
+    for m in extra:
+        if m["name"] not in names:
+            materials.append(dict(m))
+        else:
+            log.info(
+                "material %s is declared by the contract and by a policy group; the contract wins", m["name"]
+            )
+    body["materials"] = materials
+    if "schemaVersion" not in doc:
+        doc["spec"] = body
+    return doc

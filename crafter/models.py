@@ -245,6 +245,7 @@ class CraftingState:
     contract: Mapping[str, Any]  # the normalised contract document (camelCase)
     attestation: Attestation
     dry_run: bool = False
+    contract_path: str = ""  # where the contract file was (policy references resolve against it)
 
     @property
     def attestation_id(self) -> str:
@@ -259,6 +260,8 @@ class CraftingState:
         d: dict[str, Any] = {key: dict(self.contract), "attestation": self.attestation.to_dict()}
         if self.dry_run:
             d["dryRun"] = True
+        if self.contract_path:
+            d["contractPath"] = self.contract_path
         return d
 
     @classmethod
@@ -268,4 +271,5 @@ class CraftingState:
             contract=dict(contract),
             attestation=Attestation.from_dict(d["attestation"]),
             dry_run=bool(d.get("dryRun", False)),
+            contract_path=str(d.get("contractPath", "")),
         )

@@ -23,6 +23,11 @@ def schemas_dir() -> Path:
     return _find("_schemas", "schemas")
 
 
+def policies_dir() -> Path:
+    """The library of ready policies (``builtin://NAME``)."""
+    return _find("_policies", "policies")
+
+
 def examples_dir() -> Path:
     return _find("_examples", "examples")
 

@@ -154,25 +154,26 @@ def _metadata(state: CraftingState) -> dict[str, Any]:
 def policy_fields(
     evaluations: Sequence[Mapping[str, Any]], *, block_on_violation: bool, bypass: bool
 ) -> dict[str, Any]:
-    """The policy summary of the predicate (reference sections 3.3 and 3.5).
+    """The policy summary of the predicate (reference sections 3.3, 3.5 and policies 5.4).
 
-    ``evaluations`` are rendered PolicyEvaluation objects; an evaluation with at least one violation that is
-    not suppressed counts as violated, else as skipped when skipped, else as passed.
+    ``evaluations`` are stored PolicyEvaluation records. One with at least one violation that is not
+    suppressed counts as violated, else as skipped when skipped, else as passed; suppressed violations are
+    counted apart and left out of the rendered evaluations.
     """
-    grouped: dict[str, list[Mapping[str, Any]]] = {}
-    violated = skipped = passed = 0
+    from crafter.policies.evaluation import PolicyEvaluation
+
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    counts = {"violated": 0, "skipped": 0, "passed": 0}
+    suppressed = 0
     gated_violation = has_gates = False
-    for ev in evaluations:
-        key = ev.get("materialName") or ATTESTATION_EVALUATIONS_KEY
-        grouped.setdefault(key, []).append(ev)
-        has_gates = has_gates or bool(ev.get("gate"))
-        if any(not v.get("suppress") for v in ev.get("violations", [])):
-            violated += 1
-            gated_violation = gated_violation or bool(ev.get("gate"))
-        elif ev.get("skipped"):
-            skipped += 1
-        else:
-            passed += 1
+    for stored in evaluations:
+        ev = PolicyEvaluation.from_dict(stored)
+        grouped.setdefault(ev.material_name or ATTESTATION_EVALUATIONS_KEY, []).append(ev.render())
+        counts[ev.status] += 1
+        suppressed += sum(1 for v in ev.violations if v.suppress)
+        has_gates = has_gates or ev.gate
+        gated_violation = gated_violation or (ev.gate and ev.status == "violated")
+    violated = counts["violated"]
     out: dict[str, Any] = {
         "policyAttBlocked": not bypass and (gated_violation or (violated > 0 and block_on_violation)),
         "policyBlockBypassEnabled": bypass,
@@ -183,18 +184,20 @@ def policy_fields(
     }
     if grouped:
         out["policyEvaluations"] = grouped
-    if skipped:
-        out["policySkippedCount"] = skipped
-    if passed:
-        out["policyPassedCount"] = passed
+    if counts["skipped"]:
+        out["policySkippedCount"] = counts["skipped"]
+    if counts["passed"]:
+        out["policyPassedCount"] = counts["passed"]
+    if suppressed:
+        out["policySuppressedCount"] = suppressed
     if gated_violation:
         out["policyHasGatedViolations"] = True
-    if has_gates:
+    if has_gates or block_on_violation:
         out["policyHasGates"] = True
     return out
 
 
-def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     a = state.attestation
     p: dict[str, Any] = {
         "buildType": BUILD_TYPE,
@@ -214,16 +217,15 @@ def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] = (
         p["materials"] = [material_descriptor(a.materials[n]) for n in sorted(a.materials)]
     if state.dry_run:
         p["dryRun"] = True  # crafter addition: made outside the contract's runner (init --dry-run)
+    stored = a.policy_evaluations if evaluations is None else evaluations
     p.update(
-        policy_fields(
-            evaluations, block_on_violation=a.block_on_policy_violation, bypass=a.bypass_policy_check
-        )
+        policy_fields(stored, block_on_violation=a.block_on_policy_violation, bypass=a.bypass_policy_check)
     )
     return p
 
 
-def render(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """The in-toto Statement v1 for ``state``, with ``evaluations`` embedded in the predicate."""
+def render(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The in-toto Statement v1 for ``state``, with its policy evaluations (or ``evaluations``) embedded."""
     return {
         "_type": STATEMENT_TYPE,
         "subject": subjects(state),

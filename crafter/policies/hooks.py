@@ -17,20 +17,35 @@ Evaluation = Mapping[str, Any]
 
 
 class PolicyHook(Protocol):
-    def verify_material(self, state: CraftingState, material: Material) -> tuple[Evaluation, ...]:
-        """Evaluations of the policies that apply to ``material`` (may be empty)."""
+    def verify_material(
+        self, state: CraftingState, material: Material, path: str | None
+    ) -> tuple[Evaluation, ...]:
+        """Evaluations of the policies that apply to ``material`` whose file is at ``path`` (may be empty)."""
         ...
 
-    def verify_statement(self, state: CraftingState, statement: Mapping[str, Any]) -> tuple[Evaluation, ...]:
-        """Evaluations of the attestation-level policies over the rendered ``statement``."""
+    def verify_statement(
+        self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
+    ) -> tuple[Evaluation, ...]:
+        """Evaluations of the attestation-level policies over the rendered ``statement`` (phase INIT or PUSH)."""
+        ...
+
+    def close(self) -> None:
+        """Release engines and workers."""
         ...
 
 
 class NoPolicies:
     """Evaluates nothing: for contracts without policy attachments."""
 
-    def verify_material(self, state: CraftingState, material: Material) -> tuple[Evaluation, ...]:
+    def verify_material(
+        self, state: CraftingState, material: Material, path: str | None
+    ) -> tuple[Evaluation, ...]:
         return ()
 
-    def verify_statement(self, state: CraftingState, statement: Mapping[str, Any]) -> tuple[Evaluation, ...]:
+    def verify_statement(
+        self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
+    ) -> tuple[Evaluation, ...]:
         return ()
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,105 @@
+"""The input document a policy receives (reference section 3.2), built once per material.
+
+The material's JSON (XML reports projected to JSON, attestations decoded to their statement), a top-level
+array wrapped as ``{"elements": [...]}``, and ``chainloop_metadata``: the material's in-toto descriptor plus
+the project name and version and, as a crafter extension, ``evaluation_time`` (RFC 3339 UTC), which
+time-dependent policies read instead of the clock so that a replay gives the same answer. The same bytes go
+to every engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from crafter.errors import PolicyError
+from crafter.models import Material
+
+#: Kinds whose content policies do not see (Chainloop does not read them either).
+_NOT_READ = {"STRING", "CONTAINER_IMAGE", "HELM_CHART"}
+
+
+def _xml_projection(kind: str) -> Callable[[bytes], Any] | None:
+    from crafter.materials import reports
+
+    projections: dict[str, Callable[[bytes], Any]] = {
+        "JUNIT_XML": reports.junit_suites,
+        "JACOCO_XML": reports.jacoco_report,
+        "COBERTURA_XML": reports.cobertura_report,
+    }
+    return projections.get(kind)
+
+
+def _content(material: Material, path: str | None) -> Any:
+    if material.kind in _NOT_READ or path is None:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise PolicyError(
+            f"{path}: cannot read material {material.name!r} for policy input: {exc.strerror}"
+        ) from exc
+    if not data:
+        return {}
+    projection = _xml_projection(material.kind)
+    if projection is not None:
+        return projection(data)
+    if material.kind in ("ATTESTATION", "SLSA_PROVENANCE"):
+        from crafter.materials.attestations import extract_statement
+
+        return extract_statement(json.loads(data), path)
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        # An ARTIFACT or EVIDENCE that is not JSON: policies see its metadata only, as the reference refuses it.
+        raise PolicyError(
+            f"{path}: material {material.name!r} ({material.kind}) is not JSON, so policies cannot read it ({exc})"
+        ) from exc
+
+
+def metadata(
+    material: Material, *, project: str = "", version: str = "", evaluation_time: str = ""
+) -> dict[str, Any]:
+    from crafter.statement import material_descriptor
+
+    meta = material_descriptor(material)
+    if project:
+        meta["project_name"] = project
+    if version:
+        meta["project_version_name"] = version
+    if evaluation_time:
+        meta["evaluation_time"] = evaluation_time
+    return meta
+
+
+def material_input(
+    material: Material,
+    path: str | None,
+    *,
+    project: str = "",
+    version: str = "",
+    evaluation_time: str = "",
+) -> bytes:
+    """The input document for ``material`` whose file is at ``path`` (None for non-file materials)."""
+    content = _content(material, path)
+    doc: dict[str, Any]
+    if isinstance(content, list):
+        doc = {"elements": content}
+    elif isinstance(content, Mapping):
+        doc = dict(content)
+    else:
+        doc = {}
+    doc["chainloop_metadata"] = metadata(
+        material, project=project, version=version, evaluation_time=evaluation_time
+    )
+    return encode(doc)
+
+
+def statement_input(statement: Mapping[str, Any]) -> bytes:
+    return encode(statement)
+
+
+def encode(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,407 @@
+"""``PolicyVerifier``: which policies apply, the input document, dispatch to engines, merging, gating data.
+
+Implements the crafter's :class:`~crafter.policies.hooks.PolicyHook` for contracts that attach policies.
+Attachments of one call run in parallel threads (each engine is thread-safe; Rego evaluations run in worker
+processes), and results keep attachment order. The scripts of one attachment run in order and are merged into
+one evaluation, as in Chainloop (reference sections 2.2, 5.1, 6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from crafter.contract import Contract
+from crafter.errors import PolicyError
+from crafter.models import CraftingState, Material, now_rfc3339
+from crafter.policies.engines.interface import EngineRegistry, EngineResult, Limits, PolicyEngine, Script
+from crafter.policies.evaluation import EvaluatedViolation, PolicyEvaluation
+from crafter.policies.inputs import material_input, statement_input
+from crafter.policies.spec import ATTESTATION, Attachment, GroupAttachment, Policy, PolicyGroup, Selector
+
+log = logging.getLogger("crafter.policies")
+Evaluation = Mapping[str, Any]
+
+
+@attrs.frozen
+class VerifierOptions:
+    """How policies are evaluated (CLI: --policy-timeout, --policy-input, --enforce, --rego-backend)."""
+
+    timeout: float = 60.0
+    memory_bytes: int = 1 << 30
+    allowed_hosts: tuple[str, ...] = ()
+    enforce: bool = False  # gate every attachment not explicitly marked gate: false
+    rego_backend: str = "regopy"
+    runtime_inputs: Mapping[str, str] = attrs.field(factory=dict)
+    max_workers: int = 0  # 0: the number of cores
+    cache_dir: Path | None = None  # remote policy cache
+
+    def limits(self, attachment_timeout: float | None = None) -> Limits:
+        return Limits(
+            timeout=attachment_timeout or self.timeout,
+            memory_bytes=self.memory_bytes,
+            allowed_hosts=self.allowed_hosts,
+        )
+
+
+@attrs.frozen
+class _Task:
+    """One attachment to evaluate: the policy loaded, and everything its evaluation record needs."""
+
+    attachment: Attachment
+    policy: Policy
+    group: PolicyGroup | None = None
+    group_args: Mapping[str, str] = attrs.field(factory=dict)
+    group_gate: bool | None = None
+    runtime_inputs: bool = True
+
+
+def default_engines(options: VerifierOptions) -> EngineRegistry:
+    def rego() -> PolicyEngine:
+        from crafter.policies.engines.rego import RegoEngine
+
+        return RegoEngine(backend=options.rego_backend, workers=options.max_workers or None)
+
+    return EngineRegistry.with_entry_points({"rego": rego})
+
+
+def default_loader(cwd: Path, options: VerifierOptions, engines: EngineRegistry) -> Any:
+    from crafter.policies.loader import PolicyLoader
+    from crafter.resources import policies_dir
+
+    return PolicyLoader(
+        cwd=cwd, builtin_dir=policies_dir(), cache_dir=options.cache_dir, engines=engines.names()
+    )
+
+
+class PolicyVerifier:
+    """Evaluates a contract's policy attachments for materials and statements."""
+
+    def __init__(
+        self,
+        contract: Contract,
+        *,
+        cwd: Path,
+        contract_path: str = "",
+        options: VerifierOptions | None = None,
+        engines: EngineRegistry | None = None,
+        loader: Any = None,
+    ) -> None:
+        self.contract = contract
+        self.options = options or VerifierOptions()
+        self.engines = engines or default_engines(self.options)
+        self.loader = loader or default_loader(cwd, self.options, self.engines)
+        self.base = contract_path or None  # relative references resolve against the contract file
+        self._cache: dict[str, EngineResult] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- loading ---------------------------------------------------------------------------------------
+    def _load(self, attachment: Attachment, base: str | None) -> Policy:
+        if attachment.embedded is not None:
+            policy: Policy = self.loader.load_embedded(attachment.embedded, base=base)
+        else:
+            policy = self.loader.load_policy(attachment.ref, base=base)
+        return policy
+
+    def _attachments(self, key: str) -> list[Attachment]:
+        from crafter.policies.documents import parse_attachment
+
+        return [parse_attachment(a) for a in self.contract.policies.get(key, []) if not a.get("disabled")]
+
+    def _groups(self) -> list[tuple[GroupAttachment, PolicyGroup, dict[str, str]]]:
+        from crafter.policies.args import compute_arguments
+        from crafter.policies.documents import parse_group_attachment
+
+        out = []
+        for raw in self.contract.policy_groups:
+            ga = parse_group_attachment(raw)
+            group: PolicyGroup = self.loader.load_group(ga.ref, base=self.base)
+            out.append((ga, group, compute_arguments(group.name, group.inputs, ga.with_, None)))
+        return out
+
+    def check_references(self) -> None:
+        """Load every attached policy and group now, so a broken reference fails ``init``, not ``push``."""
+        for key in ("materials", "attestation"):
+            for attachment in self._attachments(key):
+                self._load(attachment, self.base)
+        for _ga, group, _args in self._groups():
+            base = group.reference.uri if group.reference else self.base
+            for gm in group.materials:
+                for attachment in gm.policies:
+                    self._load(attachment, base)
+            for attachment in group.attestation:
+                self._load(attachment, base)
+
+    def group_materials(self) -> list[dict[str, Any]]:
+        """Named materials that policy groups add to the contract (reference section 6.5)."""
+        from crafter.policies.args import interpolate_group_material_name
+
+        out = []
+        for _ga, group, args in self._groups():
+            for gm in group.materials:
+                name = interpolate_group_material_name(gm.name, args) if gm.name else ""
+                if name and gm.kind:
+                    out.append({"name": name, "type": gm.kind, "optional": gm.optional})
+        return out
+
+    # -- which attachments apply -------------------------------------------------------------------------
+    def _material_tasks(self, material: Material) -> list[_Task]:
+        from crafter.policies.args import interpolate_group_material_name
+
+        tasks = []
+        for attachment in self._attachments("materials"):
+            policy = self._load(attachment, self.base)
+            kinds = policy.kinds
+            if kinds and material.kind not in kinds:
+                continue
+            if attachment.selector.name and not attachment.selector.matches(material.name):
+                continue
+            if not kinds and not attachment.selector.name:
+                continue
+            tasks.append(_Task(attachment, policy))
+        for ga, group, args in self._groups():
+            base = group.reference.uri if group.reference else self.base
+            for gm in group.materials:
+                name = interpolate_group_material_name(gm.name, args) if gm.name else ""
+                if name and not Selector(name, gm.match_mode).matches(material.name):
+                    continue
+                for attachment in gm.policies:
+                    policy = self._load(attachment, base)
+                    if policy.name in ga.skip or (policy.kinds and material.kind not in policy.kinds):
+                        continue
+                    tasks.append(_Task(attachment, policy, group, args, ga.gate, runtime_inputs=False))
+        return tasks
+
+    def _statement_tasks(self) -> list[_Task]:
+        tasks = [_Task(a, self._load(a, self.base)) for a in self._attachments("attestation")]
+        for ga, group, args in self._groups():
+            base = group.reference.uri if group.reference else self.base
+            for attachment in group.attestation:
+                policy = self._load(attachment, base)
+                if policy.name not in ga.skip:
+                    tasks.append(_Task(attachment, policy, group, args, ga.gate, runtime_inputs=False))
+        return tasks
+
+    # -- PolicyHook --------------------------------------------------------------------------------------
+    def verify_material(
+        self, state: CraftingState, material: Material, path: str | None
+    ) -> tuple[Evaluation, ...]:
+        tasks = self._material_tasks(material)
+        if not tasks:
+            return ()  # the material is not even read
+        when = now_rfc3339()
+        w = state.attestation.workflow
+        input_json = material_input(
+            material, path, project=w.project, version=w.version, evaluation_time=when
+        )
+        return self._run(tasks, material.kind, input_json, material.name, when, phase="")
+
+    def verify_statement(
+        self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
+    ) -> tuple[Evaluation, ...]:
+        tasks = self._statement_tasks()
+        if not tasks:
+            return ()
+        return self._run(tasks, ATTESTATION, statement_input(statement), "", now_rfc3339(), phase=phase)
+
+    def _run(
+        self, tasks: Sequence[_Task], kind: str, input_json: bytes, material_name: str, when: str, phase: str
+    ) -> tuple[Evaluation, ...]:
+        def one(task: _Task) -> PolicyEvaluation | None:
+            return self.evaluate(task, kind, input_json, material_name, when, phase)
+
+        workers = min(len(tasks), self.options.max_workers or os.cpu_count() or 1)
+        if workers <= 1:
+            results = [one(t) for t in tasks]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policy") as pool:
+                results = list(pool.map(one, tasks))  # map keeps attachment order; the first error is raised
+        for ev in results:
+            if ev is not None:
+                for line in ev.prints:
+                    log.debug("policy %s printed: %s", ev.name, line)
+        return tuple(ev.to_dict() for ev in results if ev is not None)
+
+    # -- one attachment ----------------------------------------------------------------------------------
+    def evaluate(
+        self, task: _Task, kind: str, input_json: bytes, material_name: str, when: str, phase: str = ""
+    ) -> PolicyEvaluation | None:
+        """Evaluate one attachment; None when no script applies, the phase excludes it, or all were ignored."""
+        from crafter.policies.args import apply_runtime_inputs, compute_arguments, engine_args
+
+        policy, attachment = task.policy, task.attachment
+        scripts = policy.scripts_for(kind)
+        phases = policy.phases_for(kind)
+        if not scripts or (phase and phases and phase not in phases):
+            return None
+        computed = compute_arguments(policy.name, policy.inputs, attachment.with_, task.group_args or None)
+        overrides: tuple[str, ...] = ()
+        if task.runtime_inputs and self.options.runtime_inputs:
+            computed, overrides = apply_runtime_inputs(computed, self.options.runtime_inputs)
+        args = engine_args(computed)
+        limits = self.options.limits(attachment.timeout)
+        start = time.perf_counter()
+        results: list[EngineResult] = []
+        prepared_sources: list[bytes] = []
+        engine_names: list[str] = []
+        for script in scripts:
+            engine = self.engines.get(script.engine)
+            prepared = engine.prepare(Script(script.source, policy.name, script.origin, script.engine))
+            results.append(self._cached_evaluate(engine, prepared, input_json, args, limits))
+            prepared_sources.append(prepared.source)
+            engine_names.append(script.engine)
+        duration_ms = round((time.perf_counter() - start) * 1000)
+        return self._merge(
+            task,
+            kind,
+            material_name,
+            results,
+            prepared_sources,
+            engine_names,
+            computed,
+            overrides,
+            input_json,
+            when,
+            duration_ms,
+        )
+
+    def _cached_evaluate(
+        self, engine: PolicyEngine, script: Script, input_json: bytes, args: Mapping[str, Any], limits: Limits
+    ) -> EngineResult:
+        key_doc = [
+            engine.name,
+            self.options.rego_backend,
+            hashlib.sha256(script.source).hexdigest(),
+            hashlib.sha256(input_json).hexdigest(),
+            args,
+        ]
+        key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        result = engine.evaluate(script, input_json, args, limits)
+        with self._cache_lock:
+            self._cache[key] = result
+        return result
+
+    def _merge(
+        self,
+        task: _Task,
+        kind: str,
+        material_name: str,
+        results: Sequence[EngineResult],
+        sources: Sequence[bytes],
+        engines: Sequence[str],
+        computed: Mapping[str, str],
+        overrides: tuple[str, ...],
+        input_json: bytes,
+        when: str,
+        duration_ms: int,
+    ) -> PolicyEvaluation | None:
+        kept = [(r, s, e) for r, s, e in zip(results, sources, engines, strict=True) if not r.ignore]
+        if not kept:
+            return None
+        policy = task.policy
+        skipped = all(r.skipped for r, _, _ in kept)
+        reasons = tuple(r.skip_reason for r, _, _ in kept if r.skip_reason) if skipped else ()
+        violations = tuple(
+            EvaluatedViolation(policy.name, v.message, v.suppress) for r, _, _ in kept for v in r.violations
+        )
+        reference = policy.reference
+        assert reference is not None  # set by the loader for every policy it returns
+        explicit = task.group_gate if task.group_gate is not None else task.attachment.gate
+        gate = explicit if explicit is not None else self.options.enforce
+        keep_sources = not (reference.digest and any(e == "wasm" for _, _, e in kept))
+        return PolicyEvaluation(
+            name=policy.name,
+            type=kind,
+            reference=reference,
+            material_name=material_name,
+            description=policy.description,
+            annotations=policy.annotations,
+            violations=violations,
+            with_=dict(computed),
+            skipped=skipped,
+            skip_reasons=reasons,
+            group_reference=task.group.reference if task.group else None,
+            requirements=task.attachment.requirements,
+            gate=gate,
+            runtime_input_overrides=overrides,
+            engine=",".join(dict.fromkeys(e for _, _, e in kept)),
+            evaluated_at=when,
+            input_digest="sha256:" + hashlib.sha256(input_json).hexdigest(),
+            source_digests=tuple("sha256:" + hashlib.sha256(s).hexdigest() for _, s, _ in kept),
+            sources=tuple(s for _, s, _ in kept) if keep_sources else (),
+            duration_ms=duration_ms,
+            input_json=input_json,
+            prints=tuple(p for r, _, _ in kept for p in r.prints),
+        )
+
+    def close(self) -> None:
+        self.engines.close()
+
+
+def gate_failures(evaluations: Sequence[Evaluation], *, enforce: bool = False) -> list[str]:
+    """Names of the gated policies with active violations (reference section 5.5)."""
+    failed = []
+    for stored in evaluations:
+        ev = PolicyEvaluation.from_dict(stored)
+        if ev.status == "violated" and (ev.gate or enforce):
+            failed.append(ev.name)
+    return list(dict.fromkeys(failed))
+
+
+def evaluate_policy(
+    ref: str,
+    *,
+    material: str | None = None,
+    kind: str | None = None,
+    statement: Mapping[str, Any] | None = None,
+    args: Mapping[str, str] | None = None,
+    options: VerifierOptions | None = None,
+    cwd: Path | None = None,
+    evaluation_time: str | None = None,
+) -> PolicyEvaluation | None:
+    """Evaluate one policy against one material file (or a statement), as ``crafter policy eval`` does."""
+    from crafter.materials.detect import detect_kind
+    from crafter.materials.interface import CraftOptions
+    from crafter.materials.registry import default_registry
+
+    work = cwd or Path.cwd()
+    verifier = PolicyVerifier(Contract.empty(), cwd=work, options=options)
+    try:
+        attachment = Attachment(ref=ref, with_=dict(args or {}))
+        policy = verifier._load(attachment, None)
+        when = evaluation_time or now_rfc3339()
+        if statement is not None or (kind or "").upper() == ATTESTATION:
+            if statement is None and material is not None:
+                statement = json.loads(Path(material).read_bytes())
+            return verifier.evaluate(
+                _Task(attachment, policy), ATTESTATION, statement_input(statement or {}), "", when
+            )
+        if material is None:
+            raise PolicyError("nothing to evaluate: give a material file or a statement")
+        registry = default_registry()
+        crafted = (
+            registry.get(kind.upper()).craft(material, CraftOptions())
+            if kind
+            else detect_kind(material, registry, CraftOptions())
+        )
+        from crafter.crafter import Crafter, name_from_value
+
+        mat = Crafter._record(name_from_value(material), crafted, None, {})
+        input_json = material_input(mat, material, evaluation_time=when)
+        return verifier.evaluate(_Task(attachment, policy), mat.kind, input_json, mat.name, when)
+    finally:
+        verifier.close()
