@@ -53,6 +53,10 @@ class Status:
     unsatisfied_groups: Mapping[str, tuple[str, ...]]
     pending_annotations: tuple[str, ...]  # contract annotations still to give at push
 
+    def evaluations_for(self, names: list[str]) -> list[dict[str, Any]]:
+        """Stored policy evaluations of the given materials, in order."""
+        return [dict(e) for e in self.state.attestation.policy_evaluations if e.get("materialName") in names]
+
     @property
     def complete(self) -> bool:
         return not self.missing and not self.unsatisfied_groups and not self.pending_annotations

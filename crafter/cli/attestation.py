@@ -13,6 +13,7 @@ from crafter.cli import render
 
 if TYPE_CHECKING:
     from crafter.crafter import Crafter
+    from crafter.policies.verifier import VerifierOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,10 +23,69 @@ class Settings:
     state_dir: str | None
     debug: bool
 
-    def crafter(self) -> Crafter:
+    def crafter(self, policy: PolicyFlags | None = None) -> Crafter:
         from crafter.crafter import Crafter
 
-        return Crafter(state_dir=Path(self.state_dir) if self.state_dir else None)
+        return Crafter(
+            state_dir=Path(self.state_dir) if self.state_dir else None,
+            policy_options=policy.options() if policy else None,
+        )
+
+
+@attrs.frozen
+class PolicyFlags:
+    """The policy options shared by init, add and push."""
+
+    timeout: float | None = None
+    inputs: tuple[str, ...] = ()
+    enforce: bool = False
+    rego_backend: str = "regopy"
+
+    def options(self) -> VerifierOptions:
+        from crafter.crafter import parse_key_values
+        from crafter.policies.verifier import VerifierOptions
+
+        return VerifierOptions(
+            timeout=self.timeout or 60.0,
+            runtime_inputs=parse_key_values(self.inputs, "policy-input"),
+            enforce=self.enforce,
+            rego_backend=self.rego_backend,
+        )
+
+
+def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
+    """--policy-timeout, --rego-backend (and --policy-input, --enforce where they apply)."""
+
+    def decorate(f: F) -> F:
+        f = click.option(
+            "--policy-timeout",
+            type=click.FloatRange(min=0.001),
+            help="Seconds one policy evaluation may take [default: 60].",
+        )(f)
+        f = click.option(
+            "--rego-backend",
+            type=click.Choice(["regopy", "opa"]),
+            default="regopy",
+            show_default=True,
+            help="Rego evaluator: regopy, or OPA's own bindings when installed.",
+        )(f)
+        if inputs:
+            f = click.option(
+                "--policy-input",
+                "policy_inputs",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="Override a policy input (repeatable).",
+            )(f)
+        if enforce:
+            f = click.option(
+                "--enforce",
+                is_flag=True,
+                help="Gate every policy not marked gate: false (push exits with 4).",
+            )(f)
+        return f
+
+    return decorate
 
 
 def output_option(f: F) -> F:
@@ -60,6 +120,7 @@ def annotation_option(help_text: str) -> Callable[[F], F]:
 @click.option(
     "--dry-run", is_flag=True, help="Do not enforce the contract's runner (recorded in the predicate)."
 )
+@policy_options(enforce=True, inputs=False)
 @output_option
 @click.pass_obj
 def init(
@@ -72,10 +133,13 @@ def init(
     team: str,
     organization: str,
     dry_run: bool,
+    policy_timeout: float | None,
+    rego_backend: str,
+    enforce: bool,
     output: str,
 ) -> None:
     """Start an attestation and make it the current one."""
-    c = settings.crafter()
+    c = settings.crafter(PolicyFlags(timeout=policy_timeout, enforce=enforce, rego_backend=rego_backend))
     state = c.init(
         contract=contract,
         workflow=workflow,
@@ -100,6 +164,7 @@ def init(
 @click.option(
     "--no-strict-validation", is_flag=True, help="Accept a parseable file that fails its format's schema."
 )
+@policy_options(enforce=False)
 @attestation_id_option
 @output_option
 @click.pass_obj
@@ -111,17 +176,20 @@ def add(
     kind: str | None,
     annotations: tuple[str, ...],
     no_strict_validation: bool,
+    policy_timeout: float | None,
+    rego_backend: str,
+    policy_inputs: tuple[str, ...],
     attestation_id: str | None,
     output: str,
 ) -> None:
-    """Record materials: files (globs too), image references or strings, as one change."""
+    """Record materials: files (globs too), image references or strings, as one change; evaluate their policies."""
     from crafter.crafter import parse_key_values
     from crafter.errors import UsageError
 
     all_values = [*option_values, *values]
     if not all_values:
         raise UsageError("nothing to add", hint="crafter add --name NAME --value PATH_OR_VALUE")
-    c = settings.crafter()
+    c = settings.crafter(PolicyFlags(timeout=policy_timeout, inputs=policy_inputs, rego_backend=rego_backend))
     materials = c.add(
         all_values,
         name=name,
@@ -132,7 +200,8 @@ def add(
         progress=render.progress_factory(),
         warn=render.warn,
     )
-    render.materials(materials, output)
+    evaluations = c.status(attestation_id).evaluations_for([m.name for m in materials])
+    render.materials(materials, output, evaluations)
 
 
 @click.command()
@@ -153,6 +222,12 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
 @click.option("-k", "--key", required=True, help="Signing key: a PEM file or env://VAR.")
 @click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the bundle.")
 @annotation_option("Attestation annotation required by the contract (repeatable).")
+@click.option(
+    "--exception-bypass-policy-check",
+    is_flag=True,
+    help="Do not fail on gated policy violations (recorded in the predicate).",
+)
+@policy_options(enforce=True)
 @attestation_id_option
 @output_option
 @click.pass_obj
@@ -161,21 +236,40 @@ def push(
     key: str,
     bundle: Path | None,
     annotations: tuple[str, ...],
+    exception_bypass_policy_check: bool,
+    policy_timeout: float | None,
+    rego_backend: str,
+    policy_inputs: tuple[str, ...],
+    enforce: bool,
     attestation_id: str | None,
     output: str,
 ) -> None:
-    """Sign the attestation into a Sigstore bundle and write it."""
+    """Evaluate attestation policies, sign the attestation into a Sigstore bundle and write it.
+
+    Gated policy violations exit with code 4 after the bundle is written.
+    """
     from crafter.crafter import parse_key_values
 
-    c = settings.crafter()
+    flags = PolicyFlags(
+        timeout=policy_timeout, inputs=policy_inputs, enforce=enforce, rego_backend=rego_backend
+    )
+    c = settings.crafter(flags)
     result = c.push(
         key=key,
         bundle=bundle,
         annotations=parse_key_values(annotations),
         attestation_id=attestation_id,
         password=render.password_provider(key),
+        bypass_policy_check=exception_bypass_policy_check,
     )
     render.pushed(result, output)
+    if result.gate_failures and result.bypassed:
+        render.warn(
+            "gated policies have violations ("
+            + ", ".join(result.gate_failures)
+            + "); the check was bypassed with --exception-bypass-policy-check, as the predicate records"
+        )
+    result.check_gates()
 
 
 @click.command()

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -94,6 +94,11 @@ def status(st: Status, output: str, headline: str | None = None) -> None:
         _table("Materials", ["Name", "Kind", "Set", "Required", "Output", "Digest"], rows)
     if a.env_vars:
         _table("Environment", ["Name", "Value"], [[k, v] for k, v in a.env_vars.items()])
+    if a.policy_evaluations:
+        strategy = "ENFORCED" if a.block_on_policy_violation else "ADVISORY"
+        click.echo(f"Policy violation strategy: {strategy}")
+        for line in policy_lines(a.policy_evaluations):
+            click.echo(line)
     if st.missing:
         click.echo("Missing required materials: " + ", ".join(st.missing))
     for group, members in st.unsatisfied_groups.items():
@@ -108,14 +113,44 @@ def _shown_value(m: Material) -> str:
     return m.image.name if m.image else (m.filename or "")
 
 
-def materials(items: Sequence[Material], output: str) -> None:
+def policy_lines(evaluations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per evaluation (``passed``, ``skipped: reason``, ``N violation(s)``), then each violation."""
+    lines = []
+    for e in evaluations:
+        target = e.get("materialName") or "attestation"
+        violations = [v for v in e.get("violations", []) if not v.get("suppress")]
+        gate = " [gate]" if e.get("gate") else ""
+        if violations:
+            lines.append(f"policy {e['name']} on {target}: {len(violations)} violation(s){gate}")
+            lines.extend(f"  - {v['message']}" for v in violations)
+        elif e.get("skipped"):
+            reasons = "; ".join(e.get("skipReasons", [])) or "no reason given"
+            lines.append(f"policy {e['name']} on {target}: skipped ({reasons})")
+        else:
+            lines.append(f"policy {e['name']} on {target}: passed")
+    return lines
+
+
+def materials(items: Sequence[Material], output: str, evaluations: Sequence[Mapping[str, Any]] = ()) -> None:
     if output == "json":
         from crafter.statement import material_descriptor
 
-        _json([{**material_descriptor(m), "material": m.name, "kind": m.kind} for m in items])
+        _json(
+            [
+                {
+                    **material_descriptor(m),
+                    "material": m.name,
+                    "kind": m.kind,
+                    "policyEvaluations": [e for e in evaluations if e.get("materialName") == m.name],
+                }
+                for m in items
+            ]
+        )
         return
     rows = [[m.name, m.kind, _shown_value(m), m.digest or ""] for m in items]
     _plain_table(["Name", "Kind", "Value", "Digest"], rows)
+    for line in policy_lines(evaluations):
+        click.echo(line)
 
 
 def entries(items: Sequence[StateEntry], current: str | None, output: str) -> None:
@@ -158,10 +193,13 @@ def pushed(result: PushResult, output: str) -> None:
                 "attestationID": result.attestation_id,
                 "bundle": str(result.bundle_path),
                 "digest": result.payload_digest,
+                "gateFailures": list(result.gate_failures),
                 "statement": result.statement,
             }
         )
         return
+    for line in policy_lines(result.evaluations):
+        click.echo(line)
     click.echo(f"Attestation {result.attestation_id} signed")
     click.echo(f"Statement digest: {result.payload_digest}")
     click.echo(f"Bundle: {result.bundle_path}")
