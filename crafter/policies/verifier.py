@@ -199,7 +199,9 @@ class PolicyVerifier:
         tasks = self._material_tasks(material)
         if not tasks:
             return ()  # the material is not even read
-        when = now_rfc3339()
+        # The attestation's start time is the clock policies see: stable across the adds of one attestation
+        # (so identical evaluations are served from the cache) and recorded for replay.
+        when = state.attestation.initialized_at or now_rfc3339()
         w = state.attestation.workflow
         input_json = material_input(
             material, path, project=w.project, version=w.version, evaluation_time=when
@@ -212,7 +214,8 @@ class PolicyVerifier:
         tasks = self._statement_tasks()
         if not tasks:
             return ()
-        return self._run(tasks, ATTESTATION, statement_input(statement), "", now_rfc3339(), phase=phase)
+        when = state.attestation.finished_at or state.attestation.initialized_at or now_rfc3339()
+        return self._run(tasks, ATTESTATION, statement_input(statement), "", when, phase=phase)
 
     def _run(
         self, tasks: Sequence[_Task], kind: str, input_json: bytes, material_name: str, when: str, phase: str
