@@ -78,7 +78,7 @@ described := array.concat(
 
 component_count := count([1 |
 	some p in input.packages
-	not p.SPDXID in described
+	not object.get(p, "SPDXID", "") in described
 ]) if {
 	is_spdx
 	not is_cyclonedx
