@@ -55,9 +55,16 @@ is_cyclonedx_vex if {
 
 min_components_arg := object.get(input, ["args", "min_components"], "1")
 
-min_components := to_number(min_components_arg) if {
-	is_string(min_components_arg)
-	regex.match(`^[0-9]{1,9}$`, min_components_arg)
+min_components := whole_number(min_components_arg)
+
+# A whole number from its decimal text, leading zeros dropped first: a number parsed from "007" keeps its
+# leading zeros in both engines (regopy then finds it unequal to 7; OPA cannot serialise it).
+whole_number(s) := 0 if {
+	is_string(s)
+	regex.match(`^0+$`, s)
+} else := to_number(trim_left(s, "0")) if {
+	is_string(s)
+	regex.match(`^[0-9]{1,9}$`, s)
 }
 
 # -- counting -----------------------------------------------------------------------------------------------
