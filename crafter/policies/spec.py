@@ -71,10 +71,15 @@ class Policy:
     inputs: tuple[PolicyInput, ...] = ()
     finding_type: str = ""
     reference: PolicyReference | None = None  # set by the loader
+    # Deprecated single-script form (spec.type + spec.path/embedded): the kind the policy applies to. Its one
+    # script has kind "" because Chainloop runs it for whatever is evaluated (reference section 2.2).
+    legacy_type: str = ""
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """The kinds the policy declares (non-empty ones), in order: what it applies to."""
+        if self.legacy_type:
+            return (self.legacy_type,)
         return tuple(dict.fromkeys(s.kind for s in self.scripts if s.kind))
 
     def scripts_for(self, kind: str) -> tuple[PolicyScript, ...]:

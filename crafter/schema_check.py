@@ -1,0 +1,213 @@
+"""Checking a user document against one of the published JSON Schemas, with one clear error line.
+
+Shared by contracts and policy documents. Documents are accepted with camelCase or snake_case keys: they are
+first copied with every schema key turned to camelCase (the caller's document is never touched), then
+validated; the most specific schema error is turned into ``<source>: <key path>: <problem>`` plus a hint,
+with the key path spelled as the user wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from crafter.errors import CrafterError
+
+_SNAKE = re.compile(r"_([a-z0-9])")
+# Objects whose keys are user data, never schema keys: not converted from snake_case.
+_FREE_MAPS = {"with", "embedded"}
+DNS_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_OR_EMPTY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
+NAME_HINT = "names must contain only lowercase letters, numbers, and hyphens (DNS-1123 label, at most 63)"
+# A schema object may carry this (non-validating) keyword: the message used when it fails as a whole, for
+# rules a plain schema error would describe poorly ("a named material needs a type").
+MESSAGE_KEYWORD = "errorMessage"
+
+
+def camel(key: str) -> str:
+    return _SNAKE.sub(lambda m: m.group(1).upper(), key) if "_" in key else key
+
+
+def normalise(
+    value: Any,
+    source: str,
+    error: type[CrafterError],
+    *,
+    text_keys: Collection[str] = (),
+    path: tuple[str | int, ...] = (),
+) -> Any:
+    """A copy of ``value`` with snake_case keys turned to camelCase.
+
+    ``with`` values (and the values of ``text_keys``) that YAML read as numbers or booleans keep their text:
+    arguments are strings. An ``embedded`` document is copied as is: it is validated on its own later.
+    """
+    if isinstance(value, list):
+        return [
+            normalise(v, source, error, text_keys=text_keys, path=(*path, i)) for i, v in enumerate(value)
+        ]
+    if not isinstance(value, dict):
+        return value
+    free = bool(path) and (path[-1] in _FREE_MAPS or path[-2:] == ("metadata", "annotations"))
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise error(f"{source}: {fmt_path(path)}: keys must be strings, got {key!r}")
+        new = key if free else camel(key)
+        if new in out:
+            raise error(
+                f"{source}: {fmt_path((*path, key))}: the key is given twice ({new!r} and {key!r})",
+                hint="use one spelling, camelCase or snake_case",
+            )
+        if free and path[-1] == "embedded":
+            out[new] = item
+        elif not free and new in text_keys:
+            out[new] = scalar_text(item)
+        else:
+            out[new] = normalise(item, source, error, text_keys=text_keys, path=(*path, new))
+    if free and path[-1] == "with":
+        out = {k: scalar_text(v) for k, v in out.items()}
+    return out
+
+
+def scalar_text(v: Any) -> Any:
+    """The text of a YAML number or boolean (``yes`` is already text under YAML 1.2); anything else as is."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return str(v)
+    return v
+
+
+def fmt_path(path: Iterable[str | int]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out or "(top level)"
+
+
+def _original_path(doc: Any, norm: Sequence[str | int]) -> list[str | int]:
+    """Map a path in the normalised document back to the user's own spelling of each key."""
+    out: list[str | int] = []
+    node = doc
+    for part in norm:
+        if isinstance(node, dict) and isinstance(part, str):
+            key = next((k for k in node if k == part or camel(k) == part), part)
+            out.append(key)
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        else:
+            out.append(part)
+            node = None
+    return out
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+def json_type(value: Any) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _quoted_alternatives(names: Sequence[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _one_of_keys(schema: Any) -> list[str]:
+    """The keys of a "give exactly one of" rule: the first required key of each ``oneOf`` branch."""
+    branches = schema.get("oneOf", []) if isinstance(schema, dict) else []
+    return [b["required"][0] for b in branches if isinstance(b, dict) and b.get("required")]
+
+
+def describe(error: Any, doc: Any, source: str, error_type: type[CrafterError]) -> CrafterError:
+    """One clear line (plus a hint) for a jsonschema error; ``doc`` is the document as the user wrote it."""
+    where = fmt_path(_original_path(doc, list(error.absolute_path)))
+    validator, inst, expected = error.validator, error.instance, error.validator_value
+    custom = error.schema.get(MESSAGE_KEYWORD) if isinstance(error.schema, dict) else None
+    if custom:
+        return error_type(f"{source}: {where}: {custom}")
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in inst if k not in allowed)
+        key = fmt_path([*_original_path(doc, list(error.absolute_path)), extra[0]])
+        return error_type(
+            f"{source}: unknown key '{key}'",
+            hint="allowed keys here: " + ", ".join(allowed) if allowed else None,
+        )
+    if validator == "type":
+        return error_type(f"{source}: {where}: expected {expected}, got {json_type(inst)} {inst!r}")
+    if validator == "required":
+        missing = next(k for k in expected if k not in inst)
+        return error_type(f"{source}: {where}: missing required key '{missing}'")
+    if validator == "enum":
+        return error_type(
+            f"{source}: {where}: {inst!r} is not one of the accepted values",
+            hint="accepted: " + ", ".join(map(str, expected)),
+        )
+    if validator == "const":
+        return error_type(f"{source}: {where}: expected {expected!r}, got {inst!r}")
+    if validator == "pattern":
+        hint = NAME_HINT if expected in (DNS_PATTERN, DNS_OR_EMPTY) else None
+        return error_type(f"{source}: {where}: {inst!r} does not match {expected}", hint=hint)
+    if validator == "maxLength":
+        return error_type(f"{source}: {where}: {inst!r} is longer than {expected} characters")
+    if validator == "minLength":
+        return error_type(f"{source}: {where}: must not be empty")
+    if validator == "exclusiveMinimum":
+        return error_type(f"{source}: {where}: {inst!r} must be greater than {expected}")
+    if validator == "oneOf" and _one_of_keys(error.schema):
+        return error_type(
+            f"{source}: {where}: give exactly one of {_quoted_alternatives(_one_of_keys(error.schema))}"
+        )
+    return error_type(f"{source}: {where}: {error.message}")
+
+
+def validate(doc: Any, raw: Any, source: str, schema_name: str, error_type: type[CrafterError]) -> None:
+    """Validate the normalised ``doc`` against ``schemas/<schema_name>``; raise one described error."""
+    errors = list(_validator(schema_name).iter_errors(doc))
+    if not errors:
+        return
+    raise describe(_best(errors), raw, source, error_type)
+
+
+def _best(errors: Sequence[Any]) -> Any:
+    """The error to report: jsonschema's ``best_match``, except that a rule with its own message is kept whole.
+
+    Among sibling errors the shallowest wins; inside oneOf/anyOf the deepest branch error, unless the
+    branches fail alike (then the oneOf itself, e.g. "give exactly one of ...").
+    """
+    import heapq
+
+    from jsonschema.exceptions import relevance
+
+    def key(e: Any) -> Any:
+        return (-len(e.absolute_path), relevance(e))
+
+    best = max(errors, key=key)
+    while best.context and not (isinstance(best.schema, dict) and best.schema.get(MESSAGE_KEYWORD)):
+        smallest = heapq.nsmallest(2, best.context, key=key)
+        if len(smallest) == 2 and key(smallest[0]) == key(smallest[1]):
+            return best
+        best = smallest[0]
+    return best
+
+
+@cache
+def _validator(schema_name: str) -> Any:
+    """A validator for one published schema; other published schemas are reachable by ``$ref`` to their file."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from crafter.resources import load_schema, schemas_dir
+
+    resources = [
+        (load_schema(p.name)["$id"], Resource.from_contents(load_schema(p.name)))
+        for p in sorted(schemas_dir().glob("*.schema.json"))
+    ]
+    return jsonschema.Draft202012Validator(
+        load_schema(schema_name), registry=Registry().with_resources(resources)
+    )
