@@ -1,0 +1,362 @@
+"""The worker side of the Rego sandbox (:mod:`crafter.policies.sandbox`): runs jobs, one at a time, until EOF.
+
+Started as ``python -I -c ...`` with a scrubbed environment; never imported by crafter's own process. Each job
+is a JSON header and the raw input bytes; each answer is a JSON header and a payload (the query's value as
+``{"expressions": [value]}`` JSON text, as regopy writes it). Errors in the policy come back as data; only a
+crash or a timeout ends the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import importlib
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from multiprocessing.connection import Connection
+from typing import IO, Any
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows: no address-space cap
+    resource = None  # type: ignore[assignment]
+
+INT64 = (-(1 << 63), (1 << 63) - 1)
+CACHED_MODULES = 8  # compiled modules kept per worker: the scripts of one attachment, re-run per material
+_SEXPR_ERROR = re.compile(r"\(error\s+(?:(\d+):)?")
+_SEXPR_MSG = re.compile(r"\(errormsg (\d+):")
+_SEXPR_CODE = re.compile(r"\(errorcode (\d+):")
+
+
+class JobError(Exception):
+    """A failure to report to the parent: ``kind`` is input, parse, eval or backend."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def main(job_fd: int, reply_fd: int, parent: int) -> None:
+    _die_with_parent(parent)
+    faulthandler.enable()  # a native crash leaves a Python traceback in the stderr file the parent reads
+    sys.stdout = sys.stderr  # Python-level prints must not reach fd 1 either
+    jobs = Connection(job_fd, writable=False)
+    replies = Connection(reply_fd, readable=False)
+    runner = Runner()
+    runner.backend("regopy")  # import and warm up before saying ready: not part of any policy's time
+    replies.send_bytes(b'{"ready": true}')
+    while True:
+        try:
+            header = json.loads(jobs.recv_bytes())
+            data = jobs.recv_bytes()
+        except EOFError:
+            return
+        reply, payload = runner.serve(header, data)
+        replies.send_bytes(json.dumps(reply).encode())
+        replies.send_bytes(payload)
+
+
+class Runner:
+    """Serves jobs: input document, memory cap, stdout capture, backend dispatch."""
+
+    def __init__(self) -> None:
+        self.capture = tempfile.TemporaryFile()  # noqa: SIM115 - fd 1 points here during evaluations
+        self._backends: dict[str, Regopy | Opa] = {}
+
+    def backend(self, name: str) -> Regopy | Opa:
+        if name not in self._backends:
+            self._backends[name] = Opa(self.capture) if name == "opa" else Regopy(self.capture)
+        return self._backends[name]
+
+    def serve(self, header: Mapping[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
+        prints: list[str] = []
+        try:
+            with memory_cap(int(header["memory"])):
+                doc, exact = build_input(data, header.get("args"))
+                backend = self.backend(str(header["backend"]))
+                found, payload = backend.query(
+                    header["module"], header["source"], header["query"], doc, exact, prints
+                )
+        except JobError as exc:
+            return {"error": exc.kind, "message": exc.message, "prints": prints}, b""
+        except MemoryError:
+            return {"error": "memory", "retire": True, "prints": prints}, b""
+        except RecursionError:
+            return {
+                "error": "eval",
+                "message": "the input or the result is nested too deeply",
+                "retire": True,
+            }, b""
+        except Exception as exc:  # a bug here must come back as an answer, not hang the parent
+            return {
+                "error": "internal",
+                "message": f"internal error in the Rego worker: {exc!r}",
+                "retire": True,
+            }, b""
+        return {"defined": found, "prints": prints}, payload
+
+
+def build_input(data: bytes, args: Mapping[str, Any] | None) -> tuple[Any, bool]:
+    """The input document (reference 3.2, engine part) and whether regopy can take it as Python values.
+
+    regopy's ``set_input`` silently wraps integers outside int64 (measured: 12345678901234567890 arrives as
+    -6101065172474983725); such documents go through ``set_input_term`` as JSON text instead.
+    """
+    if not data.strip():
+        raise JobError("input", "failed to parse input: the input is empty")
+    wide = False
+
+    def parse_int(text: str) -> int:
+        nonlocal wide
+        value = int(text)
+        wide = wide or not INT64[0] <= value <= INT64[1]
+        return value
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        doc = json.loads(data, parse_int=parse_int, parse_constant=no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise JobError("input", f"failed to parse input: {exc}") from exc
+    if isinstance(doc, list):
+        doc = {"elements": doc}
+    if args is not None:
+        if not isinstance(doc, dict):
+            raise JobError("input", "unexpected input arguments (the input is not a JSON object)")
+        doc["args"] = dict(args)
+    return doc, not wide
+
+
+class Regopy:
+    """Evaluation with regopy: one interpreter per module, kept for the next job with the same source."""
+
+    def __init__(self, capture: IO[bytes]) -> None:
+        import regopy
+        from regopy import rego_shared
+
+        self.regopy = regopy
+        self.shared = rego_shared
+        self.capture = capture
+        self.cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+
+    def query(
+        self, module: str, source: str, query: str, doc: Any, exact: bool, prints: list[str]
+    ) -> tuple[bool, bytes]:
+        interpreter = self._interpreter(module, source)
+        if exact:
+            interpreter.set_input(doc)
+        else:
+            interpreter.set_input_term(json.dumps(doc))
+        ok, text, error = captured(self.capture, prints, lambda: self._raw_query(interpreter, query))
+        if not ok or text.startswith("("):
+            raise JobError("eval", "failed to evaluate policy: " + (error or sexpr_message(text, source)))
+        if text == "undefined":
+            return False, b""
+        return True, text.encode()
+
+    def _interpreter(self, module: str, source: str) -> Any:
+        key = (module, source)
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key]
+        interpreter = self.regopy.Interpreter()
+        interpreter.strict_built_in_errors = True
+        try:
+            captured(self.capture, [], lambda: interpreter.add_module(module, source))
+        except self.regopy.RegoError as exc:
+            raise JobError("parse", "failed to parse policy: " + sexpr_message(str(exc), source)) from exc
+        self.cache[key] = interpreter
+        while len(self.cache) > CACHED_MODULES:
+            self.cache.popitem(last=False)
+        return interpreter
+
+    def _raw_query(self, interpreter: Any, query: str) -> tuple[bool, str, str]:
+        """Query through the C API: ``Output`` would raise JSONDecodeError on some error texts."""
+        shared = self.shared
+        out = shared.rego_query(interpreter._impl, query)
+        try:
+            ok = bool(shared.rego_output_ok(out))
+            text = shared.rego_output_string(out)
+            error = "" if ok else self._node_error(shared.rego_output_node(out))
+        finally:
+            shared.rego_free_output(out)
+        return ok, text, error
+
+    def _node_error(self, node: Any) -> str:
+        """``code: message`` of the first error in an error node tree (ErrorSeq > Error > message, code)."""
+        shared, kinds = self.shared, self.shared.NodeKind
+        found: dict[int, str] = {}
+
+        def walk(n: Any) -> None:
+            kind = shared.rego_node_type(n)
+            if kind in (kinds.ErrorMessage, kinds.ErrorCode) and kind not in found:
+                found[kind] = shared.rego_node_value(n)
+            for i in range(shared.rego_node_size(n)):
+                walk(shared.rego_node_get(n, i))
+
+        walk(node)
+        message = found.get(kinds.ErrorMessage, "unknown error")
+        code = found.get(kinds.ErrorCode, "")
+        return f"{code}: {message}" if code else message
+
+
+class Opa:
+    """Evaluation with OPA's own Go implementation (opa-golib-python-bindings), when installed."""
+
+    def __init__(self, capture: IO[bytes]) -> None:
+        try:  # through importlib: the bindings are optional and untyped
+            bindings = importlib.import_module("opa_bindings")
+        except ImportError as exc:
+            raise JobError("backend", f"the OPA bindings are not installed in this Python ({exc})") from exc
+        self.engine_type = bindings.OpaEngine
+        self.error, self.undefined = bindings.OpaError, bindings.OpaUndefinedError
+        self.capture = capture
+        self.cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+
+    def query(
+        self, module: str, source: str, query: str, doc: Any, exact: bool, prints: list[str]
+    ) -> tuple[bool, bytes]:
+        engine = self._engine(module, source)
+        engine.print_handler = lambda message, _location: prints.append(str(message))
+        try:
+            value = captured(self.capture, [], lambda: engine.eval_document(query.removeprefix("data."), doc))
+        except self.undefined:
+            return False, b""
+        except self.error as exc:
+            raise JobError("eval", f"failed to evaluate policy: {exc.message}") from exc
+        return True, json.dumps({"expressions": [value]}).encode()
+
+    def _engine(self, module: str, source: str) -> Any:
+        key = (module, source)
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key]
+        engine = self.engine_type()
+        try:
+            engine.add_policy(module, source)
+        except self.error as exc:
+            engine.close()
+            raise JobError("parse", "failed to parse policy: " + " ".join(exc.message.split())) from exc
+        self.cache[key] = engine
+        while len(self.cache) > CACHED_MODULES:
+            self.cache.popitem(last=False)[1].close()
+        return engine
+
+
+def captured(capture: IO[bytes], prints: list[str], call: Callable[[], Any]) -> Any:
+    """``call()`` with file descriptor 1 sent to ``capture``; what was written there is added to ``prints``."""
+    capture.seek(0)
+    capture.truncate()
+    with _stdout_to(capture.fileno()):
+        result = call()
+    capture.seek(0)
+    prints.extend(capture.read().decode("utf-8", "replace").splitlines())
+    return result
+
+
+@contextmanager
+def _stdout_to(fd: int) -> Iterator[None]:
+    saved = os.dup(1)
+    os.dup2(fd, 1)
+    try:
+        yield
+    finally:
+        _flush_c_stdio()  # native code writes through C stdio; flush before fd 1 points elsewhere again
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    with suppress(OSError, AttributeError):  # no C library to talk to: nothing buffered there either
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextmanager
+def memory_cap(extra: int) -> Iterator[None]:
+    """Cap the address space at its current size plus ``extra`` bytes for the duration of the block."""
+    current = _address_space()
+    if resource is None or current is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):  # pragma: no cover - the platform refuses: run uncapped
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def sexpr_message(text: str, source: str) -> str:
+    """A one-line message from a regopy S-expression error, with ``file:line:col`` when it has a location.
+
+    regopy writes errors as length-prefixed S-expressions, e.g.
+    ``(rego-errorseq (error 8:bad.rego|17|2 (errormsg 16:this is unclosed) ...))``: the number before a colon
+    is the length of the string after it, and ``|17|2`` is a byte offset and length in the module.
+    """
+    messages: list[str] = []
+    for match in _SEXPR_ERROR.finditer(text):
+        where = ""
+        if match.group(1):
+            start = match.end()
+            name = text[start : start + int(match.group(1))]
+            location = re.match(r"\|(\d+)\|", text[start + len(name) :])
+            where = name
+            if location:
+                where += ":" + _line_col(source, int(location.group(1)))
+        message = _sized(_SEXPR_MSG, text, match.end())
+        code = _sized(_SEXPR_CODE, text, match.end())
+        part = f"{code}: {message}" if code else message
+        messages.append(f"{where}: {part}" if where else part)
+    if not messages:
+        return " ".join(text.split())[:300]
+    others = {m.rsplit(": ", 1)[-1] for m in messages[1:]} - {messages[0].rsplit(": ", 1)[-1]}
+    return messages[0] + (f" (and {len(others)} more)" if others else "")
+
+
+def _sized(pattern: re.Pattern[str], text: str, pos: int) -> str:
+    match = pattern.search(text, pos)
+    if not match:
+        return ""
+    start = match.end()
+    return " ".join(text[start : start + int(match.group(1))].split())
+
+
+def _line_col(source: str, offset: int) -> str:
+    before = source.encode()[:offset]
+    line = before.count(b"\n") + 1
+    col = len(before) - (before.rfind(b"\n") + 1) + 1
+    return f"{line}:{col}"
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this worker when crafter goes, however it goes."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent went before the request was in place
+        os._exit(0)
