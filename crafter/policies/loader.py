@@ -1,0 +1,395 @@
+"""Loading policies and policy groups from references (docs/policies/references.md).
+
+A reference is one of: a file path or ``file://`` path (relative ones resolved against the referring
+document's directory first, then the working directory); an ``https://`` URL (``http://`` only for a loopback
+host or a pinned reference); ``builtin://NAME`` or a bare ``NAME`` for the policies shipped with crafter. Any
+reference may end with ``@sha256:HEX``: the digest of the bytes loaded must match. Chainloop's control-plane
+forms (``chainloop://``, ``provider:name``) are refused with the alternatives.
+
+The digest of the bytes actually loaded is recorded in ``Policy.reference`` / ``PolicyGroup.reference``.
+Remote documents and scripts are fetched with ``urllib`` under a time and size limit, and kept in a cache
+keyed by their digest, so that a pinned reference already in the cache needs no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import attrs
+
+from crafter.errors import PolicyError
+from crafter.policies.documents import ScriptResolver, parse_group, parse_policy
+from crafter.policies.spec import Policy, PolicyGroup, PolicyReference
+from crafter.schema_check import DNS_PATTERN
+
+log = logging.getLogger("crafter.policies")
+
+PIN = "@sha256:"
+ALTERNATIVES = "use a file path, an https:// URL, or builtin://NAME for a policy shipped with crafter"
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\policy.yaml is a path, not provider "C"
+_PROVIDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*:")
+_BUILTIN_NAME = re.compile(DNS_PATTERN)
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 64 * 1024
+
+
+@attrs.frozen
+class _Location:
+    """Where a reference points once resolved, and the digest it must have."""
+
+    target: str  # an absolute file path or a URL
+    uri: str  # recorded in the reference: file:///abs/path, https://..., builtin://NAME
+    pin: str = ""  # expected sha256 hex, "" when not pinned
+
+    @property
+    def remote(self) -> bool:
+        return self.target.startswith(("http://", "https://"))
+
+
+@attrs.frozen
+class _Base:
+    """Where relative references of one document point: a directory, or a URL to join them with."""
+
+    directory: Path | None = None
+    url: str = ""
+    also_cwd: bool = True  # then try the working directory (contracts, groups), as documented
+
+
+def split_pin(ref: str) -> tuple[str, str]:
+    """Split ``ref@sha256:HEX`` on the last ``@sha256:``; returns the reference and the hex digest ("" if none)."""
+    body, sep, digest = ref.rpartition(PIN)
+    if not sep:
+        return ref, ""
+    digest = digest.lower()
+    if not _HEX.match(digest):
+        raise PolicyError(f"{ref}: malformed digest, expected @sha256: and 64 hexadecimal digits")
+    return body, digest
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class PolicyLoader:
+    """Resolves, fetches, pins and parses policy and group references. Safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        cwd: Path,
+        builtin_dir: Path,
+        cache_dir: Path | None,
+        timeout: float = 10.0,
+        max_bytes: int = 4 << 20,
+        engines: Collection[str] = ("rego", "wasm"),
+        ca_file: str | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.builtin_dir = builtin_dir
+        self.cache_dir = cache_dir
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.engines = tuple(engines)
+        self.ca_file = ca_file
+        # One load per resolved reference and process: every evaluation of a run sees the same bytes, and a
+        # remote document is fetched once however many materials it applies to.
+        self._loaded: dict[tuple[str, str, str], Policy | PolicyGroup] = {}
+        self._fetched: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    # -- public API ------------------------------------------------------------------------------------------
+    def load_policy(self, ref: str, *, base: str | None = None) -> Policy:
+        """Load a ``kind: Policy`` reference; ``base`` is the referring document (a path or URL), or None."""
+        policy = self._load(ref, base, "policy")
+        assert isinstance(policy, Policy)
+        return policy
+
+    def load_group(self, ref: str, *, base: str | None = None) -> PolicyGroup:
+        """Load a ``kind: PolicyGroup`` reference; ``base`` is the referring document (a path or URL), or None."""
+        group = self._load(ref, base, "group")
+        assert isinstance(group, PolicyGroup)
+        return group
+
+    def load_embedded(self, doc: Mapping[str, Any], *, base: str | None = None) -> Policy:
+        """A policy written inside a contract or group; its script references resolve against ``base``."""
+        source = f"{base}: embedded policy" if base else "embedded policy"
+        policy = parse_policy(dict(doc), source, self._resolver(self._base(base)), self.engines)
+        return attrs.evolve(policy, reference=PolicyReference(name=policy.name))
+
+    # -- loading ---------------------------------------------------------------------------------------------
+    def _load(self, ref: str, base: str | None, what: str) -> Policy | PolicyGroup:
+        loc = self._locate(ref, self._base(base), what)
+        key = (what, loc.target, loc.pin)
+        with self._lock:
+            hit = self._loaded.get(key)
+        if hit is not None:
+            return hit
+        data = self._read(loc, ref)
+        reference = PolicyReference(name="", uri=loc.uri, digest="sha256:" + hashlib.sha256(data).hexdigest())
+        doc = _parse(data, loc.target)
+        result: Policy | PolicyGroup
+        if what == "group":
+            result = parse_group(doc, loc.target)
+        else:
+            # A policy's scripts live next to it: its own directory or URL (not the working directory).
+            own = _Base(url=loc.target) if loc.remote else _Base(Path(loc.target).parent, also_cwd=False)
+            result = parse_policy(doc, loc.target, self._resolver(own), self.engines)
+        result = attrs.evolve(result, reference=attrs.evolve(reference, name=result.name))
+        with self._lock:
+            self._loaded[key] = result
+        return result
+
+    def _read(self, loc: _Location, ref: str) -> bytes:
+        """The raw bytes at ``loc``, checked against its pin."""
+        data = self._fetch(loc.target, loc.pin, ref) if loc.remote else _read_file(Path(loc.target), ref)
+        got = hashlib.sha256(data).hexdigest()
+        if loc.pin and got != loc.pin:
+            raise PolicyError(f"{ref}: digest mismatch: got sha256:{got}, want sha256:{loc.pin}")
+        return data
+
+    def _resolver(self, base: _Base) -> ScriptResolver:
+        """How a policy's script ``ref``/``path`` is loaded: relative to the policy's own location."""
+
+        def resolve(ref: str) -> tuple[bytes, str]:
+            loc = self._locate(ref, base, "script")
+            return self._read(loc, ref), loc.target
+
+        return resolve
+
+    # -- resolution ------------------------------------------------------------------------------------------
+    def _base(self, base: str | None) -> _Base:
+        if base is None:
+            return _Base(self.cwd)
+        body, _ = split_pin(base)
+        scheme = _scheme(body)
+        if scheme in ("http", "https"):
+            return _Base(url=body)
+        if scheme == "builtin":
+            # Only groups refer to other documents, so a built-in base is a built-in group.
+            return _Base(self.builtin_dir / "groups")
+        path = self.cwd / (body[len("file://") :] if scheme == "file" else body)
+        return _Base(path if path.is_dir() else path.parent)
+
+    def _locate(self, ref: str, base: _Base, what: str) -> _Location:
+        if not ref.strip():
+            raise PolicyError(f"empty {what} reference", hint=ALTERNATIVES)
+        body, pin = split_pin(ref)
+        scheme = _scheme(body)
+        if scheme in ("http", "https"):
+            return self._url(body, pin, ref)
+        if scheme == "builtin" and what != "script":
+            return self._builtin(body[len("builtin://") :], pin, ref, what)
+        if scheme == "chainloop" or (scheme is None and _is_provider(body)):
+            raise PolicyError(
+                f"{ref}: Chainloop control-plane references (chainloop://, provider:name) are not supported: "
+                + ALTERNATIVES
+            )
+        if scheme not in (None, "file"):
+            raise PolicyError(f"{ref}: {what} scheme not supported: {scheme}", hint=ALTERNATIVES)
+        path = body[len("file://") :] if scheme == "file" else body
+        if scheme is None and what != "script" and _is_bare_name(path):
+            return self._builtin(path, pin, ref, what)
+        if base.url:
+            if scheme == "file" or Path(path).is_absolute():
+                raise PolicyError(f"{ref}: a remote document cannot refer to a local file")
+            return self._url(urljoin(base.url, path), pin, ref)
+        return self._file(path, pin, ref, base)
+
+    def _url(self, url: str, pin: str, ref: str) -> _Location:
+        _check_url(url, pin, ref)
+        return _Location(url, url, pin)
+
+    def _file(self, path: str, pin: str, ref: str, base: _Base) -> _Location:
+        candidates = [Path(path)] if Path(path).is_absolute() else []
+        if not candidates:
+            if base.directory is not None:
+                candidates.append(self.cwd / base.directory / path)
+            if base.also_cwd or base.directory is None:
+                candidates.append(self.cwd / path)
+        absolute = [Path(os.path.abspath(c)) for c in dict.fromkeys(candidates)]
+        found = next((c for c in absolute if c.is_file()), None)
+        if found is None:
+            where = ", ".join(str(c) for c in absolute)
+            problem = "is a directory, not a file" if any(c.is_dir() for c in absolute) else "file not found"
+            raise PolicyError(f"{ref}: {problem}", hint=f"looked for: {where}")
+        return _Location(str(found), "file://" + found.as_posix(), pin)
+
+    def _builtin(self, name: str, pin: str, ref: str, what: str) -> _Location:
+        layout = "groups/{}.yaml" if what == "group" else "{}/policy.yaml"
+        path = self.builtin_dir / layout.format(name)
+        if not _BUILTIN_NAME.match(name) or not path.is_file():
+            shipped = self._builtin_names(what)
+            plural = "groups" if what == "group" else "policies"
+            hint = f"built-in {plural}: " + (", ".join(shipped) or "none")
+            if "://" not in ref:
+                hint += f"; for a local file, write ./{name}"
+            raise PolicyError(f"{ref}: no built-in {what} named {name!r}", hint=hint)
+        return _Location(str(path), f"builtin://{name}", pin)
+
+    def _builtin_names(self, what: str) -> list[str]:
+        if what == "group":
+            return sorted(p.stem for p in (self.builtin_dir / "groups").glob("*.yaml"))
+        return sorted(p.parent.name for p in self.builtin_dir.glob("*/policy.yaml"))
+
+    # -- network ---------------------------------------------------------------------------------------------
+    def _fetch(self, url: str, pin: str, ref: str) -> bytes:
+        with self._lock:
+            data = self._fetched.get(url)
+        if data is None and pin:
+            data = self._cache_get(pin)
+        if data is None:
+            data = _download(
+                url, pin, ref, timeout=self.timeout, max_bytes=self.max_bytes, ca_file=self.ca_file
+            )
+            self._cache_put(data)
+        with self._lock:
+            self._fetched[url] = data
+        return data
+
+    def _cache_path(self, hexdigest: str) -> Path | None:
+        return self.cache_dir / "sha256" / hexdigest if self.cache_dir is not None else None
+
+    def _cache_get(self, hexdigest: str) -> bytes | None:
+        path = self._cache_path(hexdigest)
+        try:
+            data = path.read_bytes() if path is not None else None
+        except OSError:
+            return None
+        # A damaged cache entry is ignored (and replaced after the fetch), never trusted.
+        if data is not None and hashlib.sha256(data).hexdigest() == hexdigest:
+            log.debug("policy cache hit: sha256:%s", hexdigest)
+            return data
+        return None
+
+    def _cache_put(self, data: bytes) -> None:
+        path = self._cache_path(hashlib.sha256(data).hexdigest())
+        if path is None:
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:  # a cache that cannot be written costs a later fetch, never this load
+            log.debug("cannot write the policy cache %s: %s", path, exc)
+            tmp.unlink(missing_ok=True)
+
+
+def _scheme(ref: str) -> str | None:
+    m = _SCHEME.match(ref)
+    return m.group(1).lower() if m else None
+
+
+def _is_provider(ref: str) -> bool:
+    return bool(_PROVIDER.match(ref)) and not _DRIVE.match(ref)
+
+
+def _is_bare_name(path: str) -> bool:
+    """A name without directory or extension, such as ``sbom-banned-licenses``: a built-in policy."""
+    return "/" not in path and "\\" not in path and "." not in path
+
+
+def _check_url(url: str, pin: str, ref: str) -> None:
+    """Refuse, before any network access, what may not be fetched."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise PolicyError(f"{ref}: only https:// (or http:// to a loopback host) can be fetched, not {url}")
+    if scheme == "http" and not pin and not _is_loopback(url):
+        raise PolicyError(
+            f"{ref}: plain http:// is only allowed for a loopback host or a reference pinned with @sha256:",
+            hint="use https://, or pin the digest of the document",
+        )
+
+
+def _read_file(path: Path, ref: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyError(f"{ref}: file not found ({path})") from None
+    except IsADirectoryError:
+        raise PolicyError(f"{ref}: is a directory, not a file ({path})") from None
+    except OSError as exc:
+        raise PolicyError(f"{ref}: cannot read {path}: {exc.strerror}") from exc
+
+
+def _parse(data: bytes, source: str) -> Any:
+    from crafter.documents import parse_document  # YAML parsing: only when a document is loaded
+
+    if source.lower().endswith(".cue"):
+        raise PolicyError(f"{source}: CUE format is no longer supported; use JSON or YAML")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{source}: not a YAML or JSON document (not UTF-8 text)") from exc
+    return parse_document(text, source, PolicyError)
+
+
+def _download(url: str, pin: str, ref: str, *, timeout: float, max_bytes: int, ca_file: str | None) -> bytes:
+    """GET ``url`` with a deadline and a size cap; every failure is one :class:`PolicyError` line."""
+    import http.client
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    from crafter._version import __version__
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+            _check_url(newurl, pin, ref)  # no redirect to another scheme, nor to plain http elsewhere
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    context = ssl.create_default_context(cafile=ca_file)
+    # Loopback servers are reached directly; other hosts through the user's proxy settings, if any.
+    proxies = urllib.request.ProxyHandler({} if _is_loopback(url) else None)
+    opener = urllib.request.build_opener(proxies, urllib.request.HTTPSHandler(context=context), Redirects())
+    request = urllib.request.Request(url, headers={"User-Agent": f"crafter/{__version__}"})
+    deadline = time.monotonic() + timeout
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise PolicyError(f"{ref}: too large ({int(length)} bytes, the limit is {max_bytes})")
+            return _read_capped(response, ref, max_bytes, deadline, timeout)
+    except urllib.error.HTTPError as exc:
+        raise PolicyError(f"{ref}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise PolicyError(f"{ref}: timed out after {timeout:g} s") from None
+        raise PolicyError(f"{ref}: cannot fetch {url}: {exc.reason}") from exc
+    except TimeoutError:
+        raise PolicyError(f"{ref}: timed out after {timeout:g} s") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise PolicyError(f"{ref}: cannot fetch {url}: {exc}") from exc
+
+
+def _read_capped(response: Any, ref: str, max_bytes: int, deadline: float, timeout: float) -> bytes:
+    """Read at most ``max_bytes`` (one more byte means too large) before ``deadline``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise PolicyError(f"{ref}: timed out after {timeout:g} s")
+        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise PolicyError(f"{ref}: too large (more than {max_bytes} bytes)")
