@@ -1,0 +1,203 @@
+"""``crafter policy``: evaluate one policy on one file (``eval``) and run policies' fixture cases (``test``).
+
+Parse, call the library (:func:`crafter.policies.verifier.evaluate_policy`, :mod:`crafter.policies.testing`),
+render. Heavy modules are imported inside the commands: ``crafter --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from crafter.cli.attestation import output_option
+
+if TYPE_CHECKING:
+    from crafter.policies.evaluation import PolicyEvaluation
+    from crafter.policies.testing import CaseResult
+    from crafter.policies.verifier import VerifierOptions
+
+
+def _options(policy_timeout: float | None, rego_backend: str) -> VerifierOptions:
+    from crafter.policies.verifier import VerifierOptions
+
+    return VerifierOptions(timeout=policy_timeout or 60.0, rego_backend=rego_backend)
+
+
+def _engine_options(f: Any) -> Any:
+    f = click.option(
+        "--policy-timeout",
+        type=click.FloatRange(min=0.001),
+        help="Seconds one policy evaluation may take [default: 60].",
+    )(f)
+    return click.option(
+        "--rego-backend",
+        type=click.Choice(["regopy", "opa"]),
+        default="regopy",
+        show_default=True,
+        help="Rego evaluator: regopy, or OPA's own bindings when installed.",
+    )(f)
+
+
+@click.group()
+def policy() -> None:
+    """Evaluate policies and run their test cases.
+
+    \b
+    crafter policy eval --policy builtin://sbom-freshness --material sbom.cdx.json
+    crafter policy test policies/
+    """
+
+
+@policy.command("eval")
+@click.option("--policy", "ref", required=True, help="Policy reference: a file, builtin://NAME, https://...")
+@click.option(
+    "--material",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The file to evaluate (an in-toto statement JSON with --kind ATTESTATION).",
+)
+@click.option("--kind", help="Material kind, e.g. SBOM_CYCLONEDX_JSON, or ATTESTATION [default: detected].")
+@click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE", help="A policy input (repeatable).")
+@click.option(
+    "--evaluation-time",
+    metavar="RFC3339",
+    help="The time the policy is told it is evaluated at [default: now].",
+)
+@click.option("--show-input", is_flag=True, help="Also print the input document the policy received.")
+@_engine_options
+@output_option
+def eval_(
+    ref: str,
+    material: str,
+    kind: str | None,
+    inputs: tuple[str, ...],
+    evaluation_time: str | None,
+    show_input: bool,
+    policy_timeout: float | None,
+    rego_backend: str,
+    output: str,
+) -> None:
+    """Evaluate one policy on one material (or statement) and print the result."""
+    from crafter.crafter import parse_key_values
+    from crafter.errors import PolicyError
+    from crafter.policies.verifier import evaluate_policy
+
+    kind_name = kind.upper() if kind else None
+    evaluation = evaluate_policy(
+        ref,
+        material=material,
+        kind=kind_name,
+        args=parse_key_values(inputs, "input"),
+        options=_options(policy_timeout, rego_backend),
+        cwd=Path.cwd(),
+        evaluation_time=evaluation_time,
+    )
+    if evaluation is None:
+        raise PolicyError(
+            f"no execution branch matched, or all of them were ignored, for kind {kind_name or 'detected'}",
+            hint="the policy has no script for this kind (give --kind, or check spec.policies[].kind)",
+        )
+    _render_evaluation(evaluation, output, show_input)
+
+
+def _input_document(evaluation: PolicyEvaluation) -> Any:
+    """The document the policy received: the input bytes plus ``args`` as engines add them."""
+    from crafter.policies.args import engine_args
+
+    doc = json.loads(evaluation.input_json) if evaluation.input_json else {}
+    if isinstance(doc, dict):
+        doc["args"] = engine_args(evaluation.with_)
+    return doc
+
+
+def _render_evaluation(evaluation: PolicyEvaluation, output: str, show_input: bool) -> None:
+    messages = [v.message for v in evaluation.violations]
+    if output == "json":
+        data: dict[str, Any] = {
+            "policy": evaluation.name,
+            "kind": evaluation.type,
+            "status": evaluation.status,
+            "result": {
+                "violations": messages,
+                "skip_reasons": list(evaluation.skip_reasons),
+                "skipped": evaluation.skipped,
+            },
+            "with": dict(evaluation.with_),
+            "evaluation_time": evaluation.evaluated_at,
+            "engine": evaluation.engine,
+            "duration_ms": evaluation.duration_ms,
+        }
+        if show_input:
+            data["input"] = _input_document(evaluation)
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    status = evaluation.status
+    if status == "violated":
+        status += f" ({len(messages)} violation{'s' if len(messages) != 1 else ''})"
+    rows = [
+        ("Policy", evaluation.name),
+        ("Kind", evaluation.type),
+        ("Result", status),
+        ("Engine", evaluation.engine),
+        ("Duration", f"{evaluation.duration_ms} ms"),
+        ("Evaluated at", evaluation.evaluated_at),
+    ]
+    if evaluation.with_:
+        rows.append(("Inputs", ", ".join(f"{k}={v}" for k, v in evaluation.with_.items())))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label.ljust(width)}  {value}")
+    for reason in evaluation.skip_reasons:
+        click.echo(f"Skipped: {reason}")
+    for message in messages:
+        click.echo(f"Violation: {message}")
+    if show_input:
+        click.echo("Input document:")
+        click.echo(json.dumps(_input_document(evaluation), indent=2, ensure_ascii=False))
+
+
+@policy.command("test")
+@click.argument("directories", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@_engine_options
+@output_option
+def test(directories: tuple[Path, ...], policy_timeout: float | None, rego_backend: str, output: str) -> None:
+    """Run the fixture cases (tests/*.yaml) of the policies under DIRECTORIES [default: policies].
+
+    Exits with 1 when a case fails.
+    """
+    from crafter.errors import CrafterError
+    from crafter.policies.testing import find_cases, run_case
+
+    options = _options(policy_timeout, rego_backend)
+    results: list[CaseResult] = []
+    for directory in directories or (Path("policies"),):
+        paths = find_cases(directory)
+        if not paths:
+            raise CrafterError(
+                f"{directory}: no test cases found",
+                hint="cases are <policy>/tests/*.yaml beside a policy.yaml (docs/policies/testing.md)",
+            )
+        for path in paths:
+            result = run_case(path, options=options)
+            results.append(result)
+            if output == "table":
+                _render_case(result)
+    failed = [r for r in results if not r.passed]
+    if output == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise CrafterError(
+            f"{len(failed)} of {len(results)} policy test case{'s' if len(results) != 1 else ''} failed"
+        )
+
+
+def _render_case(result: CaseResult) -> None:
+    mark = "PASS" if result.passed else "FAIL"
+    click.echo(f"{mark} {result.name} ({result.duration * 1000:.0f} ms)")
+    for difference in result.differences:
+        click.echo(f"     {difference}")

@@ -1,0 +1,284 @@
+"""Fixture cases for policies: ``<policy>/tests/<case>.yaml`` files, run through the verifier and checked.
+
+A case names the document to evaluate (a material file, or an in-toto statement), the arguments and the
+evaluation time, and what the evaluation must give (docs/policies/testing.md)::
+
+    material: sbom.cdx.json          # or  statement: statement.json   (paths relative to the case file)
+    kind: SBOM_CYCLONEDX_JSON        # optional: detected from the material otherwise
+    args: {licenses: "GPL-3.0-only"} # optional: the attachment's ``with``
+    evaluation_time: "2026-11-15T12:00:00Z"   # optional: the verifier's clock otherwise
+    expect:
+      skipped: false                 # default false
+      violations: 1                  # a count, or the exact messages in order; default 0
+      skip_reason_contains: "..."    # optional
+
+Cases go through :func:`crafter.policies.verifier.evaluate_policy`, so they exercise the same loading,
+arguments, input document and engine as an attestation does, whatever the policy's engine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from crafter.errors import CrafterError, PolicyError
+
+if TYPE_CHECKING:
+    from crafter.policies.evaluation import PolicyEvaluation
+    from crafter.policies.verifier import VerifierOptions
+
+POLICY_FILE = "policy.yaml"
+CASES_DIR = "tests"
+_CASE_KEYS = {"material", "statement", "kind", "args", "evaluation_time", "expect", "description"}
+_EXPECT_KEYS = {"skipped", "violations", "skip_reason_contains"}
+
+
+@attrs.frozen
+class Expectation:
+    """What a case requires of the evaluation."""
+
+    skipped: bool = False
+    violations: int | tuple[str, ...] = 0  # a count, or the exact messages in order
+    skip_reason_contains: str = ""
+
+    def differences(self, evaluation: PolicyEvaluation) -> list[str]:
+        """What the evaluation does differently from this expectation (empty when it matches)."""
+        found: list[str] = []
+        if evaluation.skipped != self.skipped:
+            reasons = "; ".join(evaluation.skip_reasons)
+            found.append(
+                f"skipped: expected {str(self.skipped).lower()}, got {str(evaluation.skipped).lower()}"
+                + (f" ({reasons})" if reasons else "")
+            )
+        messages = [v.message for v in evaluation.violations]
+        if isinstance(self.violations, int):
+            if len(messages) != self.violations:
+                found.append(f"violations: expected {self.violations}, got {len(messages)}: {messages}")
+        elif list(self.violations) != messages:
+            missing = [m for m in self.violations if m not in messages]
+            extra = [m for m in messages if m not in self.violations]
+            detail = ", ".join(
+                part
+                for part in (
+                    f"missing {missing}" if missing else "",
+                    f"unexpected {extra}" if extra else "",
+                    "same messages in another order" if not missing and not extra else "",
+                )
+                if part
+            )
+            found.append(f"violations: expected {list(self.violations)}, got {messages} ({detail})")
+        if self.skip_reason_contains and not any(
+            self.skip_reason_contains in reason for reason in evaluation.skip_reasons
+        ):
+            found.append(
+                f"skip reason: expected one containing {self.skip_reason_contains!r}, "
+                f"got {list(evaluation.skip_reasons)}"
+            )
+        return found
+
+
+@attrs.frozen
+class Case:
+    """One fixture case, read and checked from its file."""
+
+    name: str  # "<policy directory>/<case file stem>"
+    path: Path
+    policy: Path  # the policy.yaml the case belongs to
+    expect: Expectation
+    material: Path | None = None
+    statement: Path | None = None
+    kind: str | None = None
+    args: Mapping[str, str] = attrs.field(factory=dict)
+    evaluation_time: str | None = None
+
+    @classmethod
+    def from_file(cls, path: Path) -> Case:
+        """Read a case file; a malformed one raises :class:`PolicyError` naming the file and the problem."""
+        import yaml
+
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PolicyError(f"{path}: cannot read test case: {exc.strerror}") from exc
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise PolicyError(f"{path}: invalid test case: {exc}") from exc
+        return cls.from_dict(raw, path)
+
+    @classmethod
+    def from_dict(cls, raw: object, path: Path) -> Case:
+        def bad(message: str) -> PolicyError:
+            return PolicyError(f"{path}: invalid test case: {message}", hint="see docs/policies/testing.md")
+
+        if not isinstance(raw, Mapping):
+            raise bad("expected a mapping")
+        unknown = sorted(set(map(str, raw)) - _CASE_KEYS)
+        if unknown:
+            raise bad(f"unknown keys {unknown}")
+        base = path.parent
+        documents = [k for k in ("material", "statement") if raw.get(k) is not None]
+        if len(documents) != 1:
+            raise bad("give exactly one of material or statement")
+        doc_key = documents[0]
+        doc_value = raw[doc_key]
+        if not isinstance(doc_value, str) or not doc_value:
+            raise bad(f"{doc_key} must be a file name")
+        kind = raw.get("kind")
+        if kind is not None and (not isinstance(kind, str) or not kind):
+            raise bad("kind must be a material kind name")
+        args = raw.get("args") or {}
+        if not isinstance(args, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in args.items()
+        ):
+            raise bad('args must map names to strings (quote numbers: min_tests: "3")')
+        when = raw.get("evaluation_time")
+        if when is not None and not isinstance(when, str):
+            raise bad('evaluation_time must be a string (quote it: "2026-11-15T12:00:00Z")')
+        return cls(
+            name=f"{_policy_dir(path).name}/{path.stem}",
+            path=path,
+            policy=_policy_dir(path) / POLICY_FILE,
+            expect=_expectation(raw.get("expect"), bad),
+            material=base / doc_value if doc_key == "material" else None,
+            statement=base / doc_value if doc_key == "statement" else None,
+            kind=kind.upper() if kind else None,
+            args=dict(args),
+            evaluation_time=when,
+        )
+
+    def evaluate(self, options: VerifierOptions | None = None) -> PolicyEvaluation | None:
+        """Evaluate the case's policy on its document, as ``crafter policy eval`` does."""
+        from crafter.policies.verifier import evaluate_policy
+
+        statement = None
+        if self.statement is not None:
+            statement = _read_statement(self.statement)
+        return evaluate_policy(
+            str(self.policy),
+            material=str(self.material) if self.material is not None else None,
+            kind=self.kind,
+            statement=statement,
+            args=self.args,
+            options=options,
+            cwd=self.path.parent,
+            evaluation_time=self.evaluation_time,
+        )
+
+
+def _expectation(raw: object, bad: Any) -> Expectation:
+    if raw is None:
+        raise bad("expect is required")
+    if not isinstance(raw, Mapping):
+        raise bad("expect must be a mapping")
+    unknown = sorted(set(map(str, raw)) - _EXPECT_KEYS)
+    if unknown:
+        raise bad(f"unknown keys in expect {unknown}")
+    skipped = raw.get("skipped", False)
+    if not isinstance(skipped, bool):
+        raise bad("expect.skipped must be true or false")
+    violations = raw.get("violations", 0)
+    if isinstance(violations, bool) or not isinstance(violations, int | list):
+        raise bad("expect.violations must be a count or a list of messages")
+    if isinstance(violations, int) and violations < 0:
+        raise bad("expect.violations must not be negative")
+    if isinstance(violations, list) and not all(isinstance(m, str) for m in violations):
+        raise bad("expect.violations must list messages as strings")
+    contains = raw.get("skip_reason_contains", "")
+    if not isinstance(contains, str):
+        raise bad("expect.skip_reason_contains must be a string")
+    return Expectation(
+        skipped=skipped,
+        violations=violations if isinstance(violations, int) else tuple(violations),
+        skip_reason_contains=contains,
+    )
+
+
+def _policy_dir(case_path: Path) -> Path:
+    """The policy directory of ``<policy>/tests/<case>.yaml``."""
+    return case_path.parent.parent
+
+
+def _read_statement(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read statement: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise PolicyError(f"{path}: statement is not JSON: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise PolicyError(f"{path}: statement is not a JSON object")
+    return data
+
+
+@attrs.frozen
+class CaseResult:
+    """The outcome of one case: passed, or what differed (or the error that stopped the evaluation)."""
+
+    name: str
+    path: Path
+    passed: bool
+    differences: tuple[str, ...] = ()
+    duration: float = 0.0  # seconds
+    evaluation: PolicyEvaluation | None = attrs.field(default=None, eq=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "passed": self.passed,
+            "differences": list(self.differences),
+            "duration": round(self.duration, 3),
+        }
+
+
+def find_cases(directory: Path) -> list[Path]:
+    """The case files of a policy directory, or of every policy directory under ``directory``, sorted.
+
+    A policy directory holds ``policy.yaml``; its cases are ``tests/*.yaml`` (``*.yml`` too).
+    """
+    if not directory.is_dir():
+        raise PolicyError(f"{directory}: not a directory", hint="give a policy directory or a tree of them")
+    if (directory / POLICY_FILE).is_file():
+        policy_dirs: Iterable[Path] = [directory]
+    else:
+        policy_dirs = sorted(p.parent for p in directory.rglob(POLICY_FILE) if p.parent.name != CASES_DIR)
+    found: list[Path] = []
+    for policy_dir in policy_dirs:
+        cases = policy_dir / CASES_DIR
+        if cases.is_dir():
+            found.extend(sorted(p for p in cases.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+    return found
+
+
+def run_case(path: Path, *, options: VerifierOptions | None = None) -> CaseResult:
+    """Read and evaluate one case file. Errors (a bad case, a failing policy) make a failed result."""
+    start = time.perf_counter()
+    name = f"{_policy_dir(path).name}/{path.stem}"
+    try:
+        case = Case.from_file(path)
+        evaluation = case.evaluate(options)
+    except CrafterError as exc:
+        return CaseResult(name, path, False, (f"error: {exc.message}",), time.perf_counter() - start)
+    duration = time.perf_counter() - start
+    if evaluation is None:
+        what = case.kind or "the material's kind"
+        return CaseResult(
+            case.name, path, False, (f"no evaluation: the policy has no script for {what}",), duration
+        )
+    differences = case.expect.differences(evaluation)
+    return CaseResult(case.name, path, not differences, tuple(differences), duration, evaluation)
+
+
+def run_cases(directory: Path, *, options: VerifierOptions | None = None) -> list[CaseResult]:
+    """Run every case under ``directory`` (a policy directory or a tree of them), in a stable order."""
+    return [run_case(path, options=options) for path in find_cases(directory)]
+
+
+def summary(results: Sequence[CaseResult]) -> tuple[int, int]:
+    """(passed, failed) counts."""
+    passed = sum(1 for r in results if r.passed)
+    return passed, len(results) - passed
