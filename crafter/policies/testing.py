@@ -119,7 +119,7 @@ class Case:
         unknown = sorted(set(map(str, raw)) - _CASE_KEYS)
         if unknown:
             raise bad(f"unknown keys {unknown}")
-        base = path.parent
+        base = path.parent.resolve()
         documents = [k for k in ("material", "statement") if raw.get(k) is not None]
         if len(documents) != 1:
             raise bad("give exactly one of material or statement")
@@ -141,7 +141,7 @@ class Case:
         return cls(
             name=f"{_policy_dir(path).name}/{path.stem}",
             path=path,
-            policy=_policy_dir(path) / POLICY_FILE,
+            policy=_policy_dir(path).resolve() / POLICY_FILE,
             expect=_expectation(raw.get("expect"), bad),
             material=base / doc_value if doc_key == "material" else None,
             statement=base / doc_value if doc_key == "statement" else None,
