@@ -79,9 +79,9 @@ class Runner:
     def serve(self, header: Mapping[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
         prints: list[str] = []
         try:
+            backend = self.backend(str(header["backend"]))  # outside the cap: Go reserves a lot at start
             with memory_cap(int(header["memory"])):
                 doc, exact = build_input(data, header.get("args"))
-                backend = self.backend(str(header["backend"]))
                 found, payload = backend.query(
                     header["module"], header["source"], header["query"], doc, exact, prints
                 )
@@ -219,6 +219,9 @@ class Opa:
             raise JobError("backend", f"the OPA bindings are not installed in this Python ({exc})") from exc
         self.engine_type = bindings.OpaEngine
         self.error, self.undefined = bindings.OpaError, bindings.OpaUndefinedError
+        with self.engine_type() as warm:  # start the Go runtime now, before any memory cap applies
+            warm.add_policy("warm.rego", "package warm\nx := 1\n")
+            warm.eval_document("warm.x", {})
         self.capture = capture
         self.cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
@@ -232,7 +235,7 @@ class Opa:
         except self.undefined:
             return False, b""
         except self.error as exc:
-            raise JobError("eval", f"failed to evaluate policy: {exc.message}") from exc
+            raise JobError("eval", "failed to evaluate policy: " + opa_message(exc.message)) from exc
         return True, json.dumps({"expressions": [value]}).encode()
 
     def _engine(self, module: str, source: str) -> Any:
@@ -245,11 +248,19 @@ class Opa:
             engine.add_policy(module, source)
         except self.error as exc:
             engine.close()
-            raise JobError("parse", "failed to parse policy: " + " ".join(exc.message.split())) from exc
+            raise JobError("parse", "failed to parse policy: " + opa_message(exc.message)) from exc
         self.cache[key] = engine
         while len(self.cache) > CACHED_MODULES:
             self.cache.popitem(last=False)[1].close()
         return engine
+
+
+def opa_message(text: str) -> str:
+    """The first ``file:line: code: message`` line of an OPA error (it goes on with source excerpts)."""
+    located = [line.strip() for line in text.splitlines() if re.match(r"\s*\S+:\d+: ", line)]
+    if not located:
+        return " ".join(text.split())
+    return located[0] + (f" (and {len(located) - 1} more)" if len(located) > 1 else "")
 
 
 def captured(capture: IO[bytes], prints: list[str], call: Callable[[], Any]) -> Any:

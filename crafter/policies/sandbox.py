@@ -48,6 +48,8 @@ TIMEOUT_HINT = "give it more time with --policy-timeout, or with `timeout` on th
 MEMORY_HINT = (
     "the policy built documents larger than the memory cap of one evaluation (the verifier's memory_bytes)"
 )
+_OOM_MARKS = ("bad_alloc", "MemoryError", "out of memory", "cannot allocate memory")
+_FATAL_PREFIXES = ("fatal error", "terminate called", "Fatal Python error", "what():", "runtime:")
 _BOOT = (
     "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
     "from crafter.policies._rego_worker import main; main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))"
@@ -209,13 +211,14 @@ class _Worker:
             pass
         self.kill()
         raise PolicyError(
-            f'policy "{policy}": the Rego worker did not start{self._stderr_tail(": ")}',
+            f'policy "{policy}": the Rego worker did not start: {self._stderr_since(0).strip()[-500:]}',
             hint="check that regopy imports in this Python (python -c 'import regopy')",
         )
 
     def run(self, job: Job) -> Outcome:
         header: dict[str, Any] = {"query": job.query, "source": job.source, "module": f"{job.policy}.rego"}
         header |= {"args": job.args, "memory": job.memory_bytes, "backend": job.backend}
+        since = self._stderr_size()
         started = time.monotonic()
         try:
             self.send.send_bytes(json.dumps(header).encode())
@@ -229,7 +232,7 @@ class _Worker:
             reply = json.loads(self.recv.recv_bytes())
             payload = self.recv.recv_bytes()
         except (EOFError, OSError) as exc:
-            raise self._died(job) from exc
+            raise self._died(job, since) from exc
         return self._outcome(job, reply, payload)
 
     def _outcome(self, job: Job, reply: Mapping[str, Any], payload: bytes) -> Outcome:
@@ -251,32 +254,37 @@ class _Worker:
             raise PolicyError(f'policy "{job.policy}": the policy produced a value that is not JSON') from exc
         return Outcome(True, value, prints)
 
-    def _died(self, job: Job) -> PolicyError:
+    def _died(self, job: Job, since: int) -> PolicyError:
         with suppress(subprocess.TimeoutExpired):  # the pipe closed: the worker is gone or going
             self.proc.wait(timeout=5)
-        tail = self._stderr_tail("")
+        said = self._stderr_since(since)
         self.kill()
-        if any(mark in tail for mark in ("bad_alloc", "MemoryError", "out of memory", "cannot allocate")):
+        if any(mark in said for mark in _OOM_MARKS):
             return _memory_error(job)
         code = self.proc.returncode
         how = (
             f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
         )
-        detail = f": {tail.splitlines()[-1]}" if tail.strip() else ""
+        lines = [line.strip() for line in said.splitlines() if line.strip()]
+        first = next((line for line in lines if line.startswith(_FATAL_PREFIXES)), lines[0] if lines else "")
         return PolicyError(
-            f'policy "{job.policy}": the Rego worker crashed ({how}){detail}',
+            f'policy "{job.policy}": the Rego worker crashed ({how}){": " + first if first else ""}',
             hint="the worker was replaced; the same policy and input will crash it again",
         )
 
-    def _stderr_tail(self, prefix: str) -> str:
+    def _stderr_size(self) -> int:
+        with suppress(OSError, ValueError):
+            return self.stderr.seek(0, os.SEEK_END)
+        return 0
+
+    def _stderr_since(self, offset: int) -> str:
+        """What the worker wrote to stderr from ``offset`` (its last words are at the start, not the end:
+        a Go runtime crash is followed by pages of goroutine stacks)."""
         try:
-            self.stderr.seek(0, os.SEEK_END)
-            size = self.stderr.tell()
-            self.stderr.seek(max(size - 2048, 0))
-            text = self.stderr.read().decode("utf-8", "replace").strip()
+            self.stderr.seek(offset)
+            return self.stderr.read(65536).decode("utf-8", "replace")
         except (OSError, ValueError):
             return ""
-        return prefix + text if text else ""
 
     def kill(self) -> None:
         """Kill the process (SIGKILL) and release its pipes; safe to call twice."""

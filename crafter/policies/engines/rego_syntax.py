@@ -159,8 +159,11 @@ class _Reader:
 
     def skip_group(self) -> int:
         """Skip from an opening bracket to its match; returns the index of the closing token."""
-        stack = [_OPEN[self.take().text]]
+        opener = self.take()
+        stack = [_OPEN[opener.text]]
         while stack:
+            if self.peek() is None:
+                raise RegoSyntaxError(f"{opener.text!r} opened here is never closed", opener.line)
             tok = self.take()
             if tok.kind != "op":
                 continue

@@ -1,0 +1,20 @@
+package source_commit
+
+import rego.v1
+
+violations contains "the statement does not record the source commit" if not commit_digest
+
+violations contains "the source commit is not signed" if {
+    input.args.check_signature == "yes"
+    not commit_signed
+}
+
+commit_digest := subject.digest.sha1 if {
+    some subject in input.subject
+    subject.name == "git.head"
+}
+
+commit_signed if {
+    some subject in input.subject
+    subject.annotations.signature != ""
+}
