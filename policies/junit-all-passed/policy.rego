@@ -60,7 +60,7 @@ total := sum([s.tests | some s in input.elements])
 
 not_run := sum([s.skipped | some s in input.elements; is_number(s.skipped)])
 
-# (The sum is bound in the body: regopy 1.5.2 refuses `[a + b | ...]`, an arithmetic comprehension head.)
+# (The sum is bound in the body: in `[a + b | ...]` the `|` would read as set union, in OPA as in regopy.)
 failed := sum([n | some s in input.elements; n := s.failures + s.errors])
 
 # Test cases down to suites nested four levels deep.
