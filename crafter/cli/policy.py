@@ -100,7 +100,7 @@ def eval_(
             f"no execution branch matched, or all of them were ignored, for kind {kind_name or 'detected'}",
             hint="the policy has no script for this kind (give --kind, or check spec.policies[].kind)",
         )
-    _render_evaluation(evaluation, output, show_input)
+    _render_evaluation(evaluation, output, show_input, rego_backend)
 
 
 def _input_document(evaluation: PolicyEvaluation) -> Any:
@@ -113,8 +113,13 @@ def _input_document(evaluation: PolicyEvaluation) -> Any:
     return doc
 
 
-def _render_evaluation(evaluation: PolicyEvaluation, output: str, show_input: bool) -> None:
+def _render_evaluation(
+    evaluation: PolicyEvaluation, output: str, show_input: bool, rego_backend: str
+) -> None:
     messages = [v.message for v in evaluation.violations]
+    engine = evaluation.engine
+    if engine == "rego":
+        engine = f"rego ({rego_backend})"
     if output == "json":
         data: dict[str, Any] = {
             "policy": evaluation.name,
@@ -127,7 +132,7 @@ def _render_evaluation(evaluation: PolicyEvaluation, output: str, show_input: bo
             },
             "with": dict(evaluation.with_),
             "evaluation_time": evaluation.evaluated_at,
-            "engine": evaluation.engine,
+            "engine": engine,
             "duration_ms": evaluation.duration_ms,
         }
         if show_input:
@@ -141,7 +146,7 @@ def _render_evaluation(evaluation: PolicyEvaluation, output: str, show_input: bo
         ("Policy", evaluation.name),
         ("Kind", evaluation.type),
         ("Result", status),
-        ("Engine", evaluation.engine),
+        ("Engine", engine),
         ("Duration", f"{evaluation.duration_ms} ms"),
         ("Evaluated at", evaluation.evaluated_at),
     ]
