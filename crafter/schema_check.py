@@ -133,7 +133,7 @@ def describe(error: Any, doc: Any, source: str, error_type: type[CrafterError]) 
     if validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in inst if k not in allowed)
-        key = fmt_path([*_original_path(doc, list(error.absolute_path)), extra[0]])
+        key = fmt_path(_original_path(doc, [*error.absolute_path, extra[0]]))  # as the user spelled it
         return error_type(
             f"{source}: unknown key '{key}'",
             hint="allowed keys here: " + ", ".join(allowed) if allowed else None,
