@@ -14,9 +14,10 @@ import importlib
 import json
 import os
 import re
-import signal
 import sys
 import tempfile
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -29,6 +30,7 @@ except ImportError:  # pragma: no cover - Windows: no address-space cap
     resource = None  # type: ignore[assignment]
 
 INT64 = (-(1 << 63), (1 << 63) - 1)
+PARENT_POLL = 0.2  # seconds between checks that crafter is still there
 CACHED_MODULES = 8  # compiled modules kept per worker: the scripts of one attachment, re-run per material
 _SEXPR_ERROR = re.compile(r"\(error\s+(?:(\d+):)?")
 _SEXPR_MSG = re.compile(r"\(errormsg (\d+):")
@@ -365,9 +367,16 @@ def _line_col(source: str, offset: int) -> str:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this worker when crafter goes, however it goes."""
-    if sys.platform.startswith("linux"):
-        with suppress(OSError, AttributeError):
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent went before the request was in place
+    """Exit as soon as crafter is gone, even in the middle of an evaluation.
+
+    A watchdog thread polls the parent id; evaluations run in native code that releases the GIL, so the
+    thread gets its turn. (Linux's PR_SET_PDEATHSIG is no use here: it fires when the *thread* that started
+    the worker ends, and crafter starts workers from short-lived verifier threads.)
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
         os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()

@@ -16,8 +16,9 @@ run in crafter's process: each evaluation goes to a warm worker process that
 
 The caller's thread waits at most ``limits.timeout`` for the answer; then the worker is killed (SIGKILL) and
 a fresh one takes its place on the next job. A worker that dies (segfault, abort on ``std::bad_alloc``) is
-replaced the same way. Workers die with crafter: they exit on end-of-file from the parent, ask Linux for
-SIGKILL when the parent goes (``PR_SET_PDEATHSIG``), and are killed by a finalizer at interpreter exit.
+replaced the same way. Workers die with crafter: they exit on end-of-file from the parent, a watchdog thread
+in each worker ends it when its parent process is gone (mid-evaluation too), and a finalizer kills them all
+at interpreter exit.
 
 The worker side (what runs the policy) is in :mod:`crafter.policies._rego_worker`.
 """

@@ -309,13 +309,14 @@ def _read_rule(reader: _Reader) -> Rule:
             reader.skip_group()
         if not reader.is_("else"):
             break
-        reader.take()
+        else_tok = reader.take()
         if reader.is_("=") or reader.is_(":="):
             reader.take()
             reader.skip_term()
-        if not (reader.is_("if") or reader.is_("{")):
-            tok = reader.peek()
-            raise RegoSyntaxError("`else` must be followed by a body", tok.line if tok else first.line)
+            if not (reader.is_("if") or reader.is_("{")):
+                break  # ``else := value`` with no body of its own
+        elif not (reader.is_("if") or reader.is_("{")):
+            raise RegoSyntaxError("`else` must be followed by a value or a body", else_tok.line)
     return Rule(
         name=name_tok.text if segments == 1 or (segments == 2 and key is not None) else None,
         ref=ref,

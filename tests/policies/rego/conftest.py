@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from crafter.policies.engines.interface import Limits, Script
 from crafter.policies.engines.rego import RegoEngine
+from crafter.policies.sandbox import Job, Sandbox
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -61,6 +63,20 @@ def engine(request: pytest.FixtureRequest) -> RegoEngine:
     """Each behaviour test runs on both backends: the contract does not depend on the evaluator."""
     engine: RegoEngine = request.getfixturevalue(f"{request.param}_engine")
     return engine
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """A pool for queries below the engine (whole documents, or what the engine would refuse)."""
+    with Sandbox(workers=2) as pool:
+        yield pool
+
+
+def query(pool: Sandbox, source: str, rule: str, document: Any = None, *, backend: str = "regopy") -> Any:
+    """The value of ``rule`` (e.g. ``data.main``) with ``document`` as input; None when undefined."""
+    data = json.dumps({} if document is None else document).encode()
+    outcome = pool.run(Job("query", source, rule, data, None, 30.0, 512 << 20, backend))
+    return outcome.value if outcome.defined else None
 
 
 @pytest.fixture
