@@ -34,6 +34,9 @@ _TOKEN = re.compile(
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _BINARY = frozenset({"+", "-", "*", "/", "%", "|", "&", "==", "!=", "<", ">", "<=", ">=", "in"})
 _FUTURE_PREFIX = "future.keywords"
+_KEYWORDS = frozenset(
+    {"as", "contains", "default", "else", "every", "if", "import", "in", "not", "package", "some", "with"}
+)
 
 
 class RegoSyntaxError(Exception):
@@ -265,7 +268,7 @@ def _read_rule(reader: _Reader) -> Rule:
     first = reader.take()
     default = first.kind == "ident" and first.text == "default"
     name_tok = reader.take() if default else first
-    if name_tok.kind != "ident":
+    if name_tok.kind != "ident" or name_tok.text in _KEYWORDS:
         raise RegoSyntaxError(f"unexpected {name_tok.text!r} where a rule should start", name_tok.line)
     head_start = reader.i - 1
     segments, key = 1, None
