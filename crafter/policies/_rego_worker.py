@@ -46,14 +46,17 @@ class JobError(Exception):
         self.message = message
 
 
-def main(job_fd: int, reply_fd: int, parent: int) -> None:
+def main(job_fd: int, reply_fd: int, parent: int, preload: str = "regopy") -> None:
     _die_with_parent(parent)
     faulthandler.enable()  # a native crash leaves a Python traceback in the stderr file the parent reads
     sys.stdout = sys.stderr  # Python-level prints must not reach fd 1 either
     jobs = Connection(job_fd, writable=False)
     replies = Connection(reply_fd, readable=False)
     runner = Runner()
-    runner.backend("regopy")  # import and warm up before saying ready: not part of any policy's time
+    # import and warm up before saying ready (not part of any policy's time); a failure is reported to the
+    # first job that asks for this backend
+    with suppress(JobError):
+        runner.backend(preload)
     replies.send_bytes(b'{"ready": true}')
     while True:
         try:

@@ -53,7 +53,7 @@ _OOM_MARKS = ("bad_alloc", "MemoryError", "out of memory", "cannot allocate memo
 _FATAL_PREFIXES = ("fatal error", "terminate called", "Fatal Python error", "what():", "runtime:")
 _BOOT = (
     "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
-    "from crafter.policies._rego_worker import main; main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))"
+    "from crafter.policies._rego_worker import main; main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])"
 )
 
 
@@ -83,10 +83,11 @@ class Outcome:
 class Sandbox:
     """A pool of up to ``workers`` Rego worker processes (default: one per core), shared by threads."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, preload: str = "regopy") -> None:
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.max_workers = workers or os.cpu_count() or 1
+        self.preload = preload  # the backend each worker loads before it says it is ready
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._cond = threading.Condition()
@@ -129,7 +130,7 @@ class Sandbox:
                     break
                 self._cond.wait()
         try:
-            worker = _Worker.start(policy)
+            worker = _Worker.start(policy, self.preload)
         except BaseException:
             with self._cond:
                 self._all.discard(placeholder)
@@ -166,7 +167,7 @@ class _Worker:
         self.alive = True
 
     @classmethod
-    def start(cls, policy: str) -> _Worker:
+    def start(cls, policy: str, preload: str) -> _Worker:
         job_r, job_w = os.pipe()
         out_r, out_w = os.pipe()
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the worker's life, read after a crash
@@ -179,6 +180,7 @@ class _Worker:
             str(job_r),
             str(out_w),
             str(os.getpid()),
+            preload,
         ]
         try:
             proc = subprocess.Popen(

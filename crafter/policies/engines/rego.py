@@ -159,7 +159,7 @@ class RegoEngine(PolicyEngine):
     def _pool(self) -> Sandbox:
         with self._lock:
             if self._sandbox is None:
-                self._sandbox = Sandbox(self._workers)
+                self._sandbox = Sandbox(self._workers, preload=self.backend)
             return self._sandbox
 
 
@@ -248,10 +248,11 @@ def _analyse(source: bytes) -> _Checked:
     bound = module.bound_names()
     chainloop: list[str] = []
     for name, line in module.calls():
-        if name in bound or name.split(".")[0] in bound:
-            continue  # a function of this module or of an import, not a built-in
+        # refused whatever the module binds: a false alarm on a helper named like a built-in is the price
         if name in FORBIDDEN or name.startswith(FORBIDDEN_PREFIXES):
             raise _Forbidden(name, line)
+        if name in bound or name.split(".")[0] in bound:
+            continue  # a function of this module or of an import, not a built-in
         if name.startswith("chainloop.") and name not in chainloop:
             chainloop.append(name)
     return _Checked(text, module, tuple(chainloop))

@@ -212,8 +212,19 @@ def test_builtin_names_in_strings_and_comments_are_not_calls(engine: RegoEngine,
     assert engine.evaluate(script(text), b"{}", {}, limits).violations == ()
 
 
-def test_a_function_of_an_imported_package_is_not_a_builtin(engine: RegoEngine) -> None:
-    engine.prepare(script("package main\nimport rego.v1\nimport data.helpers as opa\nx := opa.runtime()\n"))
+def test_restricted_names_are_refused_even_behind_an_import(engine: RegoEngine) -> None:
+    with pytest.raises(PolicyError, match=r"undefined function opa\.runtime"):
+        engine.prepare(
+            script("package main\nimport rego.v1\nimport data.helpers as opa\nx := opa.runtime()\n")
+        )
+
+
+def test_a_function_of_an_imported_package_is_not_a_chainloop_builtin(
+    engine: RegoEngine, limits: Limits
+) -> None:
+    text = 'package main\nimport rego.v1\nimport data.main as chainloop\nresult := {"violations": [chainloop.f(1)]}\nf(x) := "local"\n'
+    result = engine.evaluate(script(text), b"{}", {}, limits)
+    assert not result.skipped and [v.message for v in result.violations] == ["local"]
 
 
 def test_chainloop_builtins_degrade_to_skipped(engine: RegoEngine, limits: Limits) -> None:
