@@ -42,7 +42,7 @@ has_git_head if {
 runner_type := input.predicate.runnerType if {
 	is_string(input.predicate.runnerType)
 	input.predicate.runnerType != ""
-} else := "RUNNER_TYPE_UNSPECIFIED" if true
+} else := "RUNNER_TYPE_UNSPECIFIED"
 
 # -- arguments ----------------------------------------------------------------------------------------------
 

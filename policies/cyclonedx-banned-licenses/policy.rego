@@ -76,7 +76,7 @@ entry_ids(e) := [e.license.id] if {
 	is_string(e.license.name)
 } else := expression_ids(e.expression) if {
 	is_string(e.expression)
-} else := [] if true
+} else := []
 
 # Tokens of an SPDX expression, split on spaces and parentheses. (Not regex.split: regopy 1.5.2 formats the
 # strings it returns with quotes in sprintf, unlike OPA.)
@@ -93,7 +93,7 @@ label(c) := c.purl if {
 	is_string(c.version)
 } else := c.name if {
 	is_string(c.name)
-} else := "(unnamed)" if true
+} else := "(unnamed)"
 
 # -- violations ---------------------------------------------------------------------------------------------
 

@@ -69,11 +69,11 @@ highest(v) := max(levels) if {
 message(v, lvl) := concat("", [vuln_id(v), " (", level_names[lvl], ") affects ", concat(", ", refs)]) if {
 	refs := [a.ref | some a in v.affects; is_string(a.ref)]
 	count(refs) > 0
-} else := sprintf("%s (%s)", [vuln_id(v), level_names[lvl]]) if true
+} else := sprintf("%s (%s)", [vuln_id(v), level_names[lvl]])
 
 vuln_id(v) := v.id if {
 	is_string(v.id)
-} else := "(no id)" if true
+} else := "(no id)"
 
 # -- violations ---------------------------------------------------------------------------------------------
 

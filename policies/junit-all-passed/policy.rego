@@ -106,12 +106,12 @@ whole_number(s) := 0 if {
 test_name(c) := concat(".", [c.classname, c.name]) if {
 	is_string(c.classname)
 	c.classname != ""
-} else := c.name if true
+} else := c.name
 
 detail(c) := concat("", [": ", split(c.message, "\n")[0]]) if {
 	is_string(c.message)
 	c.message != ""
-} else := "" if true
+} else := ""
 
 verb := {"failed": "failed", "error": "errored"}
 

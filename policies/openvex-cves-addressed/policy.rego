@@ -70,7 +70,7 @@ names(s) := [upper(s.vulnerability)] if {
 	n != ""
 ] if {
 	is_object(s.vulnerability)
-} else := [] if true
+} else := []
 
 about(cve) := [s | some s in input.statements; cve in names(s)]
 
@@ -88,7 +88,7 @@ product_id(x) := x if {
 
 investigating(cve, s) := concat("", [cve, " is still under investigation for ", concat(", ", products(s))]) if {
 	count(products(s)) > 0
-} else := concat("", [cve, " is still under investigation"]) if true
+} else := concat("", [cve, " is still under investigation"])
 
 # -- violations ---------------------------------------------------------------------------------------------
 

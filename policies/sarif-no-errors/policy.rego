@@ -56,7 +56,7 @@ level(run, r) := r.level if {
 	r.kind != "fail"
 } else := rule_level(run, r) if {
 	is_string(rule_level(run, r))
-} else := "warning" if true
+} else := "warning"
 
 rule_level(run, r) := run.tool.driver.rules[r.ruleIndex].defaultConfiguration.level if {
 	is_number(r.ruleIndex)
@@ -86,11 +86,11 @@ rule_id(r) := r.ruleId if {
 	is_string(r.ruleId)
 } else := r.rule.id if {
 	is_string(r.rule.id)
-} else := "(no rule id)" if true
+} else := "(no rule id)"
 
 tool(run) := run.tool.driver.name if {
 	is_string(run.tool.driver.name)
-} else := "(unnamed tool)" if true
+} else := "(unnamed tool)"
 
 location(r) := concat("", [" at ", loc.artifactLocation.uri, ":", format_int(loc.region.startLine, 10)]) if {
 	loc := r.locations[0].physicalLocation
@@ -99,12 +99,12 @@ location(r) := concat("", [" at ", loc.artifactLocation.uri, ":", format_int(loc
 } else := concat("", [" at ", loc.artifactLocation.uri]) if {
 	loc := r.locations[0].physicalLocation
 	is_string(loc.artifactLocation.uri)
-} else := "" if true
+} else := ""
 
 text(r) := concat("", [": ", split(r.message.text, "\n")[0]]) if {
 	is_string(r.message.text)
 	r.message.text != ""
-} else := "" if true
+} else := ""
 
 # -- violations ---------------------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ evaluation_ns := time_ns(input.chainloop_metadata.evaluation_time)
 
 created_field := "metadata.timestamp" if {
 	is_cyclonedx
-} else := "creationInfo.created" if true
+} else := "creationInfo.created"
 
 created := input.metadata.timestamp if {
 	is_cyclonedx
@@ -92,7 +92,7 @@ days_in_month(year, month) := "29" if {
 	month == "02"
 } else := "30" if {
 	month in ["04", "06", "09", "11"]
-} else := "31" if true
+} else := "31"
 
 leap_year(y) if {
 	y % 4 == 0
@@ -103,7 +103,7 @@ leap_year(y) if y % 400 == 0
 
 with_offset(t) := concat("", [substring(t, 0, count(t) - 1), "+00:00"]) if {
 	endswith(t, "Z")
-} else := t if true
+} else := t
 
 # -- arguments ----------------------------------------------------------------------------------------------
 

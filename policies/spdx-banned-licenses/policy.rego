@@ -86,7 +86,7 @@ label(p) := sprintf("%s@%s", [p.name, p.versionInfo]) if {
 	is_string(p.versionInfo)
 } else := p.name if {
 	is_string(p.name)
-} else := object.get(p, "SPDXID", "(unnamed)") if true
+} else := object.get(p, "SPDXID", "(unnamed)")
 
 # -- violations ---------------------------------------------------------------------------------------------
 

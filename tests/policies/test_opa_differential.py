@@ -248,10 +248,6 @@ DIVERGENCES: dict[str, tuple[str, Any]] = {
         'result := {"skipped": false, "violations": [x | some i, x in ["a", "b"]; i > 0]}',
         {},
     ),
-    "else without a body": (
-        'f(x) := "one" if { x == 1 } else := "other"\n\nresult := {"skipped": false, "violations": [f(2)]}',
-        {},
-    ),
 }
 
 
