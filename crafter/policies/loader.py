@@ -116,13 +116,17 @@ class PolicyLoader:
 
     # -- public API ------------------------------------------------------------------------------------------
     def load_policy(self, ref: str, *, base: str | None = None) -> Policy:
-        """Load a ``kind: Policy`` reference; ``base`` is the referring document (a path or URL), or None."""
+        """Load a ``kind: Policy`` reference.
+
+        ``base`` is the referring document: a file path, a ``file://`` or ``https://`` URI, ``builtin://NAME``
+        of a built-in group, or None (relative references then resolve against the working directory).
+        """
         policy = self._load(ref, base, "policy")
         assert isinstance(policy, Policy)
         return policy
 
     def load_group(self, ref: str, *, base: str | None = None) -> PolicyGroup:
-        """Load a ``kind: PolicyGroup`` reference; ``base`` is the referring document (a path or URL), or None."""
+        """Load a ``kind: PolicyGroup`` reference; ``base`` as for :meth:`load_policy`."""
         group = self._load(ref, base, "group")
         assert isinstance(group, PolicyGroup)
         return group
