@@ -112,8 +112,13 @@ class Runner:
 def build_input(data: bytes, args: Mapping[str, Any] | None) -> tuple[Any, bool]:
     """The input document (reference 3.2, engine part) and whether regopy can take it as Python values.
 
-    regopy's ``set_input`` silently wraps integers outside int64 (measured: 12345678901234567890 arrives as
-    -6101065172474983725); such documents go through ``set_input_term`` as JSON text instead.
+    regopy's ``set_input`` (the fast path) is only right for plain documents. It silently wraps integers
+    outside int64 (12345678901234567890 arrives as -6101065172474983725), and it stores strings unescaped
+    while regopy keeps every other string (policy literals, JSON input) in JSON-escaped form: a string
+    holding ``"``, ``\\`` or a control character then never equals the same literal, and passes out of the
+    policy as text that is not JSON (``"say "hi""``; ``C:\\temp`` would even decode as a form feed). Such
+    documents go through ``set_input_term`` as JSON text: in JSON a string holds those characters only as a
+    backslash escape, so one backslash anywhere in the text is the test.
     """
     if not data.strip():
         raise JobError("input", "failed to parse input: the input is empty")
@@ -138,7 +143,8 @@ def build_input(data: bytes, args: Mapping[str, Any] | None) -> tuple[Any, bool]
         if not isinstance(doc, dict):
             raise JobError("input", "unexpected input arguments (the input is not a JSON object)")
         doc["args"] = dict(args)
-    return doc, not wide
+    escapes = b"\\" in data or (args is not None and "\\" in json.dumps(args, ensure_ascii=False))
+    return doc, not (wide or escapes)
 
 
 class Regopy:
@@ -160,7 +166,7 @@ class Regopy:
         if exact:
             interpreter.set_input(doc)
         else:
-            interpreter.set_input_term(json.dumps(doc))
+            interpreter.set_input_term(json.dumps(doc, ensure_ascii=False))
         ok, text, error = captured(self.capture, prints, lambda: self._raw_query(interpreter, query))
         if not ok or text.startswith("("):
             raise JobError("eval", "failed to evaluate policy: " + (error or sexpr_message(text, source)))

@@ -254,7 +254,11 @@ class _Worker:
             first = decoded[0] if isinstance(decoded, list) else decoded
             value = first["expressions"][0]
         except (ValueError, LookupError, TypeError) as exc:
-            raise PolicyError(f'policy "{job.policy}": the policy produced a value that is not JSON') from exc
+            raise PolicyError(
+                f'policy "{job.policy}": the policy produced a value that is not JSON',
+                hint="regopy mishandles some strings holding quotes, backslashes or control characters "
+                "(docs/policies/rego.md); --rego-backend opa evaluates with OPA itself",
+            ) from exc
         return Outcome(True, value, prints)
 
     def _died(self, job: Job, since: int) -> PolicyError:

@@ -333,3 +333,20 @@ def test_opa_backend_without_bindings_is_a_clear_error(monkeypatch: pytest.Monke
 def test_unknown_backend() -> None:
     with pytest.raises(PolicyError, match="unknown Rego backend 'wasm'"):
         RegoEngine(backend="wasm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['say "hi"', "C:\\temp\\new", "two\nlines\ttab", "é ü 中", "plain"],
+    ids=["quotes", "backslashes", "controls", "unicode", "plain"],
+)
+def test_input_strings_pass_through_intact(engine: RegoEngine, limits: Limits, text: str) -> None:
+    """regopy stores set_input strings unescaped; the engine sends such documents as JSON text instead."""
+    policy = script(
+        "package main\nimport rego.v1\n"
+        'result := {"violations": [input.s, concat("", ["<", input.s, ">"]), input.args.a], '
+        '"skipped": input.s == "say \\"hi\\""}\n'
+    )
+    result = engine.evaluate(policy, _json({"s": text}), {"a": text}, limits)
+    assert [v.message for v in result.violations] == [text, f"<{text}>", text]
+    assert result.skipped is (text == 'say "hi"')
