@@ -192,7 +192,7 @@ class _Worker:
                 pass_fds=(job_r, out_w),
                 close_fds=True,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: no pass_fds on this platform (Windows)
             os.close(job_w)
             os.close(out_r)
             stderr.close()

@@ -250,7 +250,9 @@ class PolicyVerifier:
         computed = compute_arguments(policy.name, policy.inputs, attachment.with_, task.group_args or None)
         overrides: tuple[str, ...] = ()
         if task.runtime_inputs and self.options.runtime_inputs:
-            computed, overrides = apply_runtime_inputs(computed, self.options.runtime_inputs)
+            computed, overrides = apply_runtime_inputs(
+                computed, self.options.runtime_inputs, inputs=policy.inputs
+            )
         args = engine_args(computed)
         limits = self.options.limits(attachment.timeout)
         start = time.perf_counter()

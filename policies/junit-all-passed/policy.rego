@@ -63,23 +63,14 @@ not_run := sum([s.skipped | some s in input.elements; is_number(s.skipped)])
 # (The sum is bound in the body: in `[a + b | ...]` the `|` would read as set union, in OPA as in regopy.)
 failed := sum([n | some s in input.elements; n := s.failures + s.errors])
 
-# Test cases down to suites nested four levels deep.
-cases := array.concat(
-	array.concat(
-		[c | some s in input.elements; some c in s.testcases],
-		[c | some s in input.elements; some s2 in s.suites; some c in s2.testcases],
-	),
-	array.concat(
-		[c | some s in input.elements; some s2 in s.suites; some s3 in s2.suites; some c in s3.testcases],
-		[c |
-			some s in input.elements
-			some s2 in s.suites
-			some s3 in s2.suites
-			some s4 in s3.suites
-			some c in s4.testcases
-		],
-	),
-)
+# Test cases down to suites nested four levels deep (each level read from the one above).
+suites2 := [s2 | some s in input.elements; some s2 in s.suites]
+
+suites3 := [s3 | some s2 in suites2; some s3 in s2.suites]
+
+suites4 := [s4 | some s3 in suites3; some s4 in s3.suites]
+
+cases := [c | some suites in [input.elements, suites2, suites3, suites4]; some s in suites; some c in s.testcases]
 
 failing := [c | some c in cases; c.status in ["failed", "error"]]
 

@@ -25,19 +25,6 @@ REQUIRED = {
     "openvex-cves-addressed",
     "attestation-git-and-runner",
 }
-#: Cases that fail because of a known engine bug, with its cause; strict, so that the fix is noticed.
-KNOWN_ENGINE_BUGS = {
-    "junit-all-passed/fail-failures-and-errors": (
-        "the Rego engine gives regopy the input with set_input(): a string holding a newline is then neither "
-        'split by split(s, "\\n") nor escaped in regopy\'s output, which is not JSON'
-    ),
-    "sarif-no-errors/fail-errors": (
-        "the Rego engine gives regopy the input with set_input(): a string holding a newline is then neither "
-        'split by split(s, "\\n") nor escaped in regopy\'s output, which is not JSON'
-    ),
-}
-
-
 def _case_params() -> list[Any]:
     params = []
     for path in find_cases(POLICIES):

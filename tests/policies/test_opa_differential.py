@@ -32,18 +32,6 @@ OPA_MISSING = "OPA's Python bindings are not installed: pip install --ignore-req
 LIMITS = Limits(timeout=30.0, memory_bytes=512 << 20)
 FOUR_KEYS = {"skipped", "skip_reason", "violations", "ignore"}
 
-#: Known regopy/crafter differences that the cases expose, each with its cause; strict, so a fix is noticed.
-KNOWN: Mapping[str, str] = {
-    "junit-all-passed/fail-failures-and-errors": (
-        "the Rego engine gives regopy the input with set_input(): a string holding a newline is then neither "
-        'split by split(s, "\\n") nor escaped in regopy\'s output, which is not JSON'
-    ),
-    "sarif-no-errors/fail-errors": (
-        "the Rego engine gives regopy the input with set_input(): a string holding a newline is then neither "
-        'split by split(s, "\\n") nor escaped in regopy\'s output, which is not JSON'
-    ),
-}
-
 #: Engine fixtures about limits and refusals, not about results: nothing to compare.
 NOT_COMPARED = {"memory_bomb", "slow", "recursion", "restricted", "chainloop_builtin"}
 
@@ -135,9 +123,7 @@ def document(input_json: bytes, args: Mapping[str, Any]) -> Any:
 def _case_params() -> list[Any]:
     params = []
     for path in find_cases(POLICIES):
-        name = f"{path.parent.parent.name}/{path.stem}"
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN[name])] if name in KNOWN else []
-        params.append(pytest.param(path, id=name, marks=marks))
+        params.append(pytest.param(path, id=f"{path.parent.parent.name}/{path.stem}"))
     return params
 
 
@@ -231,14 +217,6 @@ DIVERGENCES: dict[str, tuple[str, Any]] = {
     "number parsed with a leading zero": (
         'result := {"skipped": false, "violations": ["two" | to_number(substring(input.m, 0, 2)) == 2]}',
         {"m": "02"},
-    ),
-    "input string holding a newline": (
-        'result := {"skipped": false, "violations": split(input.m, "\\n")}',
-        {"m": "one\ntwo"},
-    ),
-    "input string holding a double quote": (
-        'result := {"skipped": false, "violations": [input.m]}',
-        {"m": 'say "hi"'},
     ),
     "time with Z offset": (
         'result := {"skipped": false, "violations": [sprintf("%d", [time.parse_rfc3339_ns(input.t)])]}',
