@@ -25,17 +25,10 @@ REQUIRED = {
     "openvex-cves-addressed",
     "attestation-git-and-runner",
 }
+
+
 def _case_params() -> list[Any]:
-    params = []
-    for path in find_cases(POLICIES):
-        name = f"{path.parent.parent.name}/{path.stem}"
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=KNOWN_ENGINE_BUGS[name])]
-            if name in KNOWN_ENGINE_BUGS
-            else []
-        )
-        params.append(pytest.param(path, id=name, marks=marks))
-    return params
+    return [pytest.param(path, id=f"{path.parent.parent.name}/{path.stem}") for path in find_cases(POLICIES)]
 
 
 @pytest.mark.parametrize("path", _case_params())
