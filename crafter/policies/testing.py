@@ -157,6 +157,9 @@ class Case:
         statement = None
         if self.statement is not None:
             statement = _read_statement(self.statement)
+        elif self.material is not None and not self.material.is_file():
+            # Checked here: crafting would take a missing path for a STRING material and evaluate nothing.
+            raise PolicyError(f"{self.path}: material file not found: {self.material}")
         return evaluate_policy(
             str(self.policy),
             material=str(self.material) if self.material is not None else None,
