@@ -56,8 +56,7 @@ def policy() -> None:
 @click.option(
     "--material",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="The file to evaluate (an in-toto statement JSON with --kind ATTESTATION).",
+    help="The file (or, with --kind, the value) to evaluate; an in-toto statement JSON with --kind ATTESTATION.",
 )
 @click.option("--kind", help="Material kind, e.g. SBOM_CYCLONEDX_JSON, or ATTESTATION [default: detected].")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE", help="A policy input (repeatable).")
@@ -86,6 +85,13 @@ def eval_(
     from crafter.policies.verifier import evaluate_policy
 
     kind_name = kind.upper() if kind else None
+    if kind_name is None and not Path(material).exists():
+        from crafter.errors import MaterialError
+
+        raise MaterialError(
+            f"{material}: no such file",
+            hint="give --kind for a value that is not a file (STRING, CONTAINER_IMAGE)",
+        )
     evaluation = evaluate_policy(
         ref,
         material=material,

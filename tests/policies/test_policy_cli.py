@@ -189,6 +189,14 @@ def test_eval_kind_without_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no execution branch matched" in err.splitlines()[0]
 
 
+def test_eval_missing_material(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(
+        capsys, "policy", "eval", "--policy", "sbom-min-components", "--material", str(tmp_path / "gone.json")
+    )
+    assert code == ExitCode.MATERIAL
+    assert err.splitlines()[0] == f"Error: {tmp_path / 'gone.json'}: no such file"
+
+
 def test_eval_malformed_input_option(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         capsys,
