@@ -234,7 +234,7 @@ class _Worker:
                 )
             reply = json.loads(self.recv.recv_bytes())
             payload = self.recv.recv_bytes()
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError, ValueError) as exc:  # ValueError: an answer that is not JSON
             raise self._died(job, since) from exc
         return self._outcome(job, reply, payload)
 

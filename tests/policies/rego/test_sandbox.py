@@ -20,6 +20,9 @@ from crafter.policies.sandbox import ENV_KEPT, Job, Sandbox
 from .conftest import fixture, query
 
 ROOT = Path(__file__).resolve().parents[3]
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="needs /proc (memory cap, process state)"
+)
 TINY = 'package main\nresult := {"violations": [], "x": input.x}\n'
 
 
@@ -60,6 +63,7 @@ def test_recursion_is_an_error(engine: RegoEngine, limits: Limits) -> None:
     assert time.monotonic() - started < 10
 
 
+@linux_only
 def test_memory_bomb_is_stopped_by_the_cap(engine: RegoEngine) -> None:
     with pytest.raises(PolicyError) as caught:
         engine.evaluate(fixture("memory_bomb"), b"{}", {}, Limits(timeout=60, memory_bytes=256 << 20))
@@ -130,6 +134,7 @@ def test_close_kills_the_workers() -> None:
         pool.run(_tiny_job())
 
 
+@linux_only
 def test_workers_do_not_outlive_crafter(tmp_path: Path) -> None:
     """A crafter process that dies without closing anything takes its workers with it."""
     program = (
