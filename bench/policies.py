@@ -27,7 +27,16 @@ from typing import Any
 from _common import machine
 
 ROOT = Path(__file__).resolve().parents[1]
-LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "GPL-3.0-only", "AGPL-3.0-only", "LGPL-2.1-only", "MPL-2.0"]
+LICENSES = [
+    "MIT",
+    "Apache-2.0",
+    "BSD-3-Clause",
+    "ISC",
+    "GPL-3.0-only",
+    "AGPL-3.0-only",
+    "LGPL-2.1-only",
+    "MPL-2.0",
+]
 BANNED = "GPL-3.0-only, AGPL-3.0-only"
 
 SET_STYLE = """package main
@@ -51,7 +60,10 @@ def sbom(n: int, seed: int = 1) -> dict[str, Any]:
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
         "version": 1,
-        "metadata": {"timestamp": "2026-11-01T10:00:00Z", "component": {"type": "application", "name": "app"}},
+        "metadata": {
+            "timestamp": "2026-11-01T10:00:00Z",
+            "component": {"type": "application", "name": "app"},
+        },
         "components": [
             {
                 "type": "library",
@@ -113,12 +125,16 @@ def main() -> None:
             data = json.dumps(doc).encode()
             for style, source in (("shipped", shipped), ("set-style", SET_STYLE.encode())):
                 script = engines["regopy"].prepare(Script(source, "bench", "bench", "rego"))
-                ours, result = timed(lambda s=script: engines["regopy"].evaluate(s, data, argv, limits), args.runs)
+                ours, result = timed(
+                    lambda s=script, d=data: engines["regopy"].evaluate(s, d, argv, limits), args.runs
+                )
                 line = f"{style:<9} {n:>6} components: regopy {ours:7.3f} s ({len(result.violations)} violations)"
                 if have_opa:
                     doc_args = {**doc, "args": argv}
-                    base, _ = timed(lambda s=script: opa_eval(s.source.decode(), doc_args), args.runs)
-                    opa_engine, _ = timed(lambda s=script: engines["opa"].evaluate(s, data, argv, limits), args.runs)
+                    base, _ = timed(lambda s=script, d=doc_args: opa_eval(s.source.decode(), d), args.runs)
+                    opa_engine, _ = timed(
+                        lambda s=script, d=data: engines["opa"].evaluate(s, d, argv, limits), args.runs
+                    )
                     line += (
                         f" | OPA in-process {base:7.3f} s | ratio {ours / base:5.2f} (target <= 3)"
                         f" | --rego-backend opa {opa_engine:7.3f} s ratio {opa_engine / base:5.2f} (target 1)"
@@ -141,9 +157,22 @@ def cache_and_parallel(runs: int) -> None:
         doc = sbom(200)
         path = work / "sbom.json"
         path.write_text(json.dumps(doc))
+        # 100 attachments: two per material, selected by name.
         attachments = [
-            {"ref": "builtin://cyclonedx-banned-licenses", "with": {"licenses": BANNED}},
-            {"ref": "builtin://sbom-min-components", "with": {"min_components": str(i + 1)}},
+            attachment
+            for i in range(50)
+            for attachment in (
+                {
+                    "ref": "builtin://cyclonedx-banned-licenses",
+                    "selector": {"name": f"sbom-{i}"},
+                    "with": {"licenses": BANNED},
+                },
+                {
+                    "ref": "builtin://sbom-min-components",
+                    "selector": {"name": f"sbom-{i}"},
+                    "with": {"min_components": str(i + 1)},
+                },
+            )
         ]
         contract = Contract.from_document(
             {"schemaVersion": "v1", "policies": {"materials": attachments}}, "bench"
@@ -152,17 +181,17 @@ def cache_and_parallel(runs: int) -> None:
             contract=contract.document,
             attestation=Attestation(initialized_at="t", workflow=WorkflowMetadata(name="b", project="b")),
         )
-        materials = [
+        materials = [  # 50 materials of 200 components
             Material(name=f"sbom-{i}", kind="SBOM_CYCLONEDX_JSON", added_at="t", digest="sha256:" + "0" * 64)
             for i in range(50)
         ]
-        for workers in (1, 0):
+        for workers in (1, 2):
             verifier = PolicyVerifier(contract, cwd=work, options=VerifierOptions(max_workers=workers))
             try:
                 start = time.perf_counter()
                 for m in materials:
                     verifier.verify_material(state, m, str(path))
-                label = "one worker" if workers == 1 else "parallel (one per core)"
+                label = "one worker" if workers == 1 else "parallel (2 workers)"
                 print(f"50 materials x 2 attachments, {label:<24} {time.perf_counter() - start:7.3f} s")
             finally:
                 verifier.close()
@@ -170,7 +199,9 @@ def cache_and_parallel(runs: int) -> None:
         try:
             first, _ = timed(lambda: verifier.verify_material(state, materials[0], str(path)), 1)
             again, _ = timed(lambda: verifier.verify_material(state, materials[0], str(path)), runs)
-            print(f"repeated evaluation: first {first:7.3f} s, again {again:7.4f} s (from cache unless the clock moved)")
+            print(
+                f"repeated evaluation: first {first:7.3f} s, again {again:7.4f} s (from cache unless the clock moved)"
+            )
         finally:
             verifier.close()
 

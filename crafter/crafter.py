@@ -438,6 +438,10 @@ class Crafter:
         finally:
             hook.close()
         evaluations = _merge_statement_evaluations(state.attestation.policy_evaluations, pushed)
+        if enforce:
+            from crafter.policies.evaluation import enforce_gate
+
+            evaluations = tuple(enforce_gate(e) for e in evaluations)
         state = attrs.evolve(
             state, attestation=attrs.evolve(state.attestation, policy_evaluations=evaluations)
         )

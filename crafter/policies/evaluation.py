@@ -49,6 +49,7 @@ class PolicyEvaluation:
     group_reference: PolicyReference | None = None
     requirements: tuple[str, ...] = ()
     gate: bool = False
+    gate_explicit: bool = False  # the attachment (or its group) said gate: true/false; --enforce leaves it
     runtime_input_overrides: tuple[str, ...] = ()
     # crafter additions, for replay and diagnosis
     engine: str = ""
@@ -110,6 +111,8 @@ class PolicyEvaluation:
             }
         if self.gate:
             d["gate"] = True
+        if self.gate_explicit:
+            d["gateExplicit"] = True
         return d
 
     @classmethod
@@ -143,6 +146,7 @@ class PolicyEvaluation:
             else None,
             requirements=tuple(d.get("requirements", [])),
             gate=bool(d.get("gate", False)),
+            gate_explicit=bool(d.get("gateExplicit", False)),
             runtime_input_overrides=tuple(d.get("runtimeInputOverrides", [])),
             engine=d.get("engine", ""),
             evaluated_at=d.get("evaluatedAt", ""),
@@ -196,3 +200,11 @@ class PolicyEvaluation:
         if self.gate:
             out["gate"] = True
         return out
+
+
+def enforce_gate(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored evaluation made a gate by --enforce, unless its attachment decided explicitly."""
+    out = dict(stored)
+    if not out.get("gateExplicit"):
+        out["gate"] = True
+    return out

@@ -206,7 +206,8 @@ class PolicyVerifier:
         input_json = material_input(
             material, path, project=w.project, version=w.version, evaluation_time=when
         )
-        return self._run(tasks, material.kind, input_json, material.name, when, phase="")
+        gate = self.options.enforce or state.attestation.block_on_policy_violation
+        return self._run(tasks, material.kind, input_json, material.name, when, phase="", default_gate=gate)
 
     def verify_statement(
         self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
@@ -215,13 +216,23 @@ class PolicyVerifier:
         if not tasks:
             return ()
         when = state.attestation.finished_at or state.attestation.initialized_at or now_rfc3339()
-        return self._run(tasks, ATTESTATION, statement_input(statement), "", when, phase=phase)
+        gate = self.options.enforce or state.attestation.block_on_policy_violation
+        return self._run(
+            tasks, ATTESTATION, statement_input(statement), "", when, phase=phase, default_gate=gate
+        )
 
     def _run(
-        self, tasks: Sequence[_Task], kind: str, input_json: bytes, material_name: str, when: str, phase: str
+        self,
+        tasks: Sequence[_Task],
+        kind: str,
+        input_json: bytes,
+        material_name: str,
+        when: str,
+        phase: str,
+        default_gate: bool,
     ) -> tuple[Evaluation, ...]:
         def one(task: _Task) -> PolicyEvaluation | None:
-            return self.evaluate(task, kind, input_json, material_name, when, phase)
+            return self.evaluate(task, kind, input_json, material_name, when, phase, default_gate)
 
         workers = min(len(tasks), self.options.max_workers or os.cpu_count() or 1)
         if workers <= 1:
@@ -237,7 +248,14 @@ class PolicyVerifier:
 
     # -- one attachment ----------------------------------------------------------------------------------
     def evaluate(
-        self, task: _Task, kind: str, input_json: bytes, material_name: str, when: str, phase: str = ""
+        self,
+        task: _Task,
+        kind: str,
+        input_json: bytes,
+        material_name: str,
+        when: str,
+        phase: str = "",
+        default_gate: bool | None = None,
     ) -> PolicyEvaluation | None:
         """Evaluate one attachment; None when no script applies, the phase excludes it, or all were ignored."""
         from crafter.policies.args import apply_runtime_inputs, compute_arguments, engine_args
@@ -278,6 +296,7 @@ class PolicyVerifier:
             input_json,
             when,
             duration_ms,
+            default_gate if default_gate is not None else self.options.enforce,
         )
 
     def _cached_evaluate(
@@ -313,6 +332,7 @@ class PolicyVerifier:
         input_json: bytes,
         when: str,
         duration_ms: int,
+        default_gate: bool,
     ) -> PolicyEvaluation | None:
         kept = [(r, s, e) for r, s, e in zip(results, sources, engines, strict=True) if not r.ignore]
         if not kept:
@@ -326,7 +346,7 @@ class PolicyVerifier:
         reference = policy.reference
         assert reference is not None  # set by the loader for every policy it returns
         explicit = task.group_gate if task.group_gate is not None else task.attachment.gate
-        gate = explicit if explicit is not None else self.options.enforce
+        gate = explicit if explicit is not None else default_gate
         keep_sources = not (reference.digest and any(e == "wasm" for _, _, e in kept))
         return PolicyEvaluation(
             name=policy.name,
@@ -342,6 +362,7 @@ class PolicyVerifier:
             group_reference=task.group.reference if task.group else None,
             requirements=task.attachment.requirements,
             gate=gate,
+            gate_explicit=explicit is not None,
             runtime_input_overrides=overrides,
             engine=",".join(dict.fromkeys(e for _, _, e in kept)),
             evaluated_at=when,
@@ -355,16 +376,6 @@ class PolicyVerifier:
 
     def close(self) -> None:
         self.engines.close()
-
-
-def gate_failures(evaluations: Sequence[Evaluation], *, enforce: bool = False) -> list[str]:
-    """Names of the gated policies with active violations (reference section 5.5)."""
-    failed = []
-    for stored in evaluations:
-        ev = PolicyEvaluation.from_dict(stored)
-        if ev.status == "violated" and (ev.gate or enforce):
-            failed.append(ev.name)
-    return list(dict.fromkeys(failed))
 
 
 def evaluate_policy(
