@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crafter.cli.attestation import output_option
+from crafter.cli.attestation import PolicyFlags, output_option, policy_options
 
 if TYPE_CHECKING:
     from crafter.policies.evaluation import PolicyEvaluation
@@ -21,24 +21,11 @@ if TYPE_CHECKING:
 
 
 def _options(policy_timeout: float | None, rego_backend: str) -> VerifierOptions:
-    from crafter.policies.verifier import VerifierOptions
-
-    return VerifierOptions(timeout=policy_timeout or 60.0, rego_backend=rego_backend)
+    return PolicyFlags(timeout=policy_timeout, rego_backend=rego_backend).options()
 
 
-def _engine_options(f: Any) -> Any:
-    f = click.option(
-        "--policy-timeout",
-        type=click.FloatRange(min=0.001),
-        help="Seconds one policy evaluation may take [default: 60].",
-    )(f)
-    return click.option(
-        "--rego-backend",
-        type=click.Choice(["regopy", "opa"]),
-        default="regopy",
-        show_default=True,
-        help="Rego evaluator: regopy, or OPA's own bindings when installed.",
-    )(f)
+# The same --policy-timeout and --rego-backend options as init, add and push.
+_engine_options = policy_options(enforce=False, inputs=False)
 
 
 @click.group()
