@@ -73,6 +73,11 @@ def test_demo_flow_signs_a_verifiable_bundle(env: Path, capsys: pytest.CaptureFi
     )
     statement = json.loads(payload)
     assert statement == result["statement"]
+    import jsonschema
+
+    from crafter.resources import load_schema
+
+    jsonschema.validate(statement, load_schema("statement.schema.json"))
     names = [s["name"] for s in statement["subject"]]
     assert names == ["chainloop.workflow.hello-release", "hello-1.0.0.py"]
     kinds = {

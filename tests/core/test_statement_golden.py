@@ -124,3 +124,27 @@ def test_invalid_statements_are_refused_before_signing(
     with pytest.raises(CrafterError, match="not a valid in-toto Statement v1") as err:
         validate(serialize(statement))
     assert expected in err.value.message
+
+
+def _statement_validator() -> Any:
+    import jsonschema
+
+    from crafter.resources import load_schema
+
+    return jsonschema.Draft202012Validator(load_schema("statement.schema.json"))
+
+
+@pytest.mark.parametrize(("source", "output"), CASES)
+def test_rendered_statements_match_the_published_schema(renderer_dir: Path, source: str, output: str) -> None:
+    state = CraftingState.from_dict(json.loads((renderer_dir / source).read_text()))
+    errors = [e.message for e in _statement_validator().iter_errors(render(state))]
+    assert errors == []
+
+
+def test_published_schema_rejects_a_broken_predicate(renderer_dir: Path) -> None:
+    state = CraftingState.from_dict(json.loads((renderer_dir / "attestation.source.json").read_text()))
+    statement = render(state)
+    del statement["predicate"]["metadata"]["workflowRunID"]
+    statement["predicate"]["policyCheckBlockingStrategy"] = "SOMETIMES"
+    messages = " ".join(e.message for e in _statement_validator().iter_errors(statement))
+    assert "'workflowRunID' is a required property" in messages and "SOMETIMES" in messages
