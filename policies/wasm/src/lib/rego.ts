@@ -1,6 +1,6 @@
 // Reading JSON values the way the library's Rego policies do, so that the WASM versions give the same answers:
 // a missing key, or a key holding the wrong type, is "undefined" (here: null), and `some x in v` iterates an
-// array's elements or an object's values in key order.
+// array's elements or an object's values.
 
 import { JSON } from "assemblyscript-json/assembly";
 import { quote } from "./policy";
@@ -40,34 +40,15 @@ export function isFalse(v: JSON.Value | null): bool {
   return v !== null && v.isBool && !(<JSON.Bool>v)._bool;
 }
 
-/** What `some x in v` iterates: an array's elements, an object's values in key order; nothing otherwise. */
+/**
+ * What `some x in v` iterates: an array's elements, an object's values in document order (as crafter's default
+ * Rego backend, regopy, does; OPA goes in key order); nothing otherwise.
+ */
 export function members(v: JSON.Value | null): JSON.Value[] {
   if (v === null) return [];
   if (v.isArr) return (<JSON.Arr>v)._arr;
-  if (v.isObj) {
-    const obj = (<JSON.Obj>v)._obj;
-    const keys = obj.keys().sort(compareStrings);
-    const out = new Array<JSON.Value>(keys.length);
-    for (let i = 0; i < keys.length; i++) out[i] = obj.get(keys[i]);
-    return out;
-  }
+  if (v.isObj) return (<JSON.Obj>v)._obj.values();
   return [];
-}
-
-/** Code point order (Rego sorts object keys by their UTF-8 bytes, which is the same order). */
-export function compareStrings(a: string, b: string): i32 {
-  const n = min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x == y) continue;
-    const xs = x >= 0xd800 && x < 0xe000;
-    const ys = y >= 0xd800 && y < 0xe000;
-    // A surrogate stands for a code point above U+FFFF: above every other UTF-16 unit.
-    if (xs != ys) return xs ? 1 : -1;
-    return x < y ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 /** `lower(s)` as crafter's default Rego backend (regopy) computes it: ASCII letters only. */
