@@ -72,7 +72,12 @@ def default_engines(options: VerifierOptions) -> EngineRegistry:
 
         return RegoEngine(backend=options.rego_backend, workers=options.max_workers or None)
 
-    return EngineRegistry.with_entry_points({"rego": rego})
+    def wasm() -> PolicyEngine:
+        from crafter.policies.engines.wasm import WasmEngine
+
+        return WasmEngine()
+
+    return EngineRegistry.with_entry_points({"rego": rego, "wasm": wasm})
 
 
 def default_loader(cwd: Path, options: VerifierOptions, engines: EngineRegistry) -> Any:
