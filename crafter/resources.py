@@ -1,4 +1,4 @@
-"""Files shipped beside the code: JSON Schemas and examples.
+"""Files shipped beside the code: JSON Schemas, examples, the policy library and policy project templates.
 
 In a wheel they live inside the package (``crafter/_schemas``, ``crafter/_examples``); in a source checkout
 (editable install, tests) they are the top-level ``schemas/`` and ``examples/`` folders.
@@ -26,6 +26,11 @@ def schemas_dir() -> Path:
 def policies_dir() -> Path:
     """The library of ready policies (``builtin://NAME``)."""
     return _find("_policies", "policies")
+
+
+def policy_templates_dir() -> Path:
+    """Templates of new policy projects (``crafter policy init``), one folder per engine; inside the package."""
+    return _PACKAGE / "policies" / "templates"
 
 
 def examples_dir() -> Path:

@@ -1,4 +1,5 @@
-"""``crafter policy``: evaluate one policy on one file (``eval``) and run policies' fixture cases (``test``).
+"""``crafter policy``: evaluate one policy on one file (``eval``), run policies' fixture cases (``test``) and
+create a new policy project from a template (``init``).
 
 Parse, call the library (:func:`crafter.policies.verifier.evaluate_policy`, :mod:`crafter.policies.testing`),
 render. Heavy modules are imported inside the commands: ``crafter --help`` must stay fast.
@@ -30,11 +31,12 @@ _engine_options = policy_options(enforce=False, inputs=False)
 
 @click.group()
 def policy() -> None:
-    """Evaluate policies and run their test cases.
+    """Evaluate policies, run their test cases and start new ones.
 
     \b
     crafter policy eval --policy builtin://sbom-freshness --material sbom.cdx.json
     crafter policy test policies/
+    crafter policy init --engine wasm my-policy
     """
 
 
@@ -192,6 +194,41 @@ def test(directories: tuple[Path, ...], policy_timeout: float | None, rego_backe
         raise CrafterError(
             f"{len(failed)} of {len(results)} policy test case{'s' if len(results) != 1 else ''} failed"
         )
+
+
+@policy.command("init")
+@click.argument("name")
+@click.option(
+    "--engine",
+    type=click.Choice(["rego", "wasm"]),
+    default="rego",
+    show_default=True,
+    help="rego: a policy.rego script; wasm: an AssemblyScript project that builds policy.wasm.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to create the project; it must not exist [default: ./NAME].",
+)
+def init(name: str, engine: str, directory: Path | None) -> None:
+    """Create a new policy project NAME from a template, with passing, failing and skipped test cases.
+
+    \b
+    crafter policy init my-policy                 # policy.yaml, policy.rego, tests/
+    crafter policy init --engine wasm my-policy   # + src/policy.ts, package.json, build.sh
+    """
+    from crafter.policies.scaffold import init_policy
+
+    target = directory if directory is not None else Path(name)
+    created = init_policy(name, target, engine=engine)
+    click.echo(f"Created {engine} policy {name} in {target} ({len(created)} files)")
+    for path in created:
+        click.echo(f"  {path.relative_to(target)}")
+    click.echo("Next:")
+    if engine == "wasm":
+        click.echo(f"  {target / 'build.sh'}          # npm ci, then compile src/policy.ts to policy.wasm")
+    click.echo(f"  crafter policy test {target}")
 
 
 def _render_case(result: CaseResult) -> None:
