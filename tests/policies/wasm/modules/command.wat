@@ -1,0 +1,36 @@
+;; A WASI command module, as TinyGo builds them: it exports _start beside Execute. Extism must call only
+;; Execute: if _start ran first, a second violation says so. Execute also writes to WASI stdout, which the
+;; sandbox discards.
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (memory (export "memory") 1)
+  (global $started (mut i32) (i32.const 0))
+  (data (i32.const 0) "{\"violations\":[\"Execute ran\"]}")
+  (data (i32.const 64) "{\"violations\":[\"Execute ran\",\"_start ran first\"]}")
+  (data (i32.const 128) "printed by the policy\n")
+  (func $emit (param $src i32) (param $n i32)
+    (local $off i64) (local $i i32)
+    (local.set $off (call $alloc (i64.extend_i32_u (local.get $n))))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (call $store_u8 (i64.add (local.get $off) (i64.extend_i32_u (local.get $i)))
+                      (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (call $output_set (local.get $off) (i64.extend_i32_u (local.get $n))))
+  (func (export "_start")
+    (global.set $started (i32.const 1))
+    (call $proc_exit (i32.const 3)))
+  (func (export "Execute") (result i32)
+    ;; one iovec {ptr=128, len=22} at 256; bytes written go to 264
+    (i32.store (i32.const 256) (i32.const 128))
+    (i32.store (i32.const 260) (i32.const 22))
+    (drop (call $fd_write (i32.const 1) (i32.const 256) (i32.const 1) (i32.const 264)))
+    (if (global.get $started)
+      (then (call $emit (i32.const 64) (i32.const 49)))
+      (else (call $emit (i32.const 0) (i32.const 30))))
+    (i32.const 0)))

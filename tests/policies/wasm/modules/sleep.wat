@@ -1,0 +1,30 @@
+;; Asks WASI to sleep for an hour (poll_oneoff on a relative monotonic clock): a host call that Extism's
+;; timeout cannot interrupt. skip_reason reports the errno poll_oneoff answered.
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "{\"violations\":[],\"skip_reason\":\"errno 00\"}")
+  (func (export "Execute") (result i32)
+    (local $e i32) (local $off i64) (local $i i32)
+    ;; one clock subscription at 0: userdata, tag 0 (clock), clock id 1 (monotonic), timeout in ns, precision, flags 0
+    (i64.store (i32.const 0) (i64.const 1))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 3600000000000))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i32.store16 (i32.const 40) (i32.const 0))
+    (local.set $e (call $poll (i32.const 0) (i32.const 128) (i32.const 1) (i32.const 192)))
+    (i32.store8 (i32.const 294) (i32.add (i32.const 48) (i32.div_u (local.get $e) (i32.const 10))))
+    (i32.store8 (i32.const 295) (i32.add (i32.const 48) (i32.rem_u (local.get $e) (i32.const 10))))
+    (local.set $off (call $alloc (i64.const 42)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (i32.const 42)))
+      (call $store_u8 (i64.add (local.get $off) (i64.extend_i32_u (local.get $i)))
+                      (i32.load8_u (i32.add (i32.const 256) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (call $output_set (local.get $off) (i64.const 42))
+    (i32.const 0)))
