@@ -165,7 +165,7 @@ def classify(text: str, log: Sequence[LogEntry] = (), context: Context = Context
         return missing_export(m.group(1))
     if _COMPILE in full or _CREATE in full:
         return _module_failure(full)
-    return _fallback(text)
+    return _fallback(text, causes)
 
 
 def forbidden_host(url: str, context: Context = Context()) -> Failure:
@@ -255,20 +255,28 @@ def _module_failure(text: str) -> Failure:
     return invalid_module(_first_line(detail) or "the runtime gave no reason")
 
 
-def _fallback(text: str) -> Failure:
-    """Chainloop's fallback: the first line before any stack trace, else a generic message."""
-    for raw in text.strip().split("\n"):
-        line = raw.strip()
-        if not line or line.startswith(_BACKTRACE_STARTS):
-            break
-        line = line.replace(" (recovered by wazero)", "").strip()
-        if line:
-            return Failure(Category.UNKNOWN, line, DEBUG_HINT)
+def _fallback(text: str, causes: Sequence[str] = ()) -> Failure:
+    """Chainloop's fallback: the first line before any stack trace; else, unlike Chainloop, the runtime's
+    cause (such as ``io: Connection refused`` from an allowed host); else a generic message."""
+    line = _clean_first_line(text) or (causes[0].strip() if causes else "")
+    if line:
+        return Failure(Category.UNKNOWN, line, DEBUG_HINT)
     return Failure(
         Category.UNKNOWN,
         "Policy execution failed",
         "Enable debug logging with --debug for detailed error information.",
     )
+
+
+def _clean_first_line(text: str) -> str:
+    for raw in text.strip().split("\n"):
+        line = raw.strip()
+        if not line or line.startswith(_BACKTRACE_STARTS):
+            return ""
+        line = line.replace(" (recovered by wazero)", "").strip()
+        if line:
+            return line
+    return ""
 
 
 def _first_line(text: str) -> str:
@@ -381,12 +389,12 @@ class ExtismLog:
         self._lib.extism_log_drain(self._callback)
         pending, self._pending = self._pending, []
         for raw in pending:
-            routed = _parse_event(raw)
+            routed = parse_event(raw)
             if routed is not None and (sink := self._sinks.get(routed[0])) is not None:
                 sink.add(routed[1])
 
 
-def _parse_event(raw: str) -> tuple[str, LogEntry] | None:
+def parse_event(raw: str) -> tuple[str, LogEntry] | None:
     """``(plugin id, entry)`` of one formatted event, None when it names no plugin."""
     event = _EVENT.match(raw)
     if event is None:

@@ -22,17 +22,19 @@ from crafter.policies.engines.wasm import (
     parse_output,
 )
 from crafter.policies.engines.wasm_errors import Category, WasmPolicyError
-
-from .conftest import LIMITS
+from tests.policies.wasm.conftest import LIMITS
 
 Make = Callable[[str], Script]
 
 
 def echoed(result: EngineResult) -> dict[str, object]:
+    """The echo_args module's one violation: its message is the config value ``args`` as text."""
     (violation,) = result.violations
-    assert violation.message == "echo"
     assert violation.raw is not None
-    return dict(violation.raw)
+    raw = dict(violation.raw)
+    expected = "no args" if raw["args"] is None else args_config(raw["args"])  # type: ignore[arg-type]
+    assert violation.message == expected
+    return raw
 
 
 # -- input and arguments -------------------------------------------------------------------------------------
@@ -55,9 +57,12 @@ def test_args_config_is_written_as_go_marshals_it() -> None:
     assert json.loads(text) == {"a": ["x", "y"], "u": "\u2028é", "z": "<a&b>"}
 
 
-def test_html_characters_reach_the_policy_unchanged(engine: WasmEngine, script: Make) -> None:
-    raw = echoed(engine.evaluate(script("echo_args"), b"{}", {"q": "a<b>&c"}, LIMITS))
-    assert raw["args"] == {"q": "a<b>&c"}
+def test_html_characters_quotes_and_backslashes_reach_the_policy_unchanged(
+    engine: WasmEngine, script: Make
+) -> None:
+    args = {"q": 'a<b>&c "quoted" \\ back', "é": "ü"}
+    raw = echoed(engine.evaluate(script("echo_args"), b"{}", args, LIMITS))
+    assert raw["args"] == args
 
 
 # -- output parsing ------------------------------------------------------------------------------------------
@@ -277,7 +282,9 @@ def test_parallel_evaluations_keep_their_own_args(engine: WasmEngine, script: Ma
 
     with ThreadPoolExecutor(8) as pool:
         raws = list(pool.map(go, range(40)))
-    assert raws == [{"message": "echo", "args": {"n": str(i)}, "input": {"i": i}} for i in range(40)]
+    assert raws == [
+        {"message": f'{{"n":"{i}"}}', "args": {"n": str(i)}, "input": {"i": i}} for i in range(40)
+    ]
 
 
 def test_calls_release_the_gil(engine: WasmEngine, script: Make) -> None:

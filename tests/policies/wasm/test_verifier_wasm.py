@@ -1,0 +1,82 @@
+"""WASM policies end to end: policy documents loaded from files, through ``evaluate_policy`` and the verifier."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crafter.errors import PolicyError
+from crafter.policies.verifier import VerifierOptions, evaluate_policy
+
+STATEMENT = {"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "x"}
+
+
+def write_policy(directory: Path, name: str, script: dict[str, Any]) -> Path:
+    doc = {
+        "apiVersion": "chainloop.dev/v1",
+        "kind": "Policy",
+        "metadata": {"name": name, "description": f"{name} policy"},
+        "spec": {"inputs": [{"name": "licenses"}], "policies": [{"kind": "ATTESTATION", **script}]},
+    }
+    path = directory / f"{name}.yaml"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_policy_with_a_path_to_its_module(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    (tmp_path / "policy.wasm").write_bytes(modules["echo_args"])
+    ref = write_policy(tmp_path, "echo-path", {"path": "policy.wasm"})
+    evaluation = evaluate_policy(str(ref), statement=STATEMENT, args={"licenses": "MIT,ISC"}, cwd=tmp_path)
+    assert evaluation is not None
+    record = evaluation.to_dict()
+    assert record["engine"] == "wasm"
+    assert record["with"] == {"licenses": "MIT,ISC"}
+    # the computed argument is split on commas, as for Rego, and reaches the module as its config "args"
+    assert [v["message"] for v in record["violations"]] == ['{"licenses":["MIT","ISC"]}']
+    assert record["sourceDigests"] == ["sha256:" + hashlib.sha256(modules["echo_args"]).hexdigest()]
+
+
+def test_policy_with_an_embedded_base64_module(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    encoded = base64.encodebytes(modules["passthrough"]).decode()  # wrapped lines, as in a YAML block
+    ref = write_policy(tmp_path, "echo-embedded", {"embedded": encoded})
+    statement = {**STATEMENT, "violations": ["from the statement"], "Skip_Reason": "case-insensitive"}
+    evaluation = evaluate_policy(str(ref), statement=statement, cwd=tmp_path)
+    assert evaluation is not None
+    assert [v.message for v in evaluation.violations] == ["from the statement"]
+    assert evaluation.engine == "wasm"
+
+
+def test_failures_reach_the_caller_as_policy_errors(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    (tmp_path / "loop.wasm").write_bytes(modules["loop"])
+    ref = write_policy(tmp_path, "endless", {"path": "loop.wasm"})
+    with pytest.raises(
+        PolicyError, match=r'^policy "endless": Policy execution timeout exceeded \(limit 1 s\)$'
+    ):
+        evaluate_policy(str(ref), statement=STATEMENT, cwd=tmp_path, options=VerifierOptions(timeout=1.0))
+
+
+def test_verifier_allowed_hosts_reach_the_module(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    (tmp_path / "http.wasm").write_bytes(modules["http"])
+    ref = write_policy(tmp_path, "fetcher", {"path": "http.wasm"})
+    statement = {"url": "https://blocked.example/x"}
+    options = VerifierOptions(timeout=5.0, allowed_hosts=("*.allowed.example",))
+    with pytest.raises(PolicyError) as info:
+        evaluate_policy(str(ref), statement=statement, cwd=tmp_path, options=options)
+    assert "hostname 'blocked.example' is not in the allowed hosts list" in info.value.message
+    assert "now: *.allowed.example" in (info.value.hint or "")
+
+
+def test_plugin_logs_name_the_policy(
+    tmp_path: Path, modules: dict[str, bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="crafter.policies.wasm")
+    (tmp_path / "logger.wasm").write_bytes(modules["logger"])
+    ref = write_policy(tmp_path, "chatty", {"path": "logger.wasm"})
+    evaluate_policy(str(ref), statement=STATEMENT, cwd=tmp_path)
+    assert "policy chatty: a warning line" in [r.getMessage() for r in caplog.records]
