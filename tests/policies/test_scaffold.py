@@ -45,7 +45,8 @@ def test_wasm_project_files(tmp_path: Path) -> None:
     target = tmp_path / "deny-list"
     created = init_policy("deny-list", target, engine="wasm")
     names = {p.relative_to(target).as_posix() for p in created}
-    assert {"policy.yaml", "src/policy.ts", "src/lib/policy.ts", "package.json", "package-lock.json"} <= names
+    assert {"policy.yaml", "src/policy.ts", "src/lib/policy.ts", "src/lib/json.ts", "package.json"} <= names
+    assert "package-lock.json" in names
     assert {"build.sh", ".gitignore", "tests/pass.yaml", "tests/fail.yaml", "tests/skip.yaml"} <= names
     assert os.access(target / "build.sh", os.X_OK)
     package = json.loads((target / "package.json").read_text())
@@ -58,7 +59,8 @@ def test_wasm_project_files(tmp_path: Path) -> None:
 def test_wasm_template_follows_the_library_toolchain() -> None:
     """The template's PDK glue and pinned packages are the library's own (policies/wasm)."""
     template = template_dir("wasm")
-    assert (template / "src/lib/policy.ts").read_bytes() == (LIBRARY_WASM / "src/lib/policy.ts").read_bytes()
+    for lib in ("src/lib/policy.ts", "src/lib/json.ts"):
+        assert (template / lib).read_bytes() == (LIBRARY_WASM / lib).read_bytes(), lib
     ours = json.loads((template / "package-lock.json").read_text())["packages"]
     library = json.loads((LIBRARY_WASM / "package-lock.json").read_text())["packages"]
     assert {k: v for k, v in ours.items() if k} == {k: v for k, v in library.items() if k}

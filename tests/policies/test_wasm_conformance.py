@@ -471,6 +471,28 @@ def test_edge_input_same_answer(rego: RegoEngine, name: str, doc: Any, args: dic
     assert _wasm_answer(name, input_json, args) == _rego_answer(rego, name, input_json, args)
 
 
+# JSON text as written by other tools than crafter's encoder: escapes in names and values, spacing, a repeated key
+# (the last one counts), non-ASCII names, exponents. The modules read the input bytes in place (src/lib/json.ts).
+RAW = [
+    rb'{"bomFormat":"CycloneDX","components":[{"na\u006de":"\ud83d\ude00x\"]}",'
+    rb'"licenses":[{"license":{"id":"M\u0049T"}}]}]}',
+    rb'{ "bomFormat" : "CycloneDX" , "components" : [ { "name" : "a\\\"" , "licenses" : [ { "license" : '
+    rb'{ "id" : "MIT" } } ] , "x\"y" : [1, {"a": "]"}] } ] }',
+    rb'{"bomFormat":"CycloneDX","components":[{"name":"a","name":"b","licenses":[{"license":{"id":"MIT"}}]}]}',
+    '{"bomFormat":"CycloneDX","components":[{"nämé":"x","name":"ö\u00e9","licenses":[{"license":{"id":"MIT"}}]}]}'.encode(),
+    rb'{"bomFormat":"CycloneDX","components":[{"name":"x","version":1.5e3,"licenses":[{"license":{"id":"MIT"}}]}]}',
+]
+
+
+@pytest.mark.parametrize("raw", RAW, ids=[f"raw-{i}" for i in range(len(RAW))])
+def test_json_text_same_answer(rego: RegoEngine, raw: bytes) -> None:
+    json.loads(raw)  # valid JSON
+    args = {"licenses": "mit"}
+    answer = _wasm_answer(BL, raw, args)
+    assert answer[0], "a violation is expected"
+    assert answer == _rego_answer(rego, BL, raw, args)
+
+
 # -- end to end: run_cases and evaluate_policy ----------------------------------------------------------------
 @NEEDS_WASM_ENGINE
 @pytest.mark.parametrize("name", PAIRS)

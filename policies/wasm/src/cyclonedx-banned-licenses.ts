@@ -5,7 +5,7 @@
 // whatever the operator). Comparison ignores case. Components nested one or two levels deep are checked too.
 // An SBOM where no component declares a license is skipped.
 
-import { JSON } from "assemblyscript-json/assembly";
+import { Json } from "./lib/json";
 import { Result, readArgs, readInput, writeResult } from "./lib/policy";
 import { field, includes, isArray, isFalse, lower, members, str, upper } from "./lib/rego";
 
@@ -18,7 +18,7 @@ export function Execute(): i32 {
   return 0;
 }
 
-function evaluate(input: JSON.Value, args: JSON.Obj): Result {
+function evaluate(input: Json, args: Json): Result {
   if (str(field(input, "bomFormat")) != "CycloneDX") return Result.skip(NOT_CYCLONEDX);
   const top = members(field(input, "components"));
   const nested = nestedComponents(top);
@@ -33,8 +33,8 @@ function evaluate(input: JSON.Value, args: JSON.Obj): Result {
 }
 
 /** Components nested one level deep, then two levels deep. */
-function nestedComponents(top: JSON.Value[]): JSON.Value[] {
-  const children = new Array<JSON.Value>();
+function nestedComponents(top: Json[]): Json[] {
+  const children = new Array<Json>();
   for (let i = 0; i < top.length; i++) {
     const kids = members(field(top[i], "components"));
     for (let j = 0; j < kids.length; j++) children.push(kids[j]);
@@ -48,26 +48,27 @@ function nestedComponents(top: JSON.Value[]): JSON.Value[] {
 }
 
 /** How many components have a `licenses` list whose first entry is there (`c.licenses[0]`). */
-function licensed(components: JSON.Value[]): i32 {
+function licensed(components: Json[]): i32 {
   let n = 0;
   for (let i = 0; i < components.length; i++) {
     const licenses = field(components[i], "licenses");
     if (!isArray(licenses)) continue;
-    const entries = (<JSON.Arr>licenses)._arr;
+    const entries = members(licenses);
     if (entries.length > 0 && !isFalse(entries[0])) n++;
   }
   return n;
 }
 
 /** The `licenses` argument, lower-cased: a string, or the strings of a list. */
-function bannedLicenses(args: JSON.Obj): string[] {
+function bannedLicenses(args: Json): string[] {
   const out = new Array<string>();
   const value = args.get("licenses");
   if (value === null) return out;
-  if (value.isString) {
-    out.push(lower((<JSON.Str>value)._str));
-  } else if (value.isArr) {
-    const items = (<JSON.Arr>value)._arr;
+  const one = value.str();
+  if (one !== null) {
+    out.push(lower(one));
+  } else if (value.isArray) {
+    const items = value.items();
     for (let i = 0; i < items.length; i++) {
       const s = str(items[i]);
       if (s !== null) out.push(lower(s));
@@ -76,7 +77,7 @@ function bannedLicenses(args: JSON.Obj): string[] {
   return out;
 }
 
-function bannedIn(components: JSON.Value[], banned: string[], violations: string[]): void {
+function bannedIn(components: Json[], banned: string[], violations: string[]): void {
   for (let i = 0; i < components.length; i++) {
     const c = components[i];
     const entries = members(field(c, "licenses"));
@@ -92,7 +93,7 @@ function bannedIn(components: JSON.Value[], banned: string[], violations: string
 }
 
 /** The license identifiers of one `licenses` entry. */
-function entryIds(entry: JSON.Value): string[] {
+function entryIds(entry: Json): string[] {
   const license = field(entry, "license");
   const id = str(field(license, "id"));
   if (id !== null) return [id];
@@ -114,7 +115,7 @@ function expressionIds(expression: string): string[] {
   return out;
 }
 
-function label(c: JSON.Value): string {
+function label(c: Json): string {
   const purl = str(field(c, "purl"));
   if (purl !== null) return purl;
   const name = str(field(c, "name"));

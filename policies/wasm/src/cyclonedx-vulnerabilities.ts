@@ -5,7 +5,7 @@
 // `analysis.state` says they do not apply are left out. A CycloneDX document without a `vulnerabilities` key is
 // no vulnerability report: skipped.
 
-import { JSON } from "assemblyscript-json/assembly";
+import { Json } from "./lib/json";
 import { Result, readArgs, readInput, writeResult } from "./lib/policy";
 import { field, formatArg, includes, isArray, lower, members, str } from "./lib/rego";
 
@@ -19,14 +19,14 @@ export function Execute(): i32 {
   return 0;
 }
 
-function evaluate(input: JSON.Value, args: JSON.Obj): Result {
+function evaluate(input: Json, args: Json): Result {
   if (str(field(input, "bomFormat")) != "CycloneDX") return Result.skip(NOT_CYCLONEDX);
   const vulnerabilities = field(input, "vulnerabilities");
   if (!isArray(vulnerabilities)) return Result.skip(NO_REPORT);
 
   const result = new Result();
   const given = args.get("severity");
-  const severity: JSON.Value = given === null ? JSON.Value.String("high") : given;
+  const severity: Json = given === null ? Json.parseString('"high"') : given;
   const threshold = level(severity);
   if (threshold < 0) {
     result.violations.push(
@@ -34,7 +34,7 @@ function evaluate(input: JSON.Value, args: JSON.Obj): Result {
     );
     return result;
   }
-  const items = (<JSON.Arr>vulnerabilities)._arr;
+  const items = members(vulnerabilities);
   for (let i = 0; i < items.length; i++) {
     const v = items[i];
     if (notApplicable(v)) continue;
@@ -45,20 +45,20 @@ function evaluate(input: JSON.Value, args: JSON.Obj): Result {
 }
 
 /** The index of a severity name in LEVEL_NAMES (case ignored), or -1 (undefined in Rego). */
-function level(name: JSON.Value | null): i32 {
+function level(name: Json | null): i32 {
   const s = str(name);
   if (s === null) return -1;
   return LEVEL_NAMES.indexOf(lower(s));
 }
 
 /** `object.get(v, ["analysis", "state"], "") in not_applicable`. */
-function notApplicable(v: JSON.Value): bool {
+function notApplicable(v: Json): bool {
   const state = str(field(field(v, "analysis"), "state"));
   return state !== null && includes(NOT_APPLICABLE, state);
 }
 
 /** The highest known rating of a vulnerability; -1 when it has none. */
-function highest(v: JSON.Value): i32 {
+function highest(v: Json): i32 {
   const ratings = members(field(v, "ratings"));
   let best = -1;
   for (let i = 0; i < ratings.length; i++) {
@@ -68,7 +68,7 @@ function highest(v: JSON.Value): i32 {
   return best;
 }
 
-function message(v: JSON.Value, lvl: i32): string {
+function message(v: Json, lvl: i32): string {
   const affects = members(field(v, "affects"));
   const refs = new Array<string>();
   for (let i = 0; i < affects.length; i++) {

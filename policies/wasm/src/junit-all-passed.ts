@@ -7,7 +7,7 @@
 // levels deep; deeper ones are counted in one violation. A report without any test case is a violation unless
 // `min_tests` is 0, in which case it is skipped.
 
-import { JSON } from "assemblyscript-json/assembly";
+import { Json } from "./lib/json";
 import { Result, readArgs, readInput, writeResult } from "./lib/policy";
 import { field, formatArg, formatInt, isArray, isNumber, members, num, str } from "./lib/rego";
 
@@ -19,10 +19,10 @@ export function Execute(): i32 {
   return 0;
 }
 
-function evaluate(input: JSON.Value, args: JSON.Obj): Result {
+function evaluate(input: Json, args: Json): Result {
   const elements = field(input, "elements");
   if (!isJunit(elements)) return Result.skip(NOT_JUNIT);
-  const suites = (<JSON.Arr>elements)._arr;
+  const suites = members(elements);
 
   let total: f64 = 0;
   let notRun: f64 = 0;
@@ -38,7 +38,7 @@ function evaluate(input: JSON.Value, args: JSON.Obj): Result {
   }
 
   const given = args.get("min_tests");
-  const minArg: JSON.Value = given === null ? JSON.Value.String("1") : given;
+  const minArg: Json = given === null ? Json.parseString('"1"') : given;
   const minTests = wholeNumber(minArg); // -1: not a whole number (undefined in Rego)
   // Rego's valid_input: tests ran, or the minimum is not 0, or the minimum is not a whole number.
   if (minTests >= 0 && (total < 0 || (total == 0 && minTests == 0))) {
@@ -82,9 +82,9 @@ function evaluate(input: JSON.Value, args: JSON.Obj): Result {
 }
 
 /** `input.elements` is a list of suites, each with a `testcases` list and a number of `tests`. */
-function isJunit(elements: JSON.Value | null): bool {
+function isJunit(elements: Json | null): bool {
   if (!isArray(elements)) return false;
-  const suites = (<JSON.Arr>elements)._arr;
+  const suites = members(elements);
   for (let i = 0; i < suites.length; i++) {
     if (!isArray(field(suites[i], "testcases")) || !isNumber(field(suites[i], "tests"))) return false;
   }
@@ -92,8 +92,8 @@ function isJunit(elements: JSON.Value | null): bool {
 }
 
 /** The suites nested in the suites of `level`. */
-function nextLevel(level: JSON.Value[]): JSON.Value[] {
-  const out = new Array<JSON.Value>();
+function nextLevel(level: Json[]): Json[] {
+  const out = new Array<Json>();
   for (let i = 0; i < level.length; i++) {
     const nested = members(field(level[i], "suites"));
     for (let j = 0; j < nested.length; j++) out.push(nested[j]);
@@ -102,7 +102,7 @@ function nextLevel(level: JSON.Value[]): JSON.Value[] {
 }
 
 /** A whole number from its decimal text (at most nine digits, or only zeros), else -1. */
-function wholeNumber(v: JSON.Value): i32 {
+function wholeNumber(v: Json): i32 {
   const s = str(v);
   if (s === null || s.length == 0) return -1;
   let zeros = true;
@@ -118,7 +118,7 @@ function wholeNumber(v: JSON.Value): i32 {
 }
 
 /** "test NAME failed: FIRST LINE", or null when the test case has no name (the Rego message is undefined). */
-function failureMessage(c: JSON.Value, status: string): string | null {
+function failureMessage(c: Json, status: string): string | null {
   const name = str(field(c, "name"));
   if (name === null) return null;
   const classname = str(field(c, "classname"));

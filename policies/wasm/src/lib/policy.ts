@@ -9,9 +9,9 @@
 // Built with `--runtime stub`: memory is never freed, so an instance evaluates one document (crafter makes a
 // fresh instance from the compiled module for each evaluation).
 
-import { JSON } from "assemblyscript-json/assembly";
 import { Config, Host } from "@extism/as-pdk";
 import { alloc, error_set, output_set, store_u8 } from "@extism/as-pdk/lib/env";
+import { Json } from "./json";
 
 /** What a policy returns: the same four keys as a Rego policy's `result` object. */
 export class Result {
@@ -29,18 +29,17 @@ export class Result {
   }
 }
 
-/** The input document, parsed (from the Extism input bytes). */
-export function readInput(): JSON.Value {
-  return JSON.parse<Uint8Array>(Host.input());
+/** The input document (the Extism input), read lazily (see json.ts). */
+export function readInput(): Json {
+  return Json.parse(Host.input());
 }
 
 /** The arguments object (Extism config `args`); an empty object when the attachment gives none. */
-export function readArgs(): JSON.Obj {
+export function readArgs(): Json {
   const text = Config.get("args");
-  if (text === null) return new JSON.Obj();
-  const parsed = JSON.parse<string>(text);
-  if (!parsed.isObj) fail("config key args is not a JSON object");
-  return <JSON.Obj>parsed;
+  const args = Json.parseString(text === null ? "{}" : text);
+  if (!args.isObject) fail("config key args is not a JSON object");
+  return args;
 }
 
 /** Write the result with output_set (the JSON text, encoded as UTF-8). */

@@ -2,81 +2,74 @@
 // a missing key, or a key holding the wrong type, is "undefined" (here: null), and `some x in v` iterates an
 // array's elements or an object's values.
 
-import { JSON } from "assemblyscript-json/assembly";
+import { Json } from "./json";
 import { quote } from "./policy";
 
 /** `v.key`: the value when `v` is an object holding `key`, else null. */
-export function field(v: JSON.Value | null, key: string): JSON.Value | null {
-  if (v === null || !v.isObj) return null;
-  return (<JSON.Obj>v).get(key);
+export function field(v: Json | null, key: string): Json | null {
+  return v === null ? null : v.get(key);
 }
 
 /** The string held by `v`, or null when `v` is not a string (`is_string`). */
-export function str(v: JSON.Value | null): string | null {
-  if (v === null || !v.isString) return null;
-  return (<JSON.Str>v)._str;
+export function str(v: Json | null): string | null {
+  return v === null ? null : v.str();
 }
 
 /** `is_number(v)`. */
-export function isNumber(v: JSON.Value | null): bool {
-  return v !== null && (v.isInteger || v.isNum);
+export function isNumber(v: Json | null): bool {
+  return v !== null && v.isNumber;
 }
 
-/** The number held by `v` (0 when it holds none: check with isNumber first). */
-export function num(v: JSON.Value | null): f64 {
-  if (v === null) return 0;
-  if (v.isInteger) return <f64>(<JSON.Integer>v)._num;
-  if (v.isNum) return (<JSON.Num>v)._num;
-  return 0;
+/** The number held by `v` (check with isNumber first). */
+export function num(v: Json | null): f64 {
+  return v === null ? NaN : v.num();
 }
 
 /** `is_array(v)`. */
-export function isArray(v: JSON.Value | null): bool {
-  return v !== null && v.isArr;
+export function isArray(v: Json | null): bool {
+  return v !== null && v.isArray;
 }
 
 /** `v` is the JSON value `false` (a Rego expression evaluating to false fails). */
-export function isFalse(v: JSON.Value | null): bool {
-  return v !== null && v.isBool && !(<JSON.Bool>v)._bool;
+export function isFalse(v: Json | null): bool {
+  return v !== null && v.isFalse;
 }
 
 /**
  * What `some x in v` iterates: an array's elements, an object's values in document order (as crafter's default
  * Rego backend, regopy, does; OPA goes in key order); nothing otherwise.
  */
-export function members(v: JSON.Value | null): JSON.Value[] {
-  if (v === null) return [];
-  if (v.isArr) return (<JSON.Arr>v)._arr;
-  if (v.isObj) return (<JSON.Obj>v)._obj.values();
-  return [];
+export function members(v: Json | null): Json[] {
+  return v === null ? [] : v.items();
 }
 
 /** `lower(s)` as crafter's default Rego backend (regopy) computes it: ASCII letters only. */
 export function lower(s: string): string {
-  let out = "";
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) {
-      out += s.substring(start, i) + String.fromCharCode(c + 32);
-      start = i + 1;
-    }
-  }
-  return start == 0 ? s : out + s.substring(start);
+  return shiftAscii(s, 0x41, 0x5a, 32);
 }
 
 /** `upper(s)`, ASCII letters only (see lower). */
 export function upper(s: string): string {
-  let out = "";
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x7a) {
-      out += s.substring(start, i) + String.fromCharCode(c - 32);
-      start = i + 1;
-    }
+  return shiftAscii(s, 0x61, 0x7a, -32);
+}
+
+/** `s` with the code units in [from, to] shifted by `by`: one allocation, and none when nothing changes. */
+function shiftAscii(s: string, from: i32, to: i32, by: i32): string {
+  const n = s.length;
+  let first = 0;
+  while (first < n) {
+    const c = <i32>s.charCodeAt(first);
+    if (c >= from && c <= to) break;
+    first++;
   }
-  return start == 0 ? s : out + s.substring(start);
+  if (first == n) return s;
+  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
+  memory.copy(changetype<usize>(out), changetype<usize>(s), <usize>n << 1);
+  for (let i = first; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    if (c >= from && c <= to) store<u16>(changetype<usize>(out) + (<usize>i << 1), <u16>(c + by));
+  }
+  return out;
 }
 
 /** `x in list` for a list of strings. */
@@ -92,16 +85,17 @@ export function formatInt(n: f64): string {
 }
 
 /** `sprintf("%v", [v])` for an argument value: a string as it is, a list as `["a", "b"]`. */
-export function formatArg(v: JSON.Value): string {
-  if (v.isString) return (<JSON.Str>v)._str;
-  if (v.isArr) {
-    const items = (<JSON.Arr>v)._arr;
+export function formatArg(v: Json): string {
+  const s = v.str();
+  if (s !== null) return s;
+  if (v.isArray) {
+    const items = v.items();
     const parts = new Array<string>(items.length);
     for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      parts[i] = item.isString ? quote((<JSON.Str>item)._str) : formatArg(item);
+      const item = items[i].str();
+      parts[i] = item !== null ? quote(item) : formatArg(items[i]);
     }
     return "[" + parts.join(", ") + "]";
   }
-  return v.stringify();
+  return v.text();
 }
