@@ -154,6 +154,10 @@ def test_wasi_command_module_runs_execute_only(
     assert "printed by the policy" not in capfd.readouterr().out  # WASI stdout is discarded
 
 
+def test_wasi_reactor_module_is_initialized_first(engine: WasmEngine, script: Make) -> None:
+    assert engine.evaluate(script("reactor"), b"{}", {}, LIMITS).violations == (Violation("initialized"),)
+
+
 def test_chainloop_discover_is_provided_and_answers_not_available(engine: WasmEngine, script: Make) -> None:
     result = engine.evaluate(script("discover"), b"{}", {}, LIMITS)
     assert result == EngineResult(skip_reason="discover not available")
