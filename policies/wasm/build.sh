@@ -2,6 +2,7 @@
 # Build the WASM versions of the library policies, reproducibly (docs/policies/wasm-authoring.md).
 #
 #   policies/wasm/src/NAME.ts  ->  policies/NAME-wasm/policy.wasm
+#                                  and its digest in policies/NAME-wasm/policy.yaml (path: policy.wasm@sha256:...)
 #   policies/NAME/tests/       ->  policies/NAME-wasm/tests/   (the Rego version's cases, copied as they are)
 #
 # The toolchain is pinned by package-lock.json (npm ci), and asc output depends only on the sources, so two
@@ -17,7 +18,12 @@ for name in "${POLICIES[@]}"; do
   mkdir -p "$out"
   node_modules/.bin/asc "src/$name.ts" --outFile "$out/policy.wasm" \
     --use abort=src/lib/policy/policyAbort --optimize --runtime stub
+  digest="$(sha256sum "$out/policy.wasm" | cut -d' ' -f1)"
+  # Pin the module in the policy document, so that the document's own digest stands for the module too.
+  sed -E "s|^( *)path: policy\.wasm(@sha256:[0-9a-f]{64})?\$|\1path: policy.wasm@sha256:$digest|" \
+    "$out/policy.yaml" >"$out/policy.yaml.new"
+  mv "$out/policy.yaml.new" "$out/policy.yaml"
   rm -rf "$out/tests"
   cp -R "../$name/tests" "$out/tests"
-  echo "$out/policy.wasm: $(wc -c <"$out/policy.wasm") bytes, sha256 $(sha256sum "$out/policy.wasm" | cut -d' ' -f1)"
+  echo "$out/policy.wasm: $(wc -c <"$out/policy.wasm") bytes, sha256:$digest"
 done

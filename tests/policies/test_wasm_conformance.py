@@ -15,6 +15,7 @@ committed modules are what a rebuild gives). Here, for each pair:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -106,8 +107,9 @@ def test_same_document_but_the_script(name: str) -> None:
     assert [s["kind"] for s in wasm_doc["spec"]["policies"]] == [
         s["kind"] for s in rego_doc["spec"]["policies"]
     ]
+    digest = hashlib.sha256((_wasm_dir(name) / "policy.wasm").read_bytes()).hexdigest()
     for script in wasm_doc["spec"]["policies"]:
-        assert script["path"] == "policy.wasm" and script["engine"] == "wasm"
+        assert script["path"] == f"policy.wasm@sha256:{digest}" and script["engine"] == "wasm"
 
 
 @pytest.mark.parametrize("name", PAIRS)
@@ -320,6 +322,7 @@ EDGE: list[tuple[str, str, Any, dict[str, Any]]] = [
     ("no report", VU, _cdx(), {}),
     ("report as an object", VU, _cdx(vulnerabilities={}), {}),
     ("severity list", VU, _cdx(vulnerabilities=[]), {"severity": ["high", 'lo"w\\', "é"]}),
+    ("severity list, HTML characters", VU, _cdx(vulnerabilities=[]), {"severity": ["<a>", "&b"]}),
     ("severity unknown", VU, _cdx(vulnerabilities=[]), {"severity": "unknown"}),
     (
         "upper-case names",
