@@ -52,6 +52,34 @@ def test_policy_with_an_embedded_base64_module(tmp_path: Path, modules: dict[str
     assert evaluation.engine == "wasm"
 
 
+def test_a_pinned_module_must_have_its_digest(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    (tmp_path / "policy.wasm").write_bytes(modules["passthrough"])
+    digest = hashlib.sha256(modules["passthrough"]).hexdigest()
+    good = write_policy(tmp_path, "pinned", {"path": f"policy.wasm@sha256:{digest}"})
+    evaluation = evaluate_policy(str(good), statement={"violations": ["v"]}, cwd=tmp_path)
+    assert evaluation is not None and [v.message for v in evaluation.violations] == ["v"]
+    (tmp_path / "policy.wasm").write_bytes(modules["counter"])  # the module changed under the pin
+    with pytest.raises(PolicyError, match="sha256"):
+        evaluate_policy(str(good), statement={"violations": ["v"]}, cwd=tmp_path)
+
+
+def test_a_larger_memory_cap_through_a_custom_registry(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    from crafter.contract import Contract
+    from crafter.policies.engines.interface import EngineRegistry
+    from crafter.policies.engines.rego import RegoEngine
+    from crafter.policies.engines.wasm import WasmEngine
+    from crafter.policies.verifier import PolicyVerifier
+
+    engines = EngineRegistry({"rego": RegoEngine, "wasm": lambda: WasmEngine(memory_cap=1 << 30)})
+    verifier = PolicyVerifier(
+        Contract.empty(), cwd=tmp_path, options=VerifierOptions(memory_bytes=512 << 20), engines=engines
+    )
+    engine = verifier.engines.get("wasm")
+    assert isinstance(engine, WasmEngine)
+    assert engine._settings(verifier.options.limits()).max_pages == (512 << 20) // 65536
+    verifier.close()
+
+
 def test_failures_reach_the_caller_as_policy_errors(tmp_path: Path, modules: dict[str, bytes]) -> None:
     (tmp_path / "loop.wasm").write_bytes(modules["loop"])
     ref = write_policy(tmp_path, "endless", {"path": "loop.wasm"})
