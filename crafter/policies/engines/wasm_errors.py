@@ -146,8 +146,11 @@ def classify(text: str, log: Sequence[LogEntry] = (), context: Context = Context
     if "Host not allowed" in full:
         return forbidden_host("", context)
     plain = text.strip()
-    # a guest may call error_set("timeout"): the exact runtime texts count only when the guest set no error
-    if "context deadline exceeded" in full or (plain == "timeout" and guest is None):
+    trap = _TRAP.search(full)
+    # a guest may call error_set("timeout"): the exact runtime texts count only when the guest set no error;
+    # an epoch interrupt that wasmtime reports as a trap (not as Extism's "timeout") is the time limit too
+    timed_out = (plain == "timeout" and guest is None) or (trap is not None and trap.group(1) == "interrupt")
+    if "context deadline exceeded" in full or timed_out:
         limit = f" (limit {context.timeout:g} s)" if context.timeout else ""
         return Failure(Category.TIMEOUT, f"Policy execution timeout exceeded{limit}", TIMEOUT_HINT)
     if "out of memory" in full or (plain == "oom" and guest is None):
@@ -159,8 +162,8 @@ def classify(text: str, log: Sequence[LogEntry] = (), context: Context = Context
         return Failure(
             Category.GUEST_ERROR, _first_line(guest) or "the policy set an empty error", GUEST_HINT
         )
-    if m := _TRAP.search(full):
-        return _trap(m.group(1).strip(), log)
+    if trap is not None:
+        return _trap(trap.group(1).strip(), log)
     if m := _NOT_FOUND.search(full):
         return missing_export(m.group(1))
     if _COMPILE in full or _CREATE in full:

@@ -116,6 +116,7 @@ def test_null_leaves_a_field_unset(engine: WasmEngine, script: Make) -> None:
         (b"not json", "not JSON (Expecting value: line 1 column 1 (char 0))"),
         (b"", "it is empty"),
         (b"\xff\xfe", "not JSON"),
+        (b'{"violations":[],"score":NaN}', "not JSON (NaN is not JSON)"),
     ],
 )
 def test_wrong_output_is_an_error_naming_the_policy(

@@ -142,6 +142,8 @@ def test_python_sdk_texts_with_the_log() -> None:
         BARE, [runtime_error("http_request is not enabled, request to https://a.b/ is not allowed")]
     )
     assert disabled.category is Category.HTTP_FORBIDDEN and disabled.host == "a.b"
+    interrupt = classify(BARE, [runtime_error("wasm trap: interrupt")])
+    assert interrupt.category is Category.TIMEOUT
     trap = classify(BARE, [runtime_error("wasm trap: out of bounds memory access")])
     assert (trap.category, trap.message) == (Category.TRAP, "Policy trapped: out of bounds memory access")
     io = classify(
