@@ -40,23 +40,42 @@ class PolicyFlags:
     inputs: tuple[str, ...] = ()
     enforce: bool = False
     rego_backend: str = "regopy"
+    allowed_hosts: tuple[str, ...] = ()
+    wasm_memory_mib: int | None = None
 
     def options(self) -> VerifierOptions:
         from crafter.crafter import parse_key_values
         from crafter.policies.verifier import VerifierOptions
 
-        return VerifierOptions(
+        options = VerifierOptions(
             timeout=self.timeout or 60.0,
             runtime_inputs=parse_key_values(self.inputs, "policy-input"),
             enforce=self.enforce,
             rego_backend=self.rego_backend,
+            allowed_hosts=self.allowed_hosts,
         )
+        if self.wasm_memory_mib:
+            options = attrs.evolve(options, wasm_memory_bytes=self.wasm_memory_mib << 20)
+        return options
 
 
 def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
-    """--policy-timeout, --rego-backend (and --policy-input, --enforce where they apply)."""
+    """--policy-timeout, --rego-backend, --policy-allowed-host, --wasm-memory-mib (and --policy-input,
+    --enforce where they apply)."""
 
     def decorate(f: F) -> F:
+        f = click.option(
+            "--policy-allowed-host",
+            "allowed_hosts",
+            multiple=True,
+            metavar="HOST",
+            help="A host every policy may reach over HTTP: a name or *.domain (repeatable; none by default).",
+        )(f)
+        f = click.option(
+            "--wasm-memory-mib",
+            type=click.IntRange(min=1),
+            help="Memory one WASM policy evaluation may use, in MiB [default: 256].",
+        )(f)
         f = click.option(
             "--policy-timeout",
             type=click.FloatRange(min=0.001),
@@ -135,11 +154,20 @@ def init(
     dry_run: bool,
     policy_timeout: float | None,
     rego_backend: str,
+    allowed_hosts: tuple[str, ...],
+    wasm_memory_mib: int | None,
     enforce: bool,
     output: str,
 ) -> None:
     """Start an attestation and make it the current one."""
-    c = settings.crafter(PolicyFlags(timeout=policy_timeout, enforce=enforce, rego_backend=rego_backend))
+    flags = PolicyFlags(
+        timeout=policy_timeout,
+        enforce=enforce,
+        rego_backend=rego_backend,
+        allowed_hosts=allowed_hosts,
+        wasm_memory_mib=wasm_memory_mib,
+    )
+    c = settings.crafter(flags)
     state = c.init(
         contract=contract,
         workflow=workflow,
@@ -178,6 +206,8 @@ def add(
     no_strict_validation: bool,
     policy_timeout: float | None,
     rego_backend: str,
+    allowed_hosts: tuple[str, ...],
+    wasm_memory_mib: int | None,
     policy_inputs: tuple[str, ...],
     attestation_id: str | None,
     output: str,
@@ -189,7 +219,14 @@ def add(
     all_values = [*option_values, *values]
     if not all_values:
         raise UsageError("nothing to add", hint="crafter add --name NAME --value PATH_OR_VALUE")
-    c = settings.crafter(PolicyFlags(timeout=policy_timeout, inputs=policy_inputs, rego_backend=rego_backend))
+    flags = PolicyFlags(
+        timeout=policy_timeout,
+        inputs=policy_inputs,
+        rego_backend=rego_backend,
+        allowed_hosts=allowed_hosts,
+        wasm_memory_mib=wasm_memory_mib,
+    )
+    c = settings.crafter(flags)
     materials = c.add(
         all_values,
         name=name,
@@ -239,6 +276,8 @@ def push(
     exception_bypass_policy_check: bool,
     policy_timeout: float | None,
     rego_backend: str,
+    allowed_hosts: tuple[str, ...],
+    wasm_memory_mib: int | None,
     policy_inputs: tuple[str, ...],
     enforce: bool,
     attestation_id: str | None,
@@ -251,7 +290,12 @@ def push(
     from crafter.crafter import parse_key_values
 
     flags = PolicyFlags(
-        timeout=policy_timeout, inputs=policy_inputs, enforce=enforce, rego_backend=rego_backend
+        timeout=policy_timeout,
+        inputs=policy_inputs,
+        enforce=enforce,
+        rego_backend=rego_backend,
+        allowed_hosts=allowed_hosts,
+        wasm_memory_mib=wasm_memory_mib,
     )
     c = settings.crafter(flags)
     result = c.push(

@@ -21,8 +21,18 @@ if TYPE_CHECKING:
     from crafter.policies.verifier import VerifierOptions
 
 
-def _options(policy_timeout: float | None, rego_backend: str) -> VerifierOptions:
-    return PolicyFlags(timeout=policy_timeout, rego_backend=rego_backend).options()
+def _options(
+    policy_timeout: float | None,
+    rego_backend: str,
+    allowed_hosts: tuple[str, ...],
+    wasm_memory_mib: int | None,
+) -> VerifierOptions:
+    return PolicyFlags(
+        timeout=policy_timeout,
+        rego_backend=rego_backend,
+        allowed_hosts=allowed_hosts,
+        wasm_memory_mib=wasm_memory_mib,
+    ).options()
 
 
 # The same --policy-timeout and --rego-backend options as init, add and push.
@@ -66,6 +76,8 @@ def eval_(
     show_input: bool,
     policy_timeout: float | None,
     rego_backend: str,
+    allowed_hosts: tuple[str, ...],
+    wasm_memory_mib: int | None,
     output: str,
 ) -> None:
     """Evaluate one policy on one material (or statement) and print the result."""
@@ -86,7 +98,7 @@ def eval_(
         material=material,
         kind=kind_name,
         args=parse_key_values(inputs, "input"),
-        options=_options(policy_timeout, rego_backend),
+        options=_options(policy_timeout, rego_backend, allowed_hosts, wasm_memory_mib),
         cwd=Path.cwd(),
         evaluation_time=evaluation_time,
     )
@@ -163,7 +175,14 @@ def _render_evaluation(
 @click.argument("directories", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @_engine_options
 @output_option
-def test(directories: tuple[Path, ...], policy_timeout: float | None, rego_backend: str, output: str) -> None:
+def test(
+    directories: tuple[Path, ...],
+    policy_timeout: float | None,
+    rego_backend: str,
+    allowed_hosts: tuple[str, ...],
+    wasm_memory_mib: int | None,
+    output: str,
+) -> None:
     """Run the fixture cases (tests/*.yaml) of the policies under DIRECTORIES [default: policies].
 
     Exits with 1 when a case fails.
@@ -171,7 +190,7 @@ def test(directories: tuple[Path, ...], policy_timeout: float | None, rego_backe
     from crafter.errors import CrafterError
     from crafter.policies.testing import find_cases, run_case
 
-    options = _options(policy_timeout, rego_backend)
+    options = _options(policy_timeout, rego_backend, allowed_hosts, wasm_memory_mib)
     results: list[CaseResult] = []
     for directory in directories or (Path("policies"),):
         paths = find_cases(directory)

@@ -198,6 +198,7 @@ def parse_attachment(d: Mapping[str, Any]) -> Attachment:
             gate=d.get("gate"),
             disabled=bool(d.get("disabled", False)),
             timeout=float(timeout) if timeout is not None else None,
+            allowed_hosts=tuple(d.get("allowedHosts", ())),
         )
     except ValueError as exc:
         raise PolicyError(f"invalid policy attachment: {exc}") from exc

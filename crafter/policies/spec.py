@@ -114,6 +114,7 @@ class Attachment:
     gate: bool | None = None
     disabled: bool = False
     timeout: float | None = None  # crafter extension: seconds for one evaluation of this attachment
+    allowed_hosts: tuple[str, ...] = ()  # crafter extension: hosts this policy may reach (WASM HTTP)
 
     def __attrs_post_init__(self) -> None:
         if bool(self.ref) == (self.embedded is not None):

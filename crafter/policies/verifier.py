@@ -38,19 +38,22 @@ class VerifierOptions:
     """How policies are evaluated (CLI: --policy-timeout, --policy-input, --enforce, --rego-backend)."""
 
     timeout: float = 60.0
-    memory_bytes: int = 1 << 30
-    allowed_hosts: tuple[str, ...] = ()
+    memory_bytes: int = 1 << 30  # address space a Rego worker may add
+    wasm_memory_bytes: int = 256 << 20  # linear memory (with input and output) of one WASM evaluation
+    allowed_hosts: tuple[str, ...] = ()  # hosts every policy may reach over HTTP (WASM); none by default
     enforce: bool = False  # gate every attachment not explicitly marked gate: false
     rego_backend: str = "regopy"
     runtime_inputs: Mapping[str, str] = attrs.field(factory=dict)
     max_workers: int = 0  # 0: the number of cores
     cache_dir: Path | None = None  # remote policy cache
 
-    def limits(self, attachment_timeout: float | None = None) -> Limits:
+    def limits(self, attachment: Attachment | None = None) -> Limits:
+        """The limits of one evaluation: the attachment's timeout wins; its allowed hosts add to ours."""
+        extra = attachment.allowed_hosts if attachment else ()
         return Limits(
-            timeout=attachment_timeout or self.timeout,
+            timeout=(attachment.timeout if attachment else None) or self.timeout,
             memory_bytes=self.memory_bytes,
-            allowed_hosts=self.allowed_hosts,
+            allowed_hosts=tuple(dict.fromkeys((*self.allowed_hosts, *extra))),
         )
 
 
@@ -75,7 +78,7 @@ def default_engines(options: VerifierOptions) -> EngineRegistry:
     def wasm() -> PolicyEngine:
         from crafter.policies.engines.wasm import WasmEngine
 
-        return WasmEngine()
+        return WasmEngine(memory_cap=options.wasm_memory_bytes)
 
     return EngineRegistry.with_entry_points({"rego": rego, "wasm": wasm})
 
@@ -277,7 +280,7 @@ class PolicyVerifier:
                 computed, self.options.runtime_inputs, inputs=policy.inputs
             )
         args = engine_args(computed)
-        limits = self.options.limits(attachment.timeout)
+        limits = self.options.limits(attachment)
         start = time.perf_counter()
         results: list[EngineResult] = []
         prepared_sources: list[bytes] = []

@@ -108,3 +108,58 @@ def test_plugin_logs_name_the_policy(
     ref = write_policy(tmp_path, "chatty", {"path": "logger.wasm"})
     evaluate_policy(str(ref), statement=STATEMENT, cwd=tmp_path)
     assert "policy chatty: a warning line" in [r.getMessage() for r in caplog.records]
+
+
+def test_attachment_allowed_hosts_add_to_the_verifiers(tmp_path: Path, modules: dict[str, bytes]) -> None:
+    from crafter.policies.spec import Attachment
+
+    options = VerifierOptions(allowed_hosts=("a.example",))
+    assert options.limits().allowed_hosts == ("a.example",)
+    attachment = Attachment(ref="x", allowed_hosts=("*.b.example", "a.example"), timeout=3.0)
+    limits = options.limits(attachment)
+    assert limits.allowed_hosts == ("a.example", "*.b.example") and limits.timeout == 3.0
+
+
+def test_contract_attachment_allowed_hosts_reach_the_engine(
+    tmp_path: Path, modules: dict[str, bytes]
+) -> None:
+    from crafter.contract import Contract
+    from crafter.models import Attestation, CraftingState, WorkflowMetadata
+    from crafter.policies.verifier import PolicyVerifier
+
+    (tmp_path / "http.wasm").write_bytes(modules["http"])
+    write_policy(tmp_path, "fetcher", {"path": "http.wasm"})
+    contract = Contract.from_document(
+        {
+            "schemaVersion": "v1",
+            "policies": {"attestation": [{"ref": "fetcher.yaml", "allowedHosts": ["*.allowed.example"]}]},
+        },
+        "test",
+    )
+    state = CraftingState(
+        contract=contract.document,
+        attestation=Attestation(initialized_at="t", workflow=WorkflowMetadata(name="w", project="p")),
+    )
+    verifier = PolicyVerifier(contract, cwd=tmp_path, options=VerifierOptions(timeout=5.0))
+    try:
+        with pytest.raises(PolicyError) as info:
+            verifier.verify_statement(state, {"url": "https://blocked.example/x"})
+    finally:
+        verifier.close()
+    assert "now: *.allowed.example" in (info.value.hint or "")
+
+
+def test_wasm_memory_cap_is_a_verifier_option(tmp_path: Path) -> None:
+    from crafter.contract import Contract
+    from crafter.policies.engines.wasm import WasmEngine
+    from crafter.policies.verifier import PolicyVerifier
+
+    verifier = PolicyVerifier(
+        Contract.empty(), cwd=tmp_path, options=VerifierOptions(wasm_memory_bytes=64 << 20)
+    )
+    try:
+        engine = verifier.engines.get("wasm")
+        assert isinstance(engine, WasmEngine) and engine.memory_cap == 64 << 20
+        assert engine._settings(verifier.options.limits()).max_pages == (64 << 20) // 65536
+    finally:
+        verifier.close()
