@@ -278,10 +278,7 @@ class Crafter:
             )
         hook = self._hook(contract, state.contract_path)
         try:
-            evaluations = {
-                m.name: hook.verify_material(state, m, value if os.path.isfile(value) else None)
-                for m, value in zip(crafted, expanded, strict=True)
-            }
+            evaluations = _evaluate_materials(hook, state, crafted, expanded)
         finally:
             hook.close()
 
@@ -552,3 +549,23 @@ def _with_group_materials(document: Mapping[str, Any], extra: Sequence[Mapping[s
     if "schemaVersion" not in doc:
         doc["spec"] = body
     return doc
+
+
+def _evaluate_materials(
+    hook: PolicyHook, state: CraftingState, materials: Sequence[Material], values: Sequence[str]
+) -> dict[str, tuple[Evaluation, ...]]:
+    """Each material's policy evaluations; several materials are evaluated in parallel threads (engines are
+    thread-safe, and Rego runs in worker processes), the results kept by material name."""
+
+    def one(pair: tuple[Material, str]) -> tuple[Evaluation, ...]:
+        material, value = pair
+        return hook.verify_material(state, material, value if os.path.isfile(value) else None)
+
+    pairs = list(zip(materials, values, strict=True))
+    if isinstance(hook, NoPolicies) or len(pairs) < 2:
+        return {m.name: one((m, v)) for m, v in pairs}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(pairs), os.cpu_count() or 1)) as pool:
+        results = list(pool.map(one, pairs))
+    return {m.name: r for (m, _), r in zip(pairs, results, strict=True)}

@@ -358,3 +358,28 @@ def test_bypass_and_enforce(work: Path) -> None:
     assert result.gate_failures == ("needs-components",)
     assert p["policyBlockBypassEnabled"] is True and p["policyCheckBlockingStrategy"] == "ENFORCED"
     assert p["policyAttBlocked"] is False
+
+
+def test_one_add_of_several_materials_evaluates_each(work: Path) -> None:
+    (work / "contract.yaml").write_text(
+        json.dumps({"schemaVersion": "v1", "policies": {"materials": [{"ref": "needs-components.yaml"}]}})
+    )
+    files = []
+    for i in range(4):
+        doc: dict[str, Any] = {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1}
+        if i % 2:
+            doc["components"] = []
+        path = work / f"sbom-{i}.json"
+        path.write_text(json.dumps(doc))
+        files.append(str(path))
+    c = Crafter(state_dir=work / "st", cwd=work, environ={"PATH": "/usr/bin:/bin"})
+    c.init(contract=work / "contract.yaml")
+    c.add(files, kind="SBOM_CYCLONEDX_JSON")
+    stored = c.status().state.attestation.policy_evaluations
+    by_material = {e["materialName"]: [v["message"] for v in e.get("violations", [])] for e in stored}
+    assert by_material == {
+        "sbom-0-json": ["missing components"],
+        "sbom-1-json": [],
+        "sbom-2-json": ["missing components"],
+        "sbom-3-json": [],
+    }
