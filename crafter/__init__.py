@@ -10,17 +10,22 @@ from typing import TYPE_CHECKING, Any
 from crafter._version import __version__
 
 if TYPE_CHECKING:
-    from crafter.crafter import Crafter, PushResult
+    from crafter.crafter import Crafter
     from crafter.errors import CrafterError
+    from crafter.push import PushResult
 
 __all__ = ["Crafter", "CrafterError", "PushResult", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"Crafter", "PushResult"}:
-        from crafter import crafter as _crafter
+    if name == "Crafter":
+        from crafter.crafter import Crafter
 
-        return getattr(_crafter, name)
+        return Crafter
+    if name == "PushResult":
+        from crafter.push import PushResult
+
+        return PushResult
     if name == "CrafterError":
         from crafter.errors import CrafterError
 

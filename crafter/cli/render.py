@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from crafter.crafter import PushResult
     from crafter.materials.interface import ProgressCallback
     from crafter.models import Material
+    from crafter.push import PushResult
     from crafter.state import StateEntry
     from crafter.status import Status
 

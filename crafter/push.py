@@ -1,0 +1,103 @@
+"""What ``push`` decides before and after signing: completeness, annotations, merged evaluations, gates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from crafter.contract import Contract
+from crafter.errors import IncompleteAttestationError, PolicyGateError
+from crafter.models import CraftingState
+from crafter.policies.hooks import Evaluation
+
+log = logging.getLogger("crafter")
+
+
+@attrs.frozen
+class PushResult:
+    attestation_id: str
+    bundle_path: Path
+    statement: Mapping[str, Any]
+    payload_digest: str  # "sha256:<hex>" of the signed statement bytes
+    evaluations: tuple[Evaluation, ...] = ()
+    gate_failures: tuple[str, ...] = ()  # gated policies with violations (the bundle is written anyway)
+    bypassed: bool = False  # --exception-bypass-policy-check: gates reported, not enforced
+
+    def check_gates(self) -> None:
+        """Raise :class:`PolicyGateError` (exit code 4) when a gated policy has violations and no bypass."""
+        if self.gate_failures and not self.bypassed:
+            names = ", ".join(f'"{n}"' for n in self.gate_failures)
+            raise PolicyGateError(
+                f"the policy {names} is configured as a gate and has violations"
+                if len(self.gate_failures) == 1
+                else f"the policies {names} are configured as gates and have violations",
+                hint=f"the signed bundle was written to {self.bundle_path}; "
+                "--exception-bypass-policy-check lets the release go on, recorded in the predicate",
+            )
+
+
+def push_annotations(state: CraftingState, contract: Contract, given: Mapping[str, str]) -> dict[str, str]:
+    merged = {a.name: a.value for a in contract.annotations}
+    for k, v in state.attestation.annotations.items():
+        if not merged.get(k):
+            merged[k] = v
+    for k, v in given.items():
+        if merged.get(k):
+            log.info("contract annotation %s can't be changed, skipping", k)
+        else:
+            merged[k] = v
+    missing = sorted(k for k, v in merged.items() if not v)
+    if missing:
+        raise IncompleteAttestationError(
+            f"annotations {missing} required", hint="give them with crafter push --annotation KEY=VALUE"
+        )
+    return merged
+
+
+def check_complete(state: CraftingState, contract: Contract) -> None:
+    """Every required material present, and at least one member of each group (reference section 6.4)."""
+    present = state.attestation.materials
+    missing = [m.name for m in contract.materials if m.required and m.name not in present]
+    groups: dict[str, list[str]] = {}
+    for m in contract.materials:
+        if m.group:
+            groups.setdefault(m.group, []).append(m.name)
+    problems = []
+    if missing:
+        problems.append("some materials have not been crafted yet: " + ", ".join(missing))
+    for group, members in groups.items():
+        if not any(n in present for n in members):
+            problems.append(f'at least one material from group "{group}" is required: ' + ", ".join(members))
+    if problems:
+        raise IncompleteAttestationError(
+            "; ".join(problems),
+            hint="add them with crafter add --name NAME --value VALUE; nothing was signed",
+        )
+
+
+def gate_failures(evaluations: Sequence[Evaluation]) -> list[str]:
+    """Names of gated policies whose evaluation has violations that are not suppressed."""
+    from crafter.policies.evaluation import PolicyEvaluation
+
+    failed = [
+        e.name for e in map(PolicyEvaluation.from_dict, evaluations) if e.gate and e.status == "violated"
+    ]
+    return list(dict.fromkeys(failed))
+
+
+def merge_statement_evaluations(
+    stored: Sequence[Evaluation], pushed: Sequence[Evaluation]
+) -> tuple[Evaluation, ...]:
+    """Material evaluations, INIT-phase statement evaluations not re-run at push, then the PUSH ones."""
+
+    def key(e: Evaluation) -> tuple[str, str, str]:
+        ref = e.get("policyReference") or {}
+        return (ref.get("name", ""), ref.get("uri", ""), repr(sorted((e.get("with") or {}).items())))
+
+    again = {key(e) for e in pushed}
+    kept = tuple(e for e in stored if e.get("materialName") or key(e) not in again)
+    return kept + tuple(pushed)
