@@ -23,6 +23,9 @@ class ExitCode(IntEnum):
     SIGNING = 8  # key cannot be loaded or signing failed
     RUNNER = 9  # runner / environment requirements of the contract not met
     POLICY = 10  # a policy cannot be loaded, or its evaluation failed (timeout, memory, error in the policy)
+    BAD_SIGNATURE = 11  # verify: the bundle is not genuine (signature, payload type, malformed bundle/statement)
+    DIGEST_MISMATCH = 12  # verify: a --material file does not match the recorded digests
+    REPLAY_DIFFERENCE = 13  # verify --replay: a policy gives another result than the recorded one
 
 
 class CrafterError(Exception):
@@ -75,3 +78,21 @@ class PolicyError(CrafterError):
     """A policy cannot be loaded or parsed, or its evaluation failed."""
 
     exit_code = ExitCode.POLICY
+
+
+class SignatureError(CrafterError):
+    """``verify``: the bundle is not genuine: bad signature, wrong payload type, malformed bundle or statement."""
+
+    exit_code = ExitCode.BAD_SIGNATURE
+
+
+class DigestMismatchError(CrafterError):
+    """``verify --material``: a file does not match the digest the attestation records."""
+
+    exit_code = ExitCode.DIGEST_MISMATCH
+
+
+class ReplayDifferenceError(CrafterError):
+    """``verify --replay``: a policy evaluation gives another result than the one recorded."""
+
+    exit_code = ExitCode.REPLAY_DIFFERENCE

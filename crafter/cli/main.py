@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from crafter._version import __version__
-from crafter.cli import attestation, keys, policy
+from crafter.cli import attestation, keys, policy, verify
 from crafter.errors import CrafterError, ExitCode
 
 
@@ -47,6 +47,7 @@ cli.add_command(attestation.push)
 cli.add_command(attestation.reset)
 cli.add_command(keys.keys)
 cli.add_command(policy.policy)
+cli.add_command(verify.verify)
 
 
 def _configure_logging(debug: bool) -> None:

@@ -1,0 +1,163 @@
+"""``crafter verify``: check a bundle offline (signature, statement, materials, contract, policy replay)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from crafter.verify import VerifyResult
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-k",
+    "--key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Public key (PEM) of a key-signed bundle [default: the certificate in a keyless bundle].",
+)
+@click.option(
+    "--material",
+    "materials",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A local file to check against the recorded digests; also read by --replay (repeatable).",
+)
+@click.option(
+    "--contract",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check that the attestation has the materials this contract requires.",
+)
+@click.option("--replay", is_flag=True, help="Evaluate every embedded policy evaluation again and compare.")
+@click.option(
+    "--policy-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CRAFTER_POLICY_CACHE",
+    help="Cache of remote policies by digest, for --replay (nothing is downloaded) [env CRAFTER_POLICY_CACHE].",
+)
+@click.option(
+    "--policy-timeout",
+    type=click.FloatRange(min=0.001),
+    default=60.0,
+    show_default=True,
+    help="Seconds one replayed policy evaluation may take.",
+)
+@click.option(
+    "--rego-backend",
+    type=click.Choice(["regopy", "opa"]),
+    default="regopy",
+    show_default=True,
+    help="Rego evaluator for --replay.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def verify(
+    bundle: Path,
+    key: Path | None,
+    materials: tuple[Path, ...],
+    contract: Path | None,
+    replay: bool,
+    policy_cache: Path | None,
+    policy_timeout: float,
+    rego_backend: str,
+    output: str,
+) -> None:
+    """Verify BUNDLE offline: signature, statement, and optionally materials, contract and policy results.
+
+    \b
+    Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement),
+    12 a --material file does not match, 13 --replay gives another policy result, 7 --contract not met.
+    """
+    from crafter.policies.verifier import VerifierOptions
+    from crafter.signing.keys import public_key_from_pem
+    from crafter.verify import verify_bundle
+
+    public_key = public_key_from_pem(key) if key is not None else None
+    options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
+    result = verify_bundle(
+        bundle,
+        public_key=public_key,
+        materials=materials,
+        contract=contract,
+        replay=replay,
+        options=options,
+    )
+    if output == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _table(result)
+    for outcome in result.not_replayed:
+        click.echo(
+            f"Warning: not replayed: {outcome.name} on {outcome.material or 'the attestation'}: {outcome.detail}",
+            err=True,
+        )
+    for note in result.signer.notes:
+        click.echo(f"Warning: {note}", err=True)
+    result.check()
+
+
+def _table(result: VerifyResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    signer = result.signer
+    who = "public key" if signer.kind == "key" else f"certificate: {signer.identity} (issuer {signer.issuer})"
+    head = Table(title=f"Bundle {result.path}", title_justify="left", show_header=False)
+    head.add_column(overflow="fold")
+    head.add_column(overflow="fold")
+    head.add_row("signature", f"valid ({who})")
+    head.add_row("payload", f"{result.payload_type}, {result.payload_digest}")
+    head.add_row("predicate", str(result.statement.get("predicateType", "")))
+    pol = result.policy
+    head.add_row(
+        "policies",
+        f"{pol['status']}: {pol['evaluations']} evaluations, {pol['violations']} with violations, "
+        f"{pol['skipped']} skipped, {pol['passed']} passed ({pol['strategy'] or 'ADVISORY'})",
+    )
+    console.print(head)
+    _rows(console, Table, "Subjects", ["name", "digest"], [[s["name"], s["digest"]] for s in result.subjects])
+    _rows(
+        console,
+        Table,
+        "Materials",
+        ["name", "type", "value", "digest"],
+        [[m["name"], m["type"], m["value"], m["digest"]] for m in result.materials],
+    )
+    if result.material_checks:
+        _rows(
+            console,
+            Table,
+            "Material files",
+            ["file", "result"],
+            [[c.file, f"matches {c.matched}" if c.matched else c.problem] for c in result.material_checks],
+        )
+    if result.replayed:
+        _rows(
+            console,
+            Table,
+            "Replay",
+            ["policy", "material", "result", "detail"],
+            [[r.name, r.material or "(attestation)", r.status, r.detail] for r in result.replay],
+        )
+
+
+def _rows(console: object, table_cls: type, title: str, columns: list[str], rows: list[list[str]]) -> None:
+    if not rows:
+        return
+    table = table_cls(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)  # type: ignore[attr-defined]

@@ -1,0 +1,819 @@
+"""Offline verification of an attestation bundle: signature, statement shape, materials, contract, replay.
+
+:func:`verify_bundle` checks, in this order, and stops at the first failure of the first three:
+
+1. the DSSE signature over the PAE, with the public key given or, for a keyless bundle, the key of the
+   certificate in the bundle (the certificate chain is *not* checked against a Sigstore trust root: there is
+   none offline; the identity is reported);
+2. the payload type (``application/vnd.in-toto+json``);
+3. the statement and predicate shapes (``schemas/statement.schema.json``);
+4. ``materials``: local files against the recorded digests (a mismatch is :class:`DigestMismatchError`);
+5. ``contract``: required materials and groups present (:class:`IncompleteAttestationError`);
+6. ``replay``: every embedded policy evaluation evaluated again (differences: :class:`ReplayDifferenceError`).
+
+Failures of 4 and 6 are collected in the :class:`VerifyResult` so the summary can still be shown;
+:meth:`VerifyResult.check` raises them. See docs/verify.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from crafter.errors import (
+    CrafterError,
+    DigestMismatchError,
+    IncompleteAttestationError,
+    PolicyError,
+    ReplayDifferenceError,
+    SignatureError,
+    SigningError,
+    UsageError,
+)
+from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE
+
+__all__ = ["MaterialCheck", "ReplayOutcome", "SignerInfo", "VerifyResult", "verify_bundle"]
+
+_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
+_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+_POLICY_KEYS = frozenset(
+    {
+        "policyEvaluations",
+        "policyEvaluationsRef",
+        "policyHasViolations",
+        "policyEvaluationsCount",
+        "policyViolationsCount",
+        "policySkippedCount",
+        "policyPassedCount",
+        "policySuppressedCount",
+        "policyHasGatedViolations",
+        "policyHasGates",
+    }
+)
+_ATTESTATION_KEY = "CHAINLOOP.ATTESTATION"
+
+
+@attrs.frozen
+class SignerInfo:
+    """Who signed: ``key`` (the public key given) or ``certificate`` (keyless; identity from the cert)."""
+
+    kind: str
+    keyid_hint: str = ""
+    identity: str = ""
+    issuer: str = ""
+    not_before: str = ""
+    not_after: str = ""
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["notes"] = list(self.notes)
+        return {k: v for k, v in d.items() if v}
+
+
+@attrs.frozen
+class MaterialCheck:
+    file: str
+    digest: str  # "sha256:<hex>" of the file
+    matched: str = ""  # the material or subject it matched, "" when it matched none
+    problem: str = ""  # "" when it matched
+
+
+@attrs.frozen
+class ReplayOutcome:
+    """One embedded evaluation replayed: ``same``, ``differs`` or ``not-replayed`` (with the reason)."""
+
+    name: str
+    material: str  # "" for attestation-level evaluations
+    status: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"policy": self.name, "material": self.material or _ATTESTATION_KEY, "status": self.status}
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+
+@attrs.frozen
+class VerifyResult:
+    path: Path
+    payload_type: str
+    payload_digest: str
+    statement: Mapping[str, Any]
+    signer: SignerInfo
+    material_checks: tuple[MaterialCheck, ...] = ()
+    replay: tuple[ReplayOutcome, ...] = ()
+    replayed: bool = False
+
+    @property
+    def subjects(self) -> list[dict[str, Any]]:
+        return [
+            {"name": s.get("name", ""), "digest": _digest_text(s.get("digest", {}))}
+            for s in self.statement.get("subject", [])
+        ]
+
+    @property
+    def materials(self) -> list[dict[str, Any]]:
+        out = []
+        for m in self.statement["predicate"].get("materials", []):
+            ann = m.get("annotations", {})
+            out.append(
+                {
+                    "name": ann.get("chainloop.material.name", ""),
+                    "type": ann.get("chainloop.material.type", ""),
+                    "value": m.get("name") or _string_value(m),
+                    "digest": _digest_text(m.get("digest", {})),
+                }
+            )
+        return out
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        p = self.statement["predicate"]
+        evaluations = _evaluations(p)
+        violated = sum(1 for _, e in evaluations if e.get("violations"))
+        skipped = sum(1 for _, e in evaluations if not e.get("violations") and e.get("skipped"))
+        return {
+            "status": _policy_status(p),
+            "evaluations": p.get("policyEvaluationsCount", len(evaluations)),
+            "violations": p.get("policyViolationsCount", violated),
+            "skipped": p.get("policySkippedCount", skipped),
+            "passed": p.get("policyPassedCount", len(evaluations) - violated - skipped),
+            "strategy": p.get("policyCheckBlockingStrategy", ""),
+            "blocked": bool(p.get("policyAttBlocked", False)),
+        }
+
+    @property
+    def mismatches(self) -> tuple[MaterialCheck, ...]:
+        return tuple(c for c in self.material_checks if c.problem)
+
+    @property
+    def differences(self) -> tuple[ReplayOutcome, ...]:
+        return tuple(r for r in self.replay if r.status == "differs")
+
+    @property
+    def not_replayed(self) -> tuple[ReplayOutcome, ...]:
+        return tuple(r for r in self.replay if r.status == "not-replayed")
+
+    def check(self) -> None:
+        """Raise :class:`DigestMismatchError` (first) or :class:`ReplayDifferenceError` for what was found."""
+        if self.mismatches:
+            raise DigestMismatchError(
+                "; ".join(c.problem for c in self.mismatches),
+                hint="the files given with --material are not the ones this attestation records",
+            )
+        if self.differences:
+            raise ReplayDifferenceError(
+                "replay differs from the recorded result: "
+                + "; ".join(
+                    f"{r.name} on {r.material or 'the attestation'}: {r.detail}" for r in self.differences
+                ),
+                hint="the recorded policy results do not hold for these policies and materials",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "bundle": str(self.path),
+            "verified": not (self.mismatches or self.differences),
+            "payloadType": self.payload_type,
+            "payloadDigest": self.payload_digest,
+            "signer": self.signer.to_dict(),
+            "predicateType": self.statement.get("predicateType", ""),
+            "workflow": _workflow(self.statement),
+            "subjects": self.subjects,
+            "materials": self.materials,
+            "policy": self.policy,
+        }
+        if self.material_checks:
+            d["materialChecks"] = [
+                {k: v for k, v in attrs.asdict(c).items() if v} for c in self.material_checks
+            ]
+        if self.replayed:
+            d["replay"] = [r.to_dict() for r in self.replay]
+        return d
+
+
+# -- entry point -------------------------------------------------------------------------------------------
+def verify_bundle(
+    path: Path,
+    *,
+    public_key: PublicKeyTypes | None = None,
+    materials: Sequence[Path] = (),
+    contract: Path | None = None,
+    replay: bool = False,
+    replay_materials: Sequence[Path] = (),
+    options: Any = None,
+    cwd: Path | None = None,
+) -> VerifyResult:
+    """Verify the bundle at ``path`` (see the module docstring for the checks and their order).
+
+    ``materials`` are checked against the recorded digests; they and ``replay_materials`` are the local
+    files a replay may read (matched by digest). ``options`` is a
+    :class:`~crafter.policies.verifier.VerifierOptions` for the replay (its ``cache_dir`` is where remote
+    policies are looked up; nothing is downloaded).
+    """
+    from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
+    from crafter.signing.interface import VerificationError
+
+    try:
+        bundle = read_bundle(path)
+    except SigningError as exc:
+        raise SignatureError(exc.message, hint=exc.hint) from exc
+    try:
+        envelope = envelope_from_bundle(bundle)
+    except SigningError as exc:  # pragma: no cover - read_bundle checked it
+        raise SignatureError(f"{path}: {exc.message}") from exc
+    key, signer = _verification_key(bundle, public_key, path)
+    try:
+        payload = verify_envelope(envelope, key)
+    except VerificationError as exc:
+        what = (
+            "the given public key" if signer.kind == "key" else "the public key of the bundle's certificate"
+        )
+        raise SignatureError(
+            f"{path}: bad signature: no signature of the envelope verifies with {what}",
+            hint="the payload, its type or the signature was altered, or another key signed it",
+        ) from exc
+    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:  # signed, but not an attestation
+        raise SignatureError(
+            f"{path}: payload type is {envelope.payload_type!r}, expected {IN_TOTO_PAYLOAD_TYPE!r}"
+        )
+    statement = _parse_statement(payload, path)
+    checks = tuple(_check_material(p, statement) for p in materials)
+    if contract is not None:
+        _check_contract(statement, contract)
+    outcomes: tuple[ReplayOutcome, ...] = ()
+    if replay:
+        files = list(dict.fromkeys([*materials, *replay_materials]))
+        outcomes = _replay(statement, files, options, cwd or Path.cwd())
+    return VerifyResult(
+        path=path,
+        payload_type=envelope.payload_type,
+        payload_digest="sha256:" + hashlib.sha256(payload).hexdigest(),
+        statement=statement,
+        signer=signer,
+        material_checks=checks,
+        replay=outcomes,
+        replayed=replay,
+    )
+
+
+# -- signature -----------------------------------------------------------------------------------------
+def _verification_key(
+    bundle: Mapping[str, Any], public_key: PublicKeyTypes | None, path: Path
+) -> tuple[PublicKeyTypes, SignerInfo]:
+    material = bundle.get("verificationMaterial") or {}
+    hint = str((material.get("publicKey") or {}).get("hint", ""))
+    if public_key is not None:
+        return public_key, SignerInfo(kind="key", keyid_hint=hint)
+    raw = _certificate_bytes(material)
+    if raw is None:
+        raise UsageError(
+            f"{path} is signed with a key: give its public key with --key PUB",
+            hint=f"key hint in the bundle: {hint}" if hint else None,
+        )
+    try:
+        cert = x509.load_der_x509_certificate(raw)
+    except ValueError as exc:
+        raise SignatureError(f"{path}: the bundle's certificate cannot be parsed ({exc})") from exc
+    return cert.public_key(), _certificate_info(cert)
+
+
+def _certificate_bytes(material: Mapping[str, Any]) -> bytes | None:
+    cert = material.get("certificate")
+    if not cert:
+        chain = (material.get("x509CertificateChain") or {}).get("certificates") or []
+        cert = chain[0] if chain else None
+    if not isinstance(cert, Mapping) or not isinstance(cert.get("rawBytes"), str):
+        return None
+    try:
+        return base64.b64decode(cert["rawBytes"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _certificate_info(cert: x509.Certificate) -> SignerInfo:
+    identity = ""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [
+            *san.get_values_for_type(x509.RFC822Name),
+            *san.get_values_for_type(x509.UniformResourceIdentifier),
+        ]
+        identity = names[0] if names else ""
+    except x509.ExtensionNotFound:
+        pass
+    if not identity:
+        identity = cert.subject.rfc4514_string()
+    issuer = ""
+    for oid in (_ISSUER_V2, _ISSUER_V1):
+        try:
+            value = cert.extensions.get_extension_for_oid(oid).value
+        except x509.ExtensionNotFound:
+            continue
+        data = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
+        if oid == _ISSUER_V2 and len(data) > 2 and data[0] == 0x0C:  # DER UTF8String
+            data = data[2:] if data[1] < 0x80 else data[2 + (data[1] & 0x7F) :]
+        issuer = data.decode("utf-8", "replace")
+        break
+    notes = [
+        "signature verified with the certificate's public key only: the certificate chain, its validity "
+        "at signing time and the identity are not checked against a Sigstore trust root (offline)"
+    ]
+    if cert.not_valid_after_utc < datetime.now(UTC):
+        notes.append(
+            f"the certificate expired on {cert.not_valid_after_utc.isoformat()} (short-lived signing "
+            "certificates do; reported, not fatal)"
+        )
+    return SignerInfo(
+        kind="certificate",
+        identity=identity,
+        issuer=issuer or cert.issuer.rfc4514_string(),
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        notes=tuple(notes),
+    )
+
+
+# -- statement -----------------------------------------------------------------------------------------
+def _parse_statement(payload: bytes, path: Path) -> dict[str, Any]:
+    import jsonschema
+
+    from crafter.schema_check import _validator
+
+    try:
+        statement = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SignatureError(f"{path}: the signed payload is not JSON ({exc})") from exc
+    if not isinstance(statement, dict):
+        raise SignatureError(f"{path}: the signed payload is not a JSON object")
+    errors = sorted(
+        (e for e in _validator("statement.schema.json").iter_errors(statement) if not _historic(e)),
+        key=lambda e: list(e.path),
+    )
+    if errors:
+        err: jsonschema.ValidationError = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise SignatureError(
+            f"{path}: the signed statement is not a valid {statement.get('predicateType', 'in-toto')} "
+            f"statement: at {where}: {err.message}"
+        )
+    return statement
+
+
+def _workflow(statement: Mapping[str, Any]) -> str:
+    md = statement["predicate"].get("metadata", {})
+    return str(md.get("workflowName") or md.get("name", ""))
+
+
+def _historic(error: Any) -> bool:
+    """What older Chainloop predicates may lack: the policy counters added later (the summary backfills them
+    from the evaluations, as Chainloop's readers do, reference section 3.7) and ``metadata.workflowName``."""
+    if error.validator != "required":
+        return False
+    where = list(error.absolute_path)
+    if where == ["predicate"]:
+        return any(f"'{k}'" in error.message for k in _POLICY_KEYS)
+    # metadata.workflowName: older Chainloop CLIs wrote only metadata.name
+    return where == ["predicate", "metadata"] and "'workflowName'" in error.message
+
+
+def _digest_text(digest: Mapping[str, str]) -> str:
+    if "sha256" in digest:
+        return f"sha256:{digest['sha256']}"
+    return ", ".join(f"{k}:{v}" for k, v in sorted(digest.items()))
+
+
+def _string_value(m: Mapping[str, Any]) -> str:
+    try:
+        return base64.b64decode(m.get("content", "")).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _evaluations(predicate: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    out = []
+    for key, items in (predicate.get("policyEvaluations") or {}).items():
+        for e in items or []:
+            out.append(("" if key == _ATTESTATION_KEY else key, e))
+    return out
+
+
+def _policy_status(p: Mapping[str, Any]) -> str:
+    """Chainloop's canonical summary (reference section 3.7)."""
+    count = p.get("policyEvaluationsCount", len(_evaluations(p)))
+    if not count:
+        return "NOT_APPLICABLE"
+    has_violations = bool(p.get("policyHasViolations"))
+    enforced = bool(p.get("policyHasGatedViolations")) or p.get("policyCheckBlockingStrategy") == "ENFORCED"
+    if enforced and p.get("policyBlockBypassEnabled"):
+        return "BYPASSED"
+    if enforced and has_violations:
+        return "BLOCKED"
+    if has_violations:
+        return "WARNING"
+    if p.get("policySkippedCount"):
+        return "SKIPPED"
+    return "PASSED"
+
+
+# -- materials and contract ------------------------------------------------------------------------------
+def _recorded(statement: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(label, file or image name, digest) of every material and subject."""
+    out = []
+    for m in statement["predicate"].get("materials", []):
+        label = f"material {m.get('annotations', {}).get('chainloop.material.name', '?')!r}"
+        out.append((label, str(m.get("name", "")), dict(m.get("digest", {}))))
+    for s in statement.get("subject", []):
+        out.append((f"subject {s.get('name', '')!r}", str(s.get("name", "")), dict(s.get("digest", {}))))
+    return out
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except FileNotFoundError as exc:
+        raise UsageError(f"material file {path} not found") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read material file {path}: {exc.strerror or exc}") from exc
+    return h.hexdigest()
+
+
+def _check_material(path: Path, statement: Mapping[str, Any]) -> MaterialCheck:
+    hexdigest = _file_digest(path)
+    recorded = _recorded(statement)
+    for label, _name, digest in recorded:
+        if digest.get("sha256") == hexdigest:
+            return MaterialCheck(str(path), f"sha256:{hexdigest}", matched=label)
+    for label, name, digest in recorded:
+        if name and Path(name).name == path.name:
+            return MaterialCheck(
+                str(path),
+                f"sha256:{hexdigest}",
+                problem=f"{path}: digest mismatch for {label}: recorded {_digest_text(digest)}, "
+                f"file has sha256:{hexdigest}",
+            )
+    return MaterialCheck(
+        str(path),
+        f"sha256:{hexdigest}",
+        problem=f"{path} (sha256:{hexdigest}) matches no material or subject of the attestation",
+    )
+
+
+def _check_contract(statement: Mapping[str, Any], path: Path) -> None:
+    from crafter.contract import load_contract
+
+    contract, _ = load_contract(path)
+    present = {
+        m.get("annotations", {}).get("chainloop.material.name")
+        for m in statement["predicate"].get("materials", [])
+    }
+    problems = []
+    missing = [m.name for m in contract.materials if m.required and m.name not in present]
+    if missing:
+        problems.append("required materials missing: " + ", ".join(missing))
+    groups: dict[str, list[str]] = {}
+    for m in contract.materials:
+        if m.group:
+            groups.setdefault(m.group, []).append(m.name)
+    for group, members in groups.items():
+        if not any(n in present for n in members):
+            problems.append(f'no material from group "{group}": ' + ", ".join(members))
+    if problems:
+        raise IncompleteAttestationError(
+            f"the attestation does not satisfy contract {path}: " + "; ".join(problems)
+        )
+
+
+# -- replay ----------------------------------------------------------------------------------------------
+def _replay(
+    statement: Mapping[str, Any], files: Sequence[Path], options: Any, cwd: Path
+) -> tuple[ReplayOutcome, ...]:
+    from crafter.contract import Contract
+    from crafter.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
+
+    opts: VerifierOptions = options or VerifierOptions()
+    engines = default_engines(opts)
+    verifier = PolicyVerifier(
+        Contract.empty(), cwd=cwd, options=opts, engines=engines, loader=_offline_loader(cwd, opts, engines)
+    )
+    by_digest = {_file_digest(p): p for p in files}
+    predicate = statement["predicate"]
+    descriptors = {
+        m.get("annotations", {}).get("chainloop.material.name", ""): m for m in predicate.get("materials", [])
+    }
+    try:
+        return tuple(
+            _replay_one(verifier, statement, material, ev, descriptors, by_digest)
+            for material, ev in _evaluations(predicate)
+        )
+    finally:
+        verifier.close()
+
+
+def _offline_loader(cwd: Path, options: Any, engines: Any) -> Any:
+    from crafter.policies.loader import PolicyLoader
+    from crafter.resources import policies_dir
+
+    class OfflineLoader(PolicyLoader):
+        """Remote documents come from the cache (or this process) only: a replay never downloads."""
+
+        def _fetch(self, url: str, pin: str, ref: str) -> bytes:
+            data = self._cache_get(pin) if pin else None
+            if data is None:
+                raise _NotReplayable(f"{url} is not in the policy cache and verify does not download")
+            return data
+
+    return OfflineLoader(
+        cwd=cwd, builtin_dir=policies_dir(), cache_dir=options.cache_dir, engines=engines.names()
+    )
+
+
+class _NotReplayable(Exception):
+    pass
+
+
+def _replay_one(
+    verifier: Any,
+    statement: Mapping[str, Any],
+    material: str,
+    ev: Mapping[str, Any],
+    descriptors: Mapping[str, Mapping[str, Any]],
+    files: Mapping[str, Path],
+) -> ReplayOutcome:
+    name = str(ev.get("name", ""))
+    try:
+        policy = _replay_policy(verifier, ev)
+        kind = str(ev.get("type", ""))
+        if material:
+            when = str(ev.get("evaluatedAt", ""))
+            input_json = _material_input(statement, material, kind, when, descriptors, files)
+            note = "" if _matches(input_json, ev) else "the material input differs from the recorded one"
+        else:
+            input_json, note = _statement_input(statement, ev)
+        result = _evaluate(verifier, policy, ev, kind, material, input_json)
+    except _NotReplayable as exc:
+        return ReplayOutcome(name, material, "not-replayed", str(exc))
+    except CrafterError as exc:
+        return ReplayOutcome(name, material, "not-replayed", f"evaluation failed: {exc.message}")
+    if result is None:
+        return ReplayOutcome(name, material, "differs", "the policy no longer produces an evaluation")
+    recorded = {(str(v.get("subject", "")), str(v.get("message", ""))) for v in ev.get("violations", [])}
+    got = {(v.subject, v.message) for v in result.active_violations}
+    problems = []
+    if recorded != got:
+        added = sorted(m for _, m in got - recorded)
+        removed = sorted(m for _, m in recorded - got)
+        if added:
+            problems.append("new violations: " + "; ".join(repr(m) for m in added))
+        if removed:
+            problems.append("recorded violations not found: " + "; ".join(repr(m) for m in removed))
+    if bool(ev.get("skipped", False)) != result.skipped:
+        problems.append(f"skipped is {result.skipped}, recorded {bool(ev.get('skipped', False))}")
+    if problems:
+        return ReplayOutcome(name, material, "differs", "; ".join([*problems, *([note] if note else [])]))
+    return ReplayOutcome(name, material, "same", note)
+
+
+def _matches(input_json: bytes, ev: Mapping[str, Any]) -> bool:
+    recorded = _recorded_input_digest(ev)
+    return not recorded or "sha256:" + hashlib.sha256(input_json).hexdigest() == recorded
+
+
+def _replay_policy(verifier: Any, ev: Mapping[str, Any]) -> Any:
+    """The policy of an evaluation: loaded by its reference pinned to the recorded digest, else (embedded
+    policies) rebuilt from the recorded sources, each checked against its recorded digest."""
+    from crafter.policies.spec import Policy, PolicyReference, PolicyScript
+
+    ref = ev.get("policyReference") or {}
+    uri = str(ref.get("uri", ""))
+    digest = ref.get("digest") or {}
+    hexdigest = digest.get("sha256", "") if isinstance(digest, Mapping) else str(digest).partition(":")[2]
+    name = str(ev.get("name", ""))
+    if uri:
+        if not hexdigest:
+            raise _NotReplayable(f"reference {uri} has no recorded digest to pin")
+        if uri.startswith(("chainloop://",)) or ("://" not in uri and ":" in uri):
+            raise _NotReplayable(f"{uri} is a Chainloop control-plane reference")
+        try:
+            policy = verifier.loader.load_policy(f"{uri}@sha256:{hexdigest}")
+        except PolicyError as exc:
+            raise _NotReplayable(f"policy {uri}@sha256:{hexdigest} cannot be loaded: {exc.message}") from exc
+        return attrs.evolve(policy, inputs=())
+    sources = []
+    for index, text in enumerate(ev.get("sources") or []):
+        try:
+            sources.append(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise _NotReplayable(f"recorded source {index} is not base64") from exc
+    if not sources:
+        raise _NotReplayable("embedded policy without recorded sources")
+    recorded = list(ev.get("sourceDigests") or [])
+    got = ["sha256:" + hashlib.sha256(s).hexdigest() for s in sources]
+    if recorded and recorded != got:
+        raise _NotReplayable("the recorded sources do not match the recorded source digests")
+    engines = [e for e in str(ev.get("engine", "rego")).split(",") if e] or ["rego"]
+    scripts = tuple(
+        PolicyScript(
+            kind="",
+            source=s,
+            engine=engines[0] if len(engines) == 1 else ("wasm" if s.startswith(b"\0asm") else "rego"),
+            origin="embedded (recorded in the attestation)",
+        )
+        for s in sources
+    )
+    return Policy(name=name, scripts=scripts, reference=PolicyReference(name=name))
+
+
+def _evaluate(
+    verifier: Any, policy: Any, ev: Mapping[str, Any], kind: str, material: str, input_json: bytes
+) -> Any:
+    from crafter.policies.spec import Attachment
+    from crafter.policies.verifier import _Task
+
+    with_ = {str(k): str(v) for k, v in (ev.get("with") or {}).items()}
+    attachment = Attachment(ref=policy.reference.uri or "embedded", with_=with_)
+    task = _Task(attachment, policy, runtime_inputs=False)
+    when = str(ev.get("evaluatedAt", ""))
+    return verifier.evaluate(task, kind, input_json, material, when)
+
+
+def _material_input(
+    statement: Mapping[str, Any],
+    material: str,
+    kind: str,
+    evaluated_at: str,
+    descriptors: Mapping[str, Mapping[str, Any]],
+    files: Mapping[str, Path],
+) -> bytes:
+    """The input document of a material, rebuilt as :func:`crafter.policies.inputs.material_input` made it."""
+    from crafter.models import Material
+    from crafter.policies.inputs import _NOT_READ, _content, encode
+
+    descriptor = descriptors.get(material)
+    if descriptor is None:
+        raise _NotReplayable(f"material {material!r} is not in the statement")
+    path: Path | None = None
+    if kind not in _NOT_READ:
+        sha = (descriptor.get("digest") or {}).get("sha256", "")
+        path = files.get(sha)
+        if path is None:
+            raise _NotReplayable(
+                f"no local file with the digest of material {material!r} (sha256:{sha}); give it with --material"
+            )
+    content = _content(Material(name=material, kind=kind, added_at=""), str(path) if path else None)
+    doc: dict[str, Any] = {"elements": content} if isinstance(content, list) else dict(content or {})
+    meta: dict[str, Any] = {"annotations": descriptor.get("annotations", {})}
+    for key in ("digest", "content", "name"):  # material_descriptor's order
+        if key in descriptor:
+            meta[key] = descriptor[key]
+    md = statement["predicate"].get("metadata", {})
+    if md.get("project"):
+        meta["project_name"] = md["project"]
+    if md.get("projectVersion"):
+        meta["project_version_name"] = md["projectVersion"]
+    if evaluated_at:  # the recorded evaluation time, last as inputs.metadata adds it
+        meta["evaluation_time"] = evaluated_at
+    doc["chainloop_metadata"] = meta
+    return encode(doc)
+
+
+def _statement_input(statement: Mapping[str, Any], ev: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The statement an attestation-level policy saw, and a note when it is not byte-identical to it.
+
+    Rebuilt as the signed statement without its policy fields, keys in the order crafter renders them. A
+    ``crafter push`` evaluates the statement holding the policy results made before the push (INIT-phase ones
+    included, which the bundle does not keep), so its input digest usually differs: the replay then runs on
+    this approximation and says so.
+    """
+    from crafter.policies.inputs import statement_input
+
+    recorded = _recorded_input_digest(ev)
+    data = statement_input(_render_order(_without_policy_fields(statement)))
+    if recorded and "sha256:" + hashlib.sha256(data).hexdigest() == recorded:
+        return data, ""
+    why = (
+        f"it does not match the recorded input digest {recorded}" if recorded else "no input digest recorded"
+    )
+    return data, f"the statement input was rebuilt approximately ({why})"
+
+
+# The key order of crafter.statement.render and PolicyEvaluation.render (a signed statement has sorted keys).
+_ORDER = {
+    "statement": ("_type", "subject", "predicateType", "predicate"),
+    "subject": ("name", "digest", "annotations"),
+    "predicate": (
+        "buildType",
+        "builder",
+        "metadata",
+        "runnerType",
+        "env",
+        "runnerURL",
+        "runnerEnvironment",
+        "annotations",
+        "materials",
+        "dryRun",
+        "policyAttBlocked",
+        "policyBlockBypassEnabled",
+        "policyCheckBlockingStrategy",
+        "policyEvaluationsCount",
+        "policyHasViolations",
+        "policyViolationsCount",
+        "policyEvaluations",
+        "policySkippedCount",
+        "policyPassedCount",
+        "policySuppressedCount",
+        "policyHasGatedViolations",
+        "policyHasGates",
+    ),
+    "material": ("annotations", "digest", "content", "name"),
+    "evaluation": (
+        "name",
+        "policyReference",
+        "type",
+        "skipped",
+        "materialName",
+        "description",
+        "annotations",
+        "violations",
+        "with",
+        "skipReasons",
+        "requirements",
+        "sources",
+        "engine",
+        "evaluatedAt",
+        "inputDigest",
+        "sourceDigests",
+        "durationMs",
+        "groupReference",
+        "gate",
+    ),
+    "reference": ("name", "annotations", "uri", "digest"),
+    "violation": ("subject", "message"),
+}
+
+
+def _ordered(d: Mapping[str, Any], what: str) -> dict[str, Any]:
+    order = _ORDER[what]
+    rank = {k: i for i, k in enumerate(order)}
+    return {k: d[k] for k in sorted(d, key=lambda k: (rank.get(k, len(order)), k))}
+
+
+def _render_order(statement: Mapping[str, Any]) -> dict[str, Any]:
+    out = _ordered(statement, "statement")
+    out["subject"] = [_ordered(s, "subject") for s in statement.get("subject", [])]
+    pred = _ordered(statement["predicate"], "predicate")
+    if "materials" in pred:
+        pred["materials"] = [_ordered(m, "material") for m in pred["materials"]]
+    if "policyEvaluations" in pred:
+        grouped = {}
+        for key, items in pred["policyEvaluations"].items():
+            evs = []
+            for e in items:
+                e = _ordered(e, "evaluation")
+                if isinstance(e.get("policyReference"), Mapping):
+                    e["policyReference"] = _ordered(e["policyReference"], "reference")
+                if e.get("violations"):
+                    e["violations"] = [_ordered(v, "violation") for v in e["violations"]]
+                evs.append(e)
+            grouped[key] = evs
+        pred["policyEvaluations"] = grouped
+    out["predicate"] = pred
+    return out
+
+
+def _recorded_input_digest(ev: Mapping[str, Any]) -> str:
+    d = ev.get("inputDigest") or ""
+    if isinstance(d, Mapping):
+        return f"sha256:{d['sha256']}" if "sha256" in d else ""
+    return str(d)
+
+
+def _without_policy_fields(statement: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(statement)
+    out["predicate"] = {
+        k: v for k, v in statement["predicate"].items() if k not in _POLICY_KEYS and k != "policyAttBlocked"
+    }
+    pred = statement["predicate"]
+    out["predicate"].update(
+        {
+            k: pred[k]
+            for k in ("policyAttBlocked", "policyBlockBypassEnabled", "policyCheckBlockingStrategy")
+            if k in pred
+        }
+    )
+    return out
