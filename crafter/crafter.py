@@ -29,6 +29,7 @@ from crafter.push import (
     push_annotations,
 )
 from crafter.state import StateEntry, StateStore, default_state_dir
+from crafter.storage import ContentStore, Store, publish, upload_materials
 
 if TYPE_CHECKING:
     from crafter.policies.verifier import VerifierOptions
@@ -225,11 +226,12 @@ class Crafter:
         attestation_id: str | None = None,
         progress: Callable[[str], ProgressCallback | None] | None = None,
         warn: Callable[[str], None] | None = None,
+        cas: ContentStore | None = None,
     ) -> list[Material]:
         """Record one or more materials as one all-or-nothing change, with their policy evaluations.
 
         Each value is a file path (globs expanded), an image reference or a string. Files are named after
-        their base name unless ``name`` is given (only with a single value).
+        their base name unless ``name`` is given (only with a single value). ``cas`` gets file bytes first.
         """
         aid = self.store.resolve(attestation_id)
         state = self.store.load(aid)
@@ -260,6 +262,8 @@ class Crafter:
                 f"several values would be recorded as material {duplicates[0]!r}",
                 hint="add them in separate calls with --name",
             )
+        if cas is not None:  # uploaded before anything is recorded; not the contract's skipUpload ones
+            crafted = upload_materials(cas, crafted, expanded, contract)
         hook = self._hook(contract, state.contract_path)
         try:
             evaluations = _evaluate_materials(hook, state, crafted, expanded)
@@ -387,12 +391,13 @@ class Crafter:
         attestation_id: str | None = None,
         password: bytes | PasswordProvider | None = None,
         bypass_policy_check: bool = False,
+        stores: Sequence[Store] = (),
     ) -> PushResult:
         """Check completeness, render, evaluate, sign and write the bundle; then discard the state.
 
         Gated policy violations do not stop the push: the bundle is written, and the result lists them in
         ``gate_failures`` (the CLI then exits with code 4); ``bypass_policy_check`` is recorded in the
-        predicate.
+        predicate. The bundle is then copied to ``stores``; if one fails, the local bundle and the state stay.
         """
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
@@ -434,12 +439,14 @@ class Crafter:
         signed = sign_statement(payload, signer)
         target = bundle or self.cwd / f"attestation-{aid}.sigstore.json"
         write_bundle(target, signed)
-        self.store.delete(aid)  # only once the bundle is safely written
+        stored = publish(stores, target, digest := "sha256:" + hashlib.sha256(payload).hexdigest())
+        self.store.delete(aid)  # only once the bundle is safely written and stored
         return PushResult(
             attestation_id=aid,
             bundle_path=target,
             statement=statement,
-            payload_digest="sha256:" + hashlib.sha256(payload).hexdigest(),
+            payload_digest=digest,
+            stored=stored,
             evaluations=evaluations,
             gate_failures=tuple(gate_failures(evaluations)),
             bypassed=bypass_policy_check,

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     BAD_SIGNATURE = 11  # verify: the bundle is not genuine (signature, payload type, malformed bundle/statement)
     DIGEST_MISMATCH = 12  # verify: a --material file does not match the recorded digests
     REPLAY_DIFFERENCE = 13  # verify --replay: a policy gives another result than the recorded one
+    STORE = 20  # a store or registry cannot be reached, refuses the credentials, or lacks what was asked for
 
 
 class CrafterError(Exception):

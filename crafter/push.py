@@ -26,6 +26,7 @@ class PushResult:
     evaluations: tuple[Evaluation, ...] = ()
     gate_failures: tuple[str, ...] = ()  # gated policies with violations (the bundle is written anyway)
     bypassed: bool = False  # --exception-bypass-policy-check: gates reported, not enforced
+    stored: tuple[str, ...] = ()  # where the bundle was copied besides bundle_path (e.g. oci://...)
 
     def check_gates(self) -> None:
         """Raise :class:`PolicyGateError` (exit code 4) when a gated policy has violations and no bypass."""

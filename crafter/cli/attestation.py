@@ -1,4 +1,4 @@
-"""The attestation commands: init, add, status, push, reset. Each parses, calls the library, renders."""
+"""The attestation commands: init, add, status, push, pull, reset. Each parses, calls the library, renders."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from crafter.cli import render
 if TYPE_CHECKING:
     from crafter.crafter import Crafter
     from crafter.policies.verifier import VerifierOptions
+    from crafter.storage import ContentStore, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+insecure_option = click.option(
+    "--insecure", is_flag=True, help="Reach the registry over plain HTTP (a local registry); default HTTPS."
+)
 
 
 @attrs.frozen
@@ -192,6 +197,12 @@ def init(
 @click.option(
     "--no-strict-validation", is_flag=True, help="Accept a parseable file that fails its format's schema."
 )
+@click.option(
+    "--cas",
+    metavar="DIR|oci://REGISTRY/REPO",
+    help="Upload each file's bytes by digest to this content store (not materials marked skipUpload).",
+)
+@insecure_option
 @policy_options(enforce=False)
 @attestation_id_option
 @output_option
@@ -204,6 +215,8 @@ def add(
     kind: str | None,
     annotations: tuple[str, ...],
     no_strict_validation: bool,
+    cas: str | None,
+    insecure: bool,
     policy_timeout: float | None,
     rego_backend: str,
     allowed_hosts: tuple[str, ...],
@@ -236,6 +249,7 @@ def add(
         attestation_id=attestation_id,
         progress=render.progress_factory(),
         warn=render.warn,
+        cas=_content_store(cas, insecure),
     )
     evaluations = c.status(attestation_id).evaluations_for([m.name for m in materials])
     render.materials(materials, output, evaluations)
@@ -264,6 +278,13 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
     is_flag=True,
     help="Do not fail on gated policy violations (recorded in the predicate).",
 )
+@click.option(
+    "--oci",
+    "oci_ref",
+    metavar="REGISTRY/REPO[:TAG|@DIGEST]",
+    help="Also push the bundle to this registry, attached to the image the reference names.",
+)
+@insecure_option
 @policy_options(enforce=True)
 @attestation_id_option
 @output_option
@@ -274,6 +295,8 @@ def push(
     bundle: Path | None,
     annotations: tuple[str, ...],
     exception_bypass_policy_check: bool,
+    oci_ref: str | None,
+    insecure: bool,
     policy_timeout: float | None,
     rego_backend: str,
     allowed_hosts: tuple[str, ...],
@@ -285,7 +308,8 @@ def push(
 ) -> None:
     """Evaluate attestation policies, sign the attestation into a Sigstore bundle and write it.
 
-    Gated policy violations exit with code 4 after the bundle is written.
+    Gated policy violations exit with code 4 after the bundle is written. With --oci the bundle is also
+    pushed to a registry; if that fails (exit code 20) the local bundle and the attestation are kept.
     """
     from crafter.crafter import parse_key_values
 
@@ -305,6 +329,7 @@ def push(
         attestation_id=attestation_id,
         password=render.password_provider(key),
         bypass_policy_check=exception_bypass_policy_check,
+        stores=_oci_stores(oci_ref, insecure),
     )
     render.pushed(result, output)
     if result.gate_failures and result.bypassed:
@@ -314,6 +339,62 @@ def push(
             + "); the check was bypassed with --exception-bypass-policy-check, as the predicate records"
         )
     result.check_gates()
+
+
+def _oci_stores(reference: str | None, insecure: bool) -> list[Store]:
+    if not reference:
+        return []
+    from crafter.storage.oci import OciStore
+
+    return [OciStore(reference, insecure=insecure)]
+
+
+def _content_store(spec: str | None, insecure: bool) -> ContentStore | None:
+    from crafter.storage import content_store
+
+    return content_store(spec, insecure=insecure) if spec else None
+
+
+@click.command()
+@click.argument("reference", metavar="oci://REGISTRY/REPO[:TAG|@DIGEST]")
+@click.option(
+    "-o", "--output", "output_file", type=click.Path(dir_okay=False, path_type=Path), help="Write it here."
+)
+@insecure_option
+def pull(reference: str, output_file: Path | None, insecure: bool) -> None:
+    """Fetch a bundle from a registry: the artifact itself, or the newest bundle attached to the image.
+
+    Without --output the bundle's bytes go to standard output.
+    """
+    from crafter.errors import UsageError
+    from crafter.storage.file import FileStore
+    from crafter.storage.oci import OciStore
+
+    if not reference.startswith("oci://"):
+        raise UsageError(
+            f"{reference!r} is not an OCI reference", hint="crafter pull oci://REGISTRY/REPO:TAG"
+        )
+    data = OciStore(reference, insecure=insecure).get()
+    if output_file is None:
+        click.echo(data.decode("utf-8", "replace"), nl=False)
+        return
+    FileStore(output_file).put(data, statement_digest="")
+    click.echo(f"Bundle: {output_file}", err=True)
+
+
+def _signing_reference(key: str | None, keyless: bool, staging: bool, trust_config: Path | None) -> str:
+    """The key reference ``load_signer`` takes: ``--key`` as given, or a ``keyless://`` reference."""
+    if keyless == bool(key):
+        raise click.UsageError("give exactly one of --key and --keyless")
+    if (staging or trust_config) and not keyless:
+        raise click.UsageError("--staging and --trust-config go with --keyless")
+    if staging and trust_config:
+        raise click.UsageError("--staging and --trust-config are mutually exclusive")
+    if key:
+        return key
+    from crafter.signing.keyless import keyless_reference
+
+    return keyless_reference(staging=staging, trust_config=trust_config.absolute() if trust_config else None)
 
 
 @click.command()

@@ -194,6 +194,7 @@ def pushed(result: PushResult, output: str) -> None:
                 "bundle": str(result.bundle_path),
                 "digest": result.payload_digest,
                 "gateFailures": list(result.gate_failures),
+                "stored": list(result.stored),
                 "statement": result.statement,
             }
         )
@@ -203,6 +204,8 @@ def pushed(result: PushResult, output: str) -> None:
     click.echo(f"Attestation {result.attestation_id} signed")
     click.echo(f"Statement digest: {result.payload_digest}")
     click.echo(f"Bundle: {result.bundle_path}")
+    for location in result.stored:
+        click.echo(f"Stored: {location}")
 
 
 def progress_factory() -> Callable[[str], ProgressCallback | None] | None:

@@ -1,0 +1,76 @@
+"""Stores for bundles and material contents (see docs/storage.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from crafter.storage.interface import BUNDLE_MEDIA_TYPE, ContentStore, Store, StoreError
+
+if TYPE_CHECKING:
+    from crafter.contract import Contract
+    from crafter.models import Material
+
+__all__ = [
+    "BUNDLE_MEDIA_TYPE",
+    "ContentStore",
+    "Store",
+    "StoreError",
+    "content_store",
+    "publish",
+    "upload_materials",
+]
+
+
+def upload_materials(
+    cas: ContentStore, materials: Sequence[Material], values: Sequence[str], contract: Contract
+) -> list[Material]:
+    """Upload each file material's bytes to ``cas`` by digest (not those the contract marks ``skipUpload``);
+    returns the materials with ``uploaded_to_cas`` set on those uploaded."""
+    skip = {m.name for m in contract.materials if m.skip_upload}
+    out: list[Material] = []
+    for material, value in zip(materials, values, strict=True):
+        if material.name in skip or material.digest is None or not os.path.isfile(value):
+            out.append(material)
+            continue
+        cas.upload(material.digest, Path(value))
+        out.append(attrs.evolve(material, uploaded_to_cas=True))
+    return out
+
+
+def publish(stores: Sequence[Store], bundle_path: Path, statement_digest: str) -> tuple[str, ...]:
+    """Copy the bundle already written at ``bundle_path`` to every store; returns their locations.
+
+    A failure names the store and says the local bundle is kept (the caller keeps the attestation state).
+    """
+    if not stores:
+        return ()
+    data = bundle_path.read_bytes()
+    out: list[str] = []
+    for store in stores:
+        try:
+            out.append(store.put(data, statement_digest=statement_digest))
+        except StoreError as exc:
+            raise StoreError(
+                f"{exc.message}; the bundle is kept at {bundle_path}",
+                hint=(exc.hint + "; " if exc.hint else "")
+                + "the attestation stays in progress: push again once the store is reachable",
+            ) from exc
+    return tuple(out)
+
+
+def content_store(
+    spec: str, *, insecure: bool = False, environ: Mapping[str, str] | None = None
+) -> ContentStore:
+    """``oci://REGISTRY/REPO`` or a directory, as given to ``--cas``."""
+    if spec.startswith("oci://"):
+        from crafter.storage.oci import OciContentStore
+
+        return OciContentStore(spec, insecure=insecure, environ=environ)
+    from crafter.storage.file import DirectoryContentStore
+
+    return DirectoryContentStore(Path(spec))

@@ -1,0 +1,475 @@
+"""Bundles and material bytes in an OCI registry, over the distribution API with the standard library.
+
+A bundle is pushed as an OCI 1.1 artifact: an image manifest with ``artifactType`` = the Sigstore bundle media
+type, the empty config (``application/vnd.oci.empty.v1+json``, ``{}``), one layer holding the bundle's exact
+bytes and, when the reference names an image, ``subject`` = that image's manifest descriptor. Registries with
+the referrers API index it themselves; for registries without it (a 404 on ``/v2/<repo>/referrers/<digest>``,
+e.g. distribution 2.8) the client keeps the referrers tag schema: an image index tagged ``sha256-<hex>`` listing
+the artifacts that refer to the image. The manifest is written by us because oras-py cannot set
+``artifactType``; blob and manifest transfers are small, so one HTTP client serves both. See docs/storage.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from crafter.models import now_rfc3339
+from crafter.storage.interface import BUNDLE_MEDIA_TYPE, ContentStore, Store, StoreError, split_digest
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
+EMPTY_JSON = b"{}"
+CREATED = "org.opencontainers.image.created"
+STATEMENT_DIGEST = "dev.crafter.statement.digest"
+_MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+TIMEOUT = 30.0
+
+
+@attrs.frozen
+class OciReference:
+    """``REGISTRY/REPO[:TAG|@DIGEST]``; a reference with neither names ``:latest``."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return self.digest or self.tag or "latest"
+
+    def __str__(self) -> str:
+        tail = f"@{self.digest}" if self.digest else f":{self.tag}" if self.tag else ""
+        return f"{self.registry}/{self.repository}{tail}"
+
+    @classmethod
+    def parse(cls, text: str) -> OciReference:
+        raw = text.removeprefix("oci://")
+        if "://" in raw:
+            raise StoreError(
+                f"invalid OCI reference {text!r}: give REGISTRY/REPO[:TAG|@DIGEST] without a scheme",
+                hint="plain-HTTP registries are reached with --insecure",
+            )
+        rest, _, digest = raw.partition("@")
+        registry, slash, path = rest.partition("/")
+        if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
+            raise StoreError(
+                f"invalid OCI reference {text!r}: expected REGISTRY/REPO[:TAG|@DIGEST] "
+                "with a registry host (a dot, a port or localhost)"
+            )
+        repository, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
+        if not _REPO.match(repository):
+            raise StoreError(f"invalid repository name {repository!r} in {text!r}")
+        if tag and not _TAG.match(tag):
+            raise StoreError(f"invalid tag {tag!r} in {text!r}")
+        if digest:
+            split_digest(digest)
+        return cls(registry, repository, tag or None, digest or None)
+
+
+def registry_credentials(registry: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """``CRAFTER_REGISTRY_USERNAME``/``_PASSWORD``, else the registry's ``auths`` entry in the Docker config file
+    (``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``); None when neither has any."""
+    user, password = environ.get("CRAFTER_REGISTRY_USERNAME"), environ.get("CRAFTER_REGISTRY_PASSWORD")
+    if user and password is not None:
+        return user, password
+    directory = environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    path = Path(directory) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read the Docker config file {path}: {exc}") from exc
+    auths = config.get("auths", {}) if isinstance(config, dict) else {}
+    for key, entry in auths.items() if isinstance(auths, dict) else ():
+        host = urllib.parse.urlsplit(key).netloc if "://" in key else key.split("/")[0]
+        if host != registry or not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                decoded = base64.b64decode(entry["auth"]).decode("utf-8")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise StoreError(f"{path}: the auth entry of {key} is not base64 of USER:PASSWORD") from exc
+            name, _, secret = decoded.partition(":")
+            return name, secret
+        if entry.get("username"):
+            return str(entry["username"]), str(entry.get("password", ""))
+    return None
+
+
+def _challenge(header: str) -> tuple[str, dict[str, str]]:
+    scheme, _, rest = header.strip().partition(" ")
+    return scheme.lower(), dict(re.findall(r'(\w+)="([^"]*)"', rest))
+
+
+class RegistryClient:
+    """The few distribution-API calls crafter needs, with Basic or Bearer-token authentication."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        insecure: bool = False,
+        credentials: tuple[str, str] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        self.registry = registry
+        self.base = f"{'http' if insecure else 'https'}://{registry}"
+        self.credentials = credentials
+        self.timeout = timeout
+        self._auth: str | None = None
+
+    # -- transport ---------------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One request; a 401 is answered once from the challenge. Returns status, headers (lower-case
+        names), body."""
+        full = url if "://" in url else self.base + url
+        for attempt in range(2):
+            status, resp_headers, body = self._send(method, full, data, headers)
+            if status != 401 or attempt == 1:
+                break
+            challenge = resp_headers.get("www-authenticate", "")
+            self._auth = self._answer(challenge)
+        if status == 401:
+            who = "the given credentials" if self.credentials else "anonymous access"
+            raise StoreError(
+                f"registry {self.registry} refused {who} (401 Unauthorized)",
+                hint="set CRAFTER_REGISTRY_USERNAME and CRAFTER_REGISTRY_PASSWORD, or log in (docker login)",
+            )
+        if status == 403:
+            raise StoreError(f"registry {self.registry} denied {method} {urllib.parse.urlsplit(full).path}")
+        return status, resp_headers, body
+
+    def _send(
+        self, method: str, url: str, data: bytes | None, headers: Mapping[str, str] | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+        if self._auth:
+            req.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+        except urllib.error.URLError as exc:
+            reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
+            hint = "is the registry running? A plain-HTTP registry needs --insecure"
+            raise StoreError(f"cannot reach registry {self.registry}: {reason}", hint=hint) from exc
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot reach registry {self.registry}: {exc}") from exc
+
+    def _basic(self) -> str | None:
+        if not self.credentials:
+            return None
+        token = base64.b64encode(":".join(self.credentials).encode("utf-8")).decode("ascii")
+        return f"Basic {token}"
+
+    def _answer(self, challenge: str) -> str | None:
+        scheme, params = _challenge(challenge)
+        if scheme == "basic":
+            return self._basic()
+        if scheme == "bearer" and params.get("realm"):
+            query = {k: v for k, v in params.items() if k in ("service", "scope")}
+            url = params["realm"] + ("?" + urllib.parse.urlencode(query) if query else "")
+            basic = self._basic()
+            saved, self._auth = self._auth, basic
+            try:
+                status, _, body = self._send("GET", url, None, None)
+            finally:
+                self._auth = saved
+            if status != 200:
+                return None
+            try:
+                doc = json.loads(body)
+                token = doc.get("token") or doc.get("access_token")
+            except ValueError:
+                token = None
+            return f"Bearer {token}" if token else None
+        return None
+
+    # -- API ---------------------------------------------------------------------------------------------
+    def get_manifest(self, repository: str, ref: str) -> tuple[str, str, bytes] | None:
+        """(media type, digest, raw bytes) of a manifest or index; None when absent."""
+        status, headers, body = self.request(
+            "GET", f"/v2/{repository}/manifests/{ref}", headers={"Accept": ", ".join(_MANIFEST_TYPES)}
+        )
+        if status == 404:
+            return None
+        self._check(status, f"reading manifest {repository}:{ref}", body)
+        media = headers.get("content-type", "").split(";")[0].strip()
+        if not media:
+            media = str(json.loads(body).get("mediaType", OCI_MANIFEST))
+        return media, "sha256:" + hashlib.sha256(body).hexdigest(), body
+
+    def put_manifest(self, repository: str, ref: str, media_type: str, body: bytes) -> Mapping[str, str]:
+        status, headers, resp = self.request(
+            "PUT", f"/v2/{repository}/manifests/{ref}", data=body, headers={"Content-Type": media_type}
+        )
+        self._check(status, f"writing manifest {repository}:{ref}", resp, ok=(200, 201))
+        return headers
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        status, _, body = self.request("HEAD", f"/v2/{repository}/blobs/{digest}")
+        if status == 404:
+            return False
+        self._check(status, f"checking blob {digest}", body)
+        return True
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if self.has_blob(repository, digest):
+            return digest
+        status, headers, body = self.request("POST", f"/v2/{repository}/blobs/uploads/", data=b"")
+        self._check(status, f"starting a blob upload to {repository}", body, ok=(202,))
+        location = headers.get("location", "")
+        url = urllib.parse.urljoin(self.base + "/", location)
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"digest": digest})
+        status, _, body = self.request(
+            "PUT", url, data=data, headers={"Content-Type": "application/octet-stream"}
+        )
+        self._check(status, f"uploading blob {digest}", body, ok=(201,))
+        return digest
+
+    def get_blob(self, repository: str, digest: str) -> bytes:
+        status, _, body = self.request("GET", f"/v2/{repository}/blobs/{digest}")
+        if status == 404:
+            raise StoreError(f"blob {digest} not found in {self.registry}/{repository}")
+        self._check(status, f"reading blob {digest}", body)
+        if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+            raise StoreError(f"blob {digest} from {self.registry}/{repository} does not match its digest")
+        return body
+
+    def referrers(self, repository: str, digest: str) -> list[dict[str, Any]] | None:
+        """Descriptors from the referrers API; None when the registry has no such API (404)."""
+        status, _, body = self.request(
+            "GET", f"/v2/{repository}/referrers/{digest}", headers={"Accept": OCI_INDEX}
+        )
+        if status == 404:
+            return None
+        self._check(status, f"listing referrers of {digest}", body)
+        return list(_json(body, "referrers index").get("manifests", []))
+
+    def _check(self, status: int, what: str, body: bytes, ok: tuple[int, ...] = (200,)) -> None:
+        if status not in ok:
+            detail = body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+            raise StoreError(f"registry {self.registry}: {what} failed: HTTP {status} {detail}".rstrip())
+
+
+def _json(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise StoreError(f"the registry returned an invalid {what}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise StoreError(f"the registry returned an invalid {what}: not a JSON object")
+    return doc
+
+
+def _is_bundle(manifest: Mapping[str, Any]) -> bool:
+    if manifest.get("artifactType") == BUNDLE_MEDIA_TYPE:
+        return True
+    layers = manifest.get("layers") or []
+    return bool(layers) and all(layer.get("mediaType") == BUNDLE_MEDIA_TYPE for layer in layers)
+
+
+def fallback_tag(digest: str) -> str:
+    """The referrers tag schema: ``sha256:<hex>`` -> ``sha256-<hex>``."""
+    return "sha256-" + split_digest(digest)
+
+
+class OciStore(Store):
+    """Bundles in a registry, attached to the image the reference names (see the module docstring)."""
+
+    def __init__(
+        self,
+        reference: str,
+        *,
+        insecure: bool = False,
+        environ: Mapping[str, str] | None = None,
+        client: RegistryClient | None = None,
+    ) -> None:
+        self.reference = OciReference.parse(reference)
+        env = os.environ if environ is None else environ
+        self.client = client or RegistryClient(
+            self.reference.registry,
+            insecure=insecure,
+            credentials=registry_credentials(self.reference.registry, env),
+        )
+
+    def _location(self, digest: str) -> str:
+        return f"oci://{self.reference.registry}/{self.reference.repository}@{digest}"
+
+    def subject(self) -> dict[str, Any] | None:
+        """The descriptor of the image the reference names; None when it names no image (absent tag, or a
+        bundle artifact). A digest that is absent is an error."""
+        ref = self.reference
+        found = self.client.get_manifest(ref.repository, ref.ref)
+        if found is None:
+            if ref.digest:
+                raise StoreError(f"{ref}: no such manifest in the registry")
+            return None
+        media, digest, body = found
+        if media in (OCI_MANIFEST, DOCKER_MANIFEST) and _is_bundle(_json(body, "manifest")):
+            return None
+        return {"mediaType": media, "digest": digest, "size": len(body)}
+
+    def put(self, bundle: bytes, *, statement_digest: str) -> str:
+        ref, client = self.reference, self.client
+        subject = self.subject()
+        config_digest = client.put_blob(ref.repository, EMPTY_JSON)
+        layer_digest = client.put_blob(ref.repository, bundle)
+        annotations = {
+            CREATED: now_rfc3339(),  # nanoseconds: orders bundles pushed within one second
+            STATEMENT_DIGEST: statement_digest,
+        }
+        manifest: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": BUNDLE_MEDIA_TYPE,
+            "config": {"mediaType": EMPTY_CONFIG, "digest": config_digest, "size": len(EMPTY_JSON)},
+            "layers": [
+                {
+                    "mediaType": BUNDLE_MEDIA_TYPE,
+                    "digest": layer_digest,
+                    "size": len(bundle),
+                    "annotations": {"org.opencontainers.image.title": "attestation.sigstore.json"},
+                }
+            ],
+        }
+        if subject is not None:
+            manifest["subject"] = subject
+        manifest["annotations"] = annotations
+        body = json.dumps(manifest, separators=(",", ":")).encode("utf-8")
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        if subject is None:
+            client.put_manifest(ref.repository, ref.tag or "latest", OCI_MANIFEST, body)
+            return self._location(digest)
+        headers = client.put_manifest(ref.repository, digest, OCI_MANIFEST, body)
+        indexed = headers.get("oci-subject")
+        if not indexed and client.referrers(ref.repository, subject["digest"]) is None:
+            descriptor = {
+                "mediaType": OCI_MANIFEST,
+                "digest": digest,
+                "size": len(body),
+                "artifactType": BUNDLE_MEDIA_TYPE,
+                "annotations": annotations,
+            }
+            self._add_to_fallback_index(subject["digest"], descriptor)
+        return self._location(digest)
+
+    def _add_to_fallback_index(self, subject_digest: str, descriptor: dict[str, Any]) -> None:
+        repo, tag = self.reference.repository, fallback_tag(subject_digest)
+        found = self.client.get_manifest(repo, tag)
+        index: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        if found is not None:
+            if found[0] != OCI_INDEX:
+                raise StoreError(f"{repo}:{tag} is not an image index: cannot keep the referrers tag there")
+            index = _json(found[2], "referrers index")
+        manifests = [m for m in index.get("manifests", []) if m.get("digest") != descriptor["digest"]]
+        index["manifests"] = [*manifests, descriptor]
+        body = json.dumps(index, separators=(",", ":")).encode("utf-8")
+        self.client.put_manifest(repo, tag, OCI_INDEX, body)
+
+    def referrers(self) -> list[dict[str, Any]]:
+        """The bundle descriptors attached to the image the reference names, oldest first (referrers API, else
+        the ``sha256-<hex>`` tag index); empty when the reference names no image."""
+        subject = self.subject()
+        if subject is None:
+            return []
+        repo = self.reference.repository
+        listed = self.client.referrers(repo, subject["digest"])
+        if listed is None:
+            found = self.client.get_manifest(repo, fallback_tag(subject["digest"]))
+            listed = list(_json(found[2], "referrers index").get("manifests", [])) if found else []
+        bundles = [d for d in listed if d.get("artifactType") == BUNDLE_MEDIA_TYPE]
+        return sorted(bundles, key=lambda d: str((d.get("annotations") or {}).get(CREATED, "")))
+
+    def get(self) -> bytes:
+        """The bundle the reference names: the artifact itself, or the newest bundle attached to the image."""
+        ref, client = self.reference, self.client
+        found = client.get_manifest(ref.repository, ref.ref)
+        if found is None:
+            raise StoreError(f"{ref}: not found in the registry")
+        manifest = _json(found[2], "manifest")
+        if not _is_bundle(manifest):
+            attached = self.referrers()
+            if not attached:
+                raise StoreError(f"{ref}: no attestation bundle is attached to this image")
+            again = client.get_manifest(ref.repository, str(attached[-1]["digest"]))
+            if again is None:
+                raise StoreError(f"{ref}: the attached bundle {attached[-1]['digest']} is missing")
+            manifest = _json(again[2], "manifest")
+        layers = [
+            layer for layer in manifest.get("layers", []) if layer.get("mediaType") == BUNDLE_MEDIA_TYPE
+        ]
+        if len(layers) != 1:
+            raise StoreError(f"{ref}: the artifact does not hold exactly one bundle layer")
+        return client.get_blob(ref.repository, str(layers[0]["digest"]))
+
+
+class OciContentStore(ContentStore):
+    """Material bytes as blobs of ``REGISTRY/REPO``, addressed by their digest.
+
+    Blobs no manifest references are removed by a registry's garbage collection; see docs/storage.md.
+    """
+
+    def __init__(
+        self,
+        reference: str,
+        *,
+        insecure: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.reference = OciReference.parse(reference)
+        if self.reference.tag or self.reference.digest:
+            raise StoreError(f"a content store is a repository, not a tag or digest: {reference!r}")
+        env = os.environ if environ is None else environ
+        self.client = RegistryClient(
+            self.reference.registry,
+            insecure=insecure,
+            credentials=registry_credentials(self.reference.registry, env),
+        )
+
+    def location(self) -> str:
+        return f"oci://{self.reference}"
+
+    def upload(self, digest: str, path: Path) -> None:
+        split_digest(digest)
+        if self.client.has_blob(self.reference.repository, digest):
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise StoreError(f"{path} changed since it was recorded: its digest is no longer {digest}")
+        self.client.put_blob(self.reference.repository, data)
+
+    def download(self, digest: str) -> bytes:
+        split_digest(digest)
+        return self.client.get_blob(self.reference.repository, digest)
