@@ -270,7 +270,23 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
 
 
 @click.command()
-@click.option("-k", "--key", required=True, help="Signing key: a PEM file or env://VAR.")
+@click.option(
+    "-k",
+    "--key",
+    help="Signing key: a PEM or cosign key file, env://VAR, awskms://, gcpkms://, azurekms:// or hashivault://.",
+)
+@click.option(
+    "--keyless",
+    is_flag=True,
+    help="Sign with Sigstore keyless (Fulcio certificate, Rekor entry); OIDC token from SIGSTORE_ID_TOKEN or "
+    "the CI's ambient credential.",
+)
+@click.option("--staging", is_flag=True, help="With --keyless: use Sigstore's staging instance.")
+@click.option(
+    "--trust-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --keyless: a Sigstore ClientTrustConfig JSON file describing a private instance.",
+)
 @click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the bundle.")
 @annotation_option("Attestation annotation required by the contract (repeatable).")
 @click.option(
@@ -291,7 +307,10 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
 @click.pass_obj
 def push(
     settings: Settings,
-    key: str,
+    key: str | None,
+    keyless: bool,
+    staging: bool,
+    trust_config: Path | None,
     bundle: Path | None,
     annotations: tuple[str, ...],
     exception_bypass_policy_check: bool,
@@ -313,6 +332,7 @@ def push(
     """
     from crafter.crafter import parse_key_values
 
+    key = _signing_reference(key, keyless, staging, trust_config)
     flags = PolicyFlags(
         timeout=policy_timeout,
         inputs=policy_inputs,

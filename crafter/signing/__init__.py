@@ -1,4 +1,4 @@
-"""Signing: DSSE envelopes in Sigstore bundles v0.3, signed with local keys (KMS and keyless come later).
+"""Signing: DSSE envelopes in Sigstore bundles v0.3, signed with key files, cosign keys, cloud KMS or keyless.
 
 The public API is re-exported here; see docs/signing.md for the formats and the exact bytes signed.
 """

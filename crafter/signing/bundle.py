@@ -1,7 +1,8 @@
 """Sigstore bundle v0.3 with a DSSE envelope: signing a statement, writing, reading and verifying bundles.
 
 A key-based bundle carries the key only as a hint (sha256 of its SubjectPublicKeyInfo); the verifier brings
-the public key. No transparency-log entry and no timestamp are made (yet), so both lists are empty.
+the public key, and its transparency-log and timestamp lists are empty. A keyless bundle (see
+:mod:`crafter.signing.keyless`) carries the Fulcio certificate and the Rekor entry instead.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ def sign_statement(
         raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
     envelope = Envelope(payload=payload, payload_type=payload_type)
     try:
+        whole = signer.sign_bundle(payload, payload_type)
+    except CrafterError:
+        raise
+    except Exception as exc:
+        raise SigningError(f"signing failed: {exc}") from exc
+    if whole is not None:
+        return _checked_keyless(whole, payload, payload_type)
+    try:
         keyid = signer.keyid
         signature = signer.sign(envelope.pae())
         public_key = signer.public_key()
@@ -89,6 +98,24 @@ def sign_statement(
         },
         "dsseEnvelope": signed.to_dict(),
     }
+
+
+def _checked_keyless(bundle: dict[str, Any], payload: bytes, payload_type: str) -> dict[str, Any]:
+    """A bundle a signer made whole: same payload and type, and signed by its certificate's key."""
+    from crafter.signing.keyless import signing_certificate
+
+    _check_bundle(bundle)
+    envelope = envelope_from_bundle(bundle)
+    if envelope.payload != payload or envelope.payload_type != payload_type:
+        raise SigningError("signing failed: the signer's bundle holds another payload than the statement")
+    public_key = signing_certificate(bundle).public_key()
+    try:
+        verify_envelope(envelope, public_key)
+    except VerificationError as exc:
+        raise SigningError(
+            "signing failed: the signature does not verify with the certificate's key"
+        ) from exc
+    return bundle
 
 
 def write_bundle(path: Path, bundle: Mapping[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """The ``Signer`` interface and the signing family's errors.
 
 A signer signs bytes it is given (the DSSE PAE) and describes its public key. Implementations live beside this
-module (``keys.py`` for local PEM keys; KMS and keyless signers later). Callers never call ``sign`` directly
+module (``keys.py`` for local PEM and cosign keys, ``kms.py`` for cloud KMS keys, ``keyless.py`` for keyless Sigstore). Callers never call ``sign`` directly
 on untrusted backends: :func:`crafter.signing.bundle.sign_statement` is the one wrapper that turns a backend's
 exception into :class:`SigningError`.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -54,3 +55,9 @@ class Signer(ABC):
     def keyid(self) -> str:
         """See :func:`keyid_of`."""
         return keyid_of(self.public_key())
+
+    def sign_bundle(self, payload: bytes, payload_type: str) -> dict[str, Any] | None:
+        """Make the whole bundle (signers whose verification material is more than a key hint, such as
+        keyless Sigstore: certificate and log entry). ``None``, the default, means: sign the PAE with
+        :meth:`sign` and let :func:`crafter.signing.bundle.sign_statement` assemble the bundle."""
+        return None

@@ -1,8 +1,9 @@
 """Local keys: generating a key pair, loading a signer from a key reference, loading a public key.
 
-A key reference is spelled as cosign spells it. Supported now: a path to a PEM private key (PKCS#8, encrypted
-or not, or a traditional OpenSSL PEM) and ``env://VAR`` (the PEM held in an environment variable). KMS schemes
-and cosign's own encrypted key format are recognised and refused with a clear error until implemented.
+A key reference is spelled as cosign spells it: a path to a PEM private key (PKCS#8, encrypted or not, a
+traditional OpenSSL PEM, or cosign's own encrypted format, see :mod:`crafter.signing.cosign`), ``env://VAR``
+(the PEM held in an environment variable), or a KMS key (``awskms://``, ``gcpkms://``, ``azurekms://``,
+``hashivault://``; see :mod:`crafter.signing.kms`).
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ PasswordProvider = Callable[[], bytes | None]
 _MAX_KEY_BYTES = 1 << 20
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_SUPPORTED_REFS = "a path to a PEM private key, env://VAR"
+_SUPPORTED_REFS = (
+    "a path to a PEM or cosign private key, env://VAR, awskms://, gcpkms://, azurekms://, hashivault://"
+)
 # Schemes cosign understands that we will add later; anything else is simply unknown.
-_PLANNED_SCHEMES = frozenset({"awskms", "gcpkms", "azurekms", "hashivault", "k8s", "gitlab"})
-_COSIGN_PEM_LABELS = (b"ENCRYPTED COSIGN PRIVATE KEY", b"ENCRYPTED SIGSTORE PRIVATE KEY")
+_PLANNED_SCHEMES = frozenset({"k8s", "gitlab"})
 
 
 class PrivateKeySigner(Signer):
@@ -169,6 +171,12 @@ def load_signer(
     if scheme == "file":
         path = Path(ref[match.end() :])
         return _signer_from(_read_key_file(path), str(path), password_provider)
+    from crafter.signing import keyless, kms
+
+    if scheme in kms.KMS_SCHEMES:
+        return kms.load_kms_signer(ref)
+    if scheme == keyless.KEYLESS_SCHEME:
+        return keyless.KeylessSigner(keyless.parse_keyless_reference(ref), environ=environ)
     what = "is not supported yet" if scheme in _PLANNED_SCHEMES else "is not a known key reference scheme"
     raise SigningError(f"key reference scheme {scheme}:// {what}", hint=f"supported: {_SUPPORTED_REFS}")
 
@@ -196,12 +204,16 @@ def _read_key_file(path: Path) -> bytes:
 
 def _parse_private_key(data: bytes, source: str, password_provider: PasswordProvider) -> PrivateKeyTypes:
     """Parse a PEM private key; ``source`` names the file (or variable) in every error."""
-    if any(b"-----BEGIN " + label + b"-----" in data for label in _COSIGN_PEM_LABELS):
-        raise SigningError(
-            f"{source} is a cosign encrypted key; that format is not supported yet",
-            hint="use a PKCS#8 PEM key (crafter keys generate creates one); "
-            f"supported key references: {_SUPPORTED_REFS}",
-        )
+    from crafter.signing import cosign
+
+    if cosign.is_cosign_key(data):
+        cosign_password = password_provider()
+        if cosign_password is None:  # cosign allows an empty password, so only "none given" is refused
+            raise SigningError(
+                f"{source} is an encrypted cosign key and no password was given",
+                hint=f"set COSIGN_PASSWORD or {PASSWORD_ENV}, or run interactively to be prompted",
+            )
+        return cosign.decrypt_cosign_key(data, cosign_password, source)
     if b"-----BEGIN PUBLIC KEY-----" in data or b"-----BEGIN CERTIFICATE-----" in data:
         raise SigningError(f"{source} holds a public key or certificate, not a private key")
     if b"-----BEGIN " not in data:

@@ -237,23 +237,6 @@ def test_file_scheme_is_a_path(tmp_path: Path, private_keys: dict[str, PrivateKe
     assert load_signer(f"file://{path}", lambda: None).key_details == "PKIX_ECDSA_P384_SHA_384"
 
 
-@pytest.mark.parametrize(
-    "ref",
-    [
-        "awskms:///arn:aws:kms:eu-west-1:1:key/x",
-        "gcpkms://projects/p/keys/k",
-        "azurekms://v.vault/k",
-        "hashivault://k",
-    ],
-)
-def test_kms_schemes_are_not_supported_yet(ref: str) -> None:
-    scheme = ref.split("://")[0]
-    with pytest.raises(SigningError) as info:
-        load_signer(ref, lambda: None)
-    assert str(info.value) == f"key reference scheme {scheme}:// is not supported yet"
-    assert info.value.hint == "supported: a path to a PEM private key, env://VAR"
-
-
 def test_pkcs11_uri_is_not_supported_yet() -> None:
     with pytest.raises(SigningError, match="pkcs11: is not supported yet"):
         load_signer("pkcs11:token=ci;object=key", lambda: None)
@@ -262,17 +245,6 @@ def test_pkcs11_uri_is_not_supported_yet() -> None:
 def test_unknown_scheme(tmp_path: Path) -> None:
     with pytest.raises(SigningError, match="ftp:// is not a known key reference scheme"):
         load_signer("ftp://host/key", lambda: None)
-
-
-def test_cosign_encrypted_key_format_is_not_supported_yet(tmp_path: Path) -> None:
-    path = tmp_path / "cosign.key"
-    path.write_bytes(
-        b"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n"
-        b"-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
-    )
-    with pytest.raises(SigningError, match="cosign encrypted key; that format is not supported yet") as info:
-        load_signer(str(path), lambda: PASSWORD)
-    assert str(path) in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,125 @@
+"""AWS KMS signing for real, against moto in server mode on 127.0.0.1 (with the DIGEST patch)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("moto.server")
+boto3 = pytest.importorskip("boto3")
+pytest.importorskip("securesystemslib")
+
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+
+from crafter.errors import SigningError  # noqa: E402
+from crafter.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope  # noqa: E402
+from crafter.signing.kms import KmsSigner  # noqa: E402
+from tests.signing import kms_digest_patch  # noqa: E402
+from tests.signing._helpers import STATEMENT  # noqa: E402
+
+if not kms_digest_patch.APPLIED:  # pragma: no cover
+    pytest.skip("moto's KMS internals changed; the DIGEST patch no longer applies", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def kms_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def kms(kms_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    env = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_KMS": kms_endpoint,
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return boto3.client("kms")
+
+
+def _public_key(kms: Any, key_id: str) -> Any:
+    return serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "details"),
+    [
+        ("ECC_NIST_P256", "PKIX_ECDSA_P256_SHA_256"),
+        ("ECC_NIST_P384", "PKIX_ECDSA_P384_SHA_384"),
+        ("RSA_2048", "PKIX_RSA_PKCS1V15_2048_SHA256"),
+        ("RSA_3072", "PKIX_RSA_PKCS1V15_3072_SHA256"),
+    ],
+)
+def test_bundle_signed_in_kms_verifies_with_the_kms_public_key(kms: Any, spec: str, details: str) -> None:
+    key_id = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signer = load_signer(f"awskms:///{key_id}", lambda: pytest.fail("no password for KMS"))
+    assert isinstance(signer, KmsSigner)
+    assert signer.key_details == details
+    bundle = sign_statement(STATEMENT, signer)
+    bundle = json.loads(json.dumps(bundle))  # as written and read back
+    public_key = _public_key(kms, key_id)  # from get_public_key, independent of the signer
+    assert verify_envelope(envelope_from_bundle(bundle), public_key) == STATEMENT
+    assert bundle["verificationMaterial"]["publicKey"]["hint"] == signer.keyid
+
+
+def test_alias_and_arn_references(kms: Any) -> None:
+    meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/crafter-test", TargetKeyId=meta["KeyId"])
+    for ref in ("awskms:///alias/crafter-test", f"awskms:///{meta['Arn']}"):
+        signer = load_signer(ref, lambda: None)
+        verify_envelope(
+            envelope_from_bundle(sign_statement(STATEMENT, signer)), _public_key(kms, meta["KeyId"])
+        )
+
+
+def test_tampered_payload_is_rejected(kms: Any) -> None:
+    from crafter.signing import VerificationError
+    from crafter.signing.dsse import Envelope
+
+    key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    envelope = envelope_from_bundle(
+        sign_statement(STATEMENT, load_signer(f"awskms:///{key_id}", lambda: None))
+    )
+    tampered = Envelope(STATEMENT.replace(b'"n":1', b'"n":2'), envelope.payload_type, envelope.signatures)
+    with pytest.raises(VerificationError):
+        verify_envelope(tampered, _public_key(kms, key_id))
+
+
+def test_unknown_key_names_the_reference(kms: Any) -> None:
+    with pytest.raises(SigningError, match="cannot use KMS key awskms:///alias/nope") as info:
+        load_signer("awskms:///alias/nope", lambda: None)
+    assert "NotFoundException" in str(info.value)
+
+
+def test_rsa_key_without_pkcs1_is_refused(kms: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_id = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    import botocore.client
+
+    def only_pss(self: Any, operation: str, params: Any) -> Any:
+        result = real(self, operation, params)
+        if operation == "GetPublicKey":
+            result["SigningAlgorithms"] = ["RSASSA_PSS_SHA_256"]
+        return result
+
+    real = botocore.client.BaseClient._make_api_call
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", only_pss)
+    with pytest.raises(SigningError, match="cannot sign with RSASSA_PKCS1_V1_5_SHA_256"):
+        load_signer(f"awskms:///{key_id}", lambda: None)
