@@ -146,6 +146,21 @@ def test_contract_missing_material(pipe: Pipeline, bundle: Path, tmp_path: Path)
     pipe.verify(bundle, contract=DEMO / "contract.yaml")  # the contract it was made with
 
 
+def test_contract_group_without_member(pipe: Pipeline, bundle: Path, tmp_path: Path) -> None:
+    contract = tmp_path / "grouped.yaml"
+    contract.write_text(
+        "schemaVersion: v1\nmaterials:\n  - {name: spdx, type: SBOM_SPDX_JSON, group: sboms}\n"
+        "  - {name: other, type: SBOM_CYCLONEDX_JSON, group: sboms}\n"
+    )
+    with pytest.raises(IncompleteAttestationError, match='no material from group "sboms": spdx, other'):
+        pipe.verify(bundle, contract=contract)
+
+
+def test_missing_material_file_is_a_usage_error(pipe: Pipeline, bundle: Path, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"material file .* not found"):
+        pipe.verify(bundle, materials=[tmp_path / "nope.json"])
+
+
 def test_keyless_needs_no_key_but_key_signed_does(bundle: Path) -> None:
     with pytest.raises(UsageError, match="signed with a key: give its public key with --key"):
         verify_bundle(bundle)
@@ -232,6 +247,7 @@ def test_reference_keyless_bundles(name: str) -> None:
     assert result.signer.kind == "certificate"
     assert result.signer.identity.startswith("O=")
     assert "not checked against a Sigstore trust root" in result.signer.notes[0]
+    assert result.signer.notes[1].startswith("the certificate expired on 2025-")  # reported, not fatal
     assert result.statement["predicateType"] == "chainloop.dev/attestation/v0.2"
     assert result.replay and all(r.status == "not-replayed" for r in result.replay)
     assert "control-plane reference" in result.replay[0].detail
