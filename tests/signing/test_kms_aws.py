@@ -123,3 +123,22 @@ def test_rsa_key_without_pkcs1_is_refused(kms: Any, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", only_pss)
     with pytest.raises(SigningError, match="cannot sign with RSASSA_PKCS1_V1_5_SHA_256"):
         load_signer(f"awskms:///{key_id}", lambda: None)
+
+
+def test_cli_push_with_an_aws_kms_key(kms: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crafter.cli.main import main
+    from crafter.signing import read_bundle
+
+    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    (tmp_path / "contract.yaml").write_text("schemaVersion: v1\nmaterials: []\n")
+    meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/crafter-cli", TargetKeyId=meta["KeyId"])
+    assert main(["init", "--contract", "contract.yaml"]) == 0
+    assert main(["push", "--key", "awskms:///alias/crafter-cli", "--bundle", "b.json"]) == 0
+    bundle = read_bundle(tmp_path / "b.json")
+    payload = verify_envelope(envelope_from_bundle(bundle), _public_key(kms, meta["KeyId"]))
+    assert json.loads(payload)["_type"] == "https://in-toto.io/Statement/v1"
