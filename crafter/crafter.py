@@ -29,7 +29,7 @@ from crafter.push import (
     push_annotations,
 )
 from crafter.state import StateEntry, StateStore, default_state_dir
-from crafter.storage import ContentStore, Store, publish, upload_materials
+from crafter.storage import ContentStore, Store, bundle_target, publish, upload_materials
 
 if TYPE_CHECKING:
     from crafter.policies.verifier import VerifierOptions
@@ -262,8 +262,7 @@ class Crafter:
                 f"several values would be recorded as material {duplicates[0]!r}",
                 hint="add them in separate calls with --name",
             )
-        if cas is not None:  # uploaded before anything is recorded; not the contract's skipUpload ones
-            crafted = upload_materials(cas, crafted, expanded, contract)
+        crafted = upload_materials(cas, crafted, expanded, contract)  # before anything is recorded
         hook = self._hook(contract, state.contract_path)
         try:
             evaluations = _evaluate_materials(hook, state, crafted, expanded)
@@ -437,9 +436,10 @@ class Crafter:
         payload = serialize(statement)
         validate(payload)
         signed = sign_statement(payload, signer)
-        target = bundle or self.cwd / f"attestation-{aid}.sigstore.json"
+        digest = "sha256:" + hashlib.sha256(payload).hexdigest()
+        target = bundle_target(bundle or self.cwd / f"attestation-{aid}.sigstore.json", digest)
         write_bundle(target, signed)
-        stored = publish(stores, target, digest := "sha256:" + hashlib.sha256(payload).hexdigest())
+        stored = publish(stores, target, digest)
         self.store.delete(aid)  # only once the bundle is safely written and stored
         return PushResult(
             attestation_id=aid,

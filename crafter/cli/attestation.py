@@ -287,7 +287,11 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --keyless: a Sigstore ClientTrustConfig JSON file describing a private instance.",
 )
-@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the bundle.")
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path),
+    help="Where to write the bundle; an existing directory: <statement digest hex>.sigstore.json in it.",
+)
 @annotation_option("Attestation annotation required by the contract (repeatable).")
 @click.option(
     "--exception-bypass-policy-check",

@@ -20,6 +20,7 @@ __all__ = [
     "ContentStore",
     "Store",
     "StoreError",
+    "bundle_target",
     "content_store",
     "publish",
     "upload_materials",
@@ -27,10 +28,12 @@ __all__ = [
 
 
 def upload_materials(
-    cas: ContentStore, materials: Sequence[Material], values: Sequence[str], contract: Contract
+    cas: ContentStore | None, materials: Sequence[Material], values: Sequence[str], contract: Contract
 ) -> list[Material]:
     """Upload each file material's bytes to ``cas`` by digest (not those the contract marks ``skipUpload``);
-    returns the materials with ``uploaded_to_cas`` set on those uploaded."""
+    returns the materials with ``uploaded_to_cas`` set on those uploaded (all unchanged without ``cas``)."""
+    if cas is None:
+        return list(materials)
     skip = {m.name for m in contract.materials if m.skip_upload}
     out: list[Material] = []
     for material, value in zip(materials, values, strict=True):
@@ -40,6 +43,16 @@ def upload_materials(
         cas.upload(material.digest, Path(value))
         out.append(attrs.evolve(material, uploaded_to_cas=True))
     return out
+
+
+def bundle_target(path: Path, statement_digest: str) -> Path:
+    """Where ``push --bundle PATH`` writes: PATH, or in an existing directory (a directory store)
+    ``PATH/<hex of the statement digest>.sigstore.json``."""
+    if path.is_dir():
+        from crafter.storage.file import DirectoryStore
+
+        return DirectoryStore(path).path_for(statement_digest)
+    return path
 
 
 def publish(stores: Sequence[Store], bundle_path: Path, statement_digest: str) -> tuple[str, ...]:
