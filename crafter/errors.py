@@ -23,7 +23,9 @@ class ExitCode(IntEnum):
     SIGNING = 8  # key cannot be loaded or signing failed
     RUNNER = 9  # runner / environment requirements of the contract not met
     POLICY = 10  # a policy cannot be loaded, or its evaluation failed (timeout, memory, error in the policy)
-    BAD_SIGNATURE = 11  # verify: the bundle is not genuine (signature, payload type, malformed bundle/statement)
+    BAD_SIGNATURE = (
+        11  # verify: the bundle is not genuine (signature, payload type, malformed bundle/statement)
+    )
     DIGEST_MISMATCH = 12  # verify: a --material file does not match the recorded digests
     REPLAY_DIFFERENCE = 13  # verify --replay: a policy gives another result than the recorded one
     STORE = 20  # a store or registry cannot be reached, refuses the credentials, or lacks what was asked for
