@@ -107,7 +107,7 @@ class ReplayOutcome:
 
 @attrs.frozen
 class VerifyResult:
-    path: Path
+    path: Path | str  # the bundle file, or the oci:// reference it was fetched from
     payload_type: str
     payload_digest: str
     statement: Mapping[str, Any]
@@ -205,6 +205,24 @@ class VerifyResult:
 
 
 # -- entry point -------------------------------------------------------------------------------------------
+def verify_reference(reference: str, *, insecure: bool = False, **kwargs: Any) -> VerifyResult:
+    """Verify a bundle file, or a bundle fetched from a registry (``oci://REGISTRY/REPO[:TAG|@DIGEST]``:
+    the artifact itself, or the newest bundle attached to that image). Keyword arguments: :func:`verify_bundle`'s.
+    """
+    if not reference.startswith("oci://"):
+        return verify_bundle(Path(reference), **kwargs)
+    import tempfile
+
+    from crafter.storage.oci import OciStore
+
+    data = OciStore(reference, insecure=insecure).get()
+    with tempfile.TemporaryDirectory(prefix="crafter-verify-") as tmp:
+        fetched = Path(tmp) / "bundle.sigstore.json"
+        fetched.write_bytes(data)
+        result = verify_bundle(fetched, **kwargs)
+    return attrs.evolve(result, path=reference)
+
+
 def verify_bundle(
     path: Path,
     *,

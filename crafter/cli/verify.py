@@ -12,7 +12,7 @@ from crafter.verify import VerifyResult
 
 
 @click.command()
-@click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("bundle")
 @click.option(
     "-k",
     "--key",
@@ -33,6 +33,7 @@ from crafter.verify import VerifyResult
     help="Check that the attestation has the materials this contract requires.",
 )
 @click.option("--replay", is_flag=True, help="Evaluate every embedded policy evaluation again and compare.")
+@click.option("--insecure", is_flag=True, help="Reach an oci:// registry over plain HTTP.")
 @click.option(
     "--policy-cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -62,17 +63,19 @@ from crafter.verify import VerifyResult
     help="Output format.",
 )
 def verify(
-    bundle: Path,
+    bundle: str,
     key: Path | None,
     materials: tuple[Path, ...],
     contract: Path | None,
     replay: bool,
+    insecure: bool,
     policy_cache: Path | None,
     policy_timeout: float,
     rego_backend: str,
     output: str,
 ) -> None:
-    """Verify BUNDLE offline: signature, statement, and optionally materials, contract and policy results.
+    """Verify BUNDLE (a file, or oci://REGISTRY/REPO[:TAG|@DIGEST]): signature, statement, and optionally
+    materials, contract and policy results. Offline, but for fetching an oci:// bundle.
 
     \b
     Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement),
@@ -80,12 +83,13 @@ def verify(
     """
     from crafter.policies.verifier import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
-    from crafter.verify import verify_bundle
+    from crafter.verify import verify_reference
 
     public_key = public_key_from_pem(key) if key is not None else None
     options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
-    result = verify_bundle(
+    result = verify_reference(
         bundle,
+        insecure=insecure,
         public_key=public_key,
         materials=materials,
         contract=contract,
