@@ -233,8 +233,14 @@ def verify_bundle(
     replay_materials: Sequence[Path] = (),
     options: Any = None,
     cwd: Path | None = None,
+    certificate_identity: str | None = None,
+    certificate_oidc_issuer: str | None = None,
 ) -> VerifyResult:
     """Verify the bundle at ``path`` (see the module docstring for the checks and their order).
+
+    ``certificate_identity`` / ``certificate_oidc_issuer``: for keyless bundles, the signer's certificate must
+    name exactly this identity (email or URI) / OIDC issuer (the certificate chain itself is not checked
+    against a Sigstore trust root offline; see docs/verify.md).
 
     ``materials`` are checked against the recorded digests; they and ``replay_materials`` are the local
     files a replay may read (matched by digest). ``options`` is a
@@ -253,6 +259,7 @@ def verify_bundle(
     except SigningError as exc:  # pragma: no cover - read_bundle checked it
         raise SignatureError(f"{path}: {exc.message}") from exc
     key, signer = _verification_key(bundle, public_key, path)
+    _check_identity(signer, certificate_identity, certificate_oidc_issuer, path)
     try:
         payload = verify_envelope(envelope, key)
     except VerificationError as exc:
@@ -306,6 +313,26 @@ def _verification_key(
     except ValueError as exc:
         raise SignatureError(f"{path}: the bundle's certificate cannot be parsed ({exc})") from exc
     return cert.public_key(), _certificate_info(cert)
+
+
+def _check_identity(signer: SignerInfo, identity: str | None, issuer: str | None, path: Path) -> None:
+    if identity is None and issuer is None:
+        return
+    if signer.kind != "certificate":
+        raise UsageError(
+            f"{path} is signed with a key: --certificate-identity and --certificate-oidc-issuer apply to "
+            "keyless bundles",
+            hint="verify it with --key PUB",
+        )
+    if identity is not None and signer.identity != identity:
+        raise SignatureError(
+            f"{path}: signed by {signer.identity or 'an unnamed identity'!r}, not the expected {identity!r}"
+        )
+    if issuer is not None and signer.issuer != issuer:
+        raise SignatureError(
+            f"{path}: certificate issued through {signer.issuer or 'an unknown issuer'!r}, "
+            f"not the expected {issuer!r}"
+        )
 
 
 def _certificate_bytes(material: Mapping[str, Any]) -> bytes | None:

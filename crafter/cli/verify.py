@@ -35,6 +35,10 @@ from crafter.verify import VerifyResult
 @click.option("--replay", is_flag=True, help="Evaluate every embedded policy evaluation again and compare.")
 @click.option("--insecure", is_flag=True, help="Reach an oci:// registry over plain HTTP.")
 @click.option(
+    "--certificate-identity", help="Keyless: the identity (email or URI) the certificate must name."
+)
+@click.option("--certificate-oidc-issuer", help="Keyless: the OIDC issuer the certificate must name.")
+@click.option(
     "--policy-cache",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="CRAFTER_POLICY_CACHE",
@@ -69,6 +73,8 @@ def verify(
     contract: Path | None,
     replay: bool,
     insecure: bool,
+    certificate_identity: str | None,
+    certificate_oidc_issuer: str | None,
     policy_cache: Path | None,
     policy_timeout: float,
     rego_backend: str,
@@ -90,6 +96,8 @@ def verify(
     result = verify_reference(
         bundle,
         insecure=insecure,
+        certificate_identity=certificate_identity,
+        certificate_oidc_issuer=certificate_oidc_issuer,
         public_key=public_key,
         materials=materials,
         contract=contract,

@@ -387,3 +387,22 @@ def test_cli_exit_codes(
 
 def with_mit() -> dict[str, Any]:
     return {"with": {"licenses": "MIT"}}
+
+
+def test_keyless_identity_and_issuer_options() -> None:
+    path = REFERENCE / "attestation-bundle.json"
+    signer = verify_bundle(path).signer
+    same = verify_bundle(path, certificate_identity=signer.identity, certificate_oidc_issuer=signer.issuer)
+    assert same.signer.identity == signer.identity
+    with pytest.raises(SignatureError, match=r"not the expected 'someone@example\.com'"):
+        verify_bundle(path, certificate_identity="someone@example.com")
+    with pytest.raises(SignatureError, match=r"not the expected 'https://issuer\.example'"):
+        verify_bundle(path, certificate_oidc_issuer="https://issuer.example")
+
+
+def test_identity_options_refused_for_key_signed_bundles(pipe: Pipeline, bundle: Path) -> None:
+    from crafter.errors import UsageError
+    from crafter.signing.keys import public_key_from_pem
+
+    with pytest.raises(UsageError, match="apply to keyless bundles"):
+        verify_bundle(bundle, public_key=public_key_from_pem(pipe.pub), certificate_identity="x")
