@@ -41,6 +41,18 @@ def template_dir(engine: str) -> Path:
     return policy_templates_dir() / engine
 
 
+def _copy_wasm_lib(target: Path) -> list[Path]:
+    """The PDK glue and JSON reader of the WASM library policies (one copy, in policies/wasm/src/lib)."""
+    from crafter.resources import policies_dir
+
+    target.mkdir(parents=True, exist_ok=True)
+    made = []
+    for path in sorted((policies_dir() / "wasm" / "src" / "lib").glob("*.ts")):
+        (target / path.name).write_bytes(path.read_bytes())
+        made.append(target / path.name)
+    return made
+
+
 def init_policy(name: str, directory: Path, *, engine: str = "rego") -> list[Path]:
     """Create the policy project ``name`` in ``directory`` (which must not exist); returns the files made.
 
@@ -68,6 +80,8 @@ def init_policy(name: str, directory: Path, *, engine: str = "rego") -> list[Pat
             if rel.name in _EXECUTABLE:
                 target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
             created.append(target)
+        if engine == "wasm":
+            created.extend(_copy_wasm_lib(directory / "src" / "lib"))
     except OSError as exc:
         raise PolicyError(f"{directory}: cannot create the policy project: {exc.strerror or exc}") from exc
     return created

@@ -56,11 +56,13 @@ def test_wasm_project_files(tmp_path: Path) -> None:
     assert not any(NAME_TOKEN in p.read_text() for p in created)
 
 
-def test_wasm_template_follows_the_library_toolchain() -> None:
-    """The template's PDK glue and pinned packages are the library's own (policies/wasm)."""
+def test_wasm_template_follows_the_library_toolchain(tmp_path: Path) -> None:
+    """A new project gets the library's own PDK glue (copied from policies/wasm) and pinned packages."""
     template = template_dir("wasm")
+    assert not (template / "src" / "lib").exists()  # one copy of the glue: the library's
+    init_policy("glue-check", tmp_path / "p", engine="wasm")
     for lib in ("src/lib/policy.ts", "src/lib/json.ts"):
-        assert (template / lib).read_bytes() == (LIBRARY_WASM / lib).read_bytes(), lib
+        assert (tmp_path / "p" / lib).read_bytes() == (LIBRARY_WASM / lib).read_bytes(), lib
     ours = json.loads((template / "package-lock.json").read_text())["packages"]
     library = json.loads((LIBRARY_WASM / "package-lock.json").read_text())["packages"]
     assert {k: v for k, v in ours.items() if k} == {k: v for k, v in library.items() if k}
