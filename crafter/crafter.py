@@ -205,9 +205,9 @@ class Crafter:
             state = attrs.evolve(
                 state, attestation=attrs.evolve(state.attestation, block_on_policy_violation=enforce)
             )
-            from crafter.statement import render
+            from crafter.statement import render, without_policy_fields
 
-            evaluations = hook.verify_statement(state, render(state), phase="INIT")
+            evaluations = hook.verify_statement(state, without_policy_fields(render(state)), phase="INIT")
         finally:
             hook.close()
         return attrs.evolve(
@@ -400,7 +400,7 @@ class Crafter:
         """
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
-        from crafter.statement import render, serialize, validate
+        from crafter.statement import render, serialize, validate, without_policy_fields
 
         aid = self.store.resolve(attestation_id)
         state = self.store.load(aid)
@@ -421,7 +421,7 @@ class Crafter:
         signer = load_signer(key, provider, environ=self.environ)
         hook = self._hook(contract, state.contract_path)
         try:
-            pushed = hook.verify_statement(state, render(state), phase="PUSH")
+            pushed = hook.verify_statement(state, without_policy_fields(render(state)), phase="PUSH")
         finally:
             hook.close()
         evaluations = merge_statement_evaluations(state.attestation.policy_evaluations, pushed)

@@ -101,8 +101,11 @@ def material_descriptor(m: Material) -> dict[str, Any]:
 
 def _run_subject(state: CraftingState) -> dict[str, Any]:
     # Chainloop hashes Go's encoding of its state struct (not reproducible outside Go). Ours: the SHA-256 of
-    # the compact, key-sorted JSON of the attestation record: deterministic, and unique per run.
-    record = json.dumps(state.attestation.to_dict(), separators=(",", ":"), sort_keys=True).encode()
+    # the compact, key-sorted JSON of the attestation record without its policy results: deterministic, unique
+    # per run, and the same in the statement attestation policies see (so `verify --replay` can rebuild it).
+    doc = state.attestation.to_dict()
+    doc.pop("policyEvaluations", None)
+    record = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
     return {
         "name": f"chainloop.workflow.{state.attestation.workflow.name}",
         "digest": {"sha256": hashlib.sha256(record).hexdigest()},
@@ -222,6 +225,17 @@ def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | N
         policy_fields(stored, block_on_violation=a.block_on_policy_violation, bypass=a.bypass_policy_check)
     )
     return p
+
+
+def without_policy_fields(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement without the predicate's policy results and counters (every ``policy*`` key).
+
+    This is what attestation-level policies evaluate, at init and at push: a statement that does not depend
+    on other policies' results, which ``crafter verify --replay`` can rebuild byte for byte from the bundle.
+    """
+    out = dict(statement)
+    out["predicate"] = {k: v for k, v in statement["predicate"].items() if not k.startswith("policy")}
+    return out
 
 
 def render(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:

@@ -740,15 +740,16 @@ def _material_input(
 def _statement_input(statement: Mapping[str, Any], ev: Mapping[str, Any]) -> tuple[bytes, str]:
     """The statement an attestation-level policy saw, and a note when it is not byte-identical to it.
 
-    Rebuilt as the signed statement without its policy fields, keys in the order crafter renders them. A
-    ``crafter push`` evaluates the statement holding the policy results made before the push (INIT-phase ones
-    included, which the bundle does not keep), so its input digest usually differs: the replay then runs on
-    this approximation and says so.
+    ``crafter push`` evaluates attestation policies on the statement without its policy fields
+    (:func:`crafter.statement.without_policy_fields`), serialised with sorted keys, so that input is rebuilt
+    byte for byte from the signed statement. Bundles made otherwise (older crafter versions, Chainloop) give
+    another input digest: the replay then runs on this rebuilt statement and says so.
     """
     from crafter.policies.inputs import statement_input
+    from crafter.statement import without_policy_fields
 
     recorded = _recorded_input_digest(ev)
-    data = statement_input(_render_order(_without_policy_fields(statement)))
+    data = statement_input(without_policy_fields(statement))
     if recorded and "sha256:" + hashlib.sha256(data).hexdigest() == recorded:
         return data, ""
     why = (
@@ -757,108 +758,8 @@ def _statement_input(statement: Mapping[str, Any], ev: Mapping[str, Any]) -> tup
     return data, f"the statement input was rebuilt approximately ({why})"
 
 
-# The key order of crafter.statement.render and PolicyEvaluation.render (a signed statement has sorted keys).
-_ORDER = {
-    "statement": ("_type", "subject", "predicateType", "predicate"),
-    "subject": ("name", "digest", "annotations"),
-    "predicate": (
-        "buildType",
-        "builder",
-        "metadata",
-        "runnerType",
-        "env",
-        "runnerURL",
-        "runnerEnvironment",
-        "annotations",
-        "materials",
-        "dryRun",
-        "policyAttBlocked",
-        "policyBlockBypassEnabled",
-        "policyCheckBlockingStrategy",
-        "policyEvaluationsCount",
-        "policyHasViolations",
-        "policyViolationsCount",
-        "policyEvaluations",
-        "policySkippedCount",
-        "policyPassedCount",
-        "policySuppressedCount",
-        "policyHasGatedViolations",
-        "policyHasGates",
-    ),
-    "material": ("annotations", "digest", "content", "name"),
-    "evaluation": (
-        "name",
-        "policyReference",
-        "type",
-        "skipped",
-        "materialName",
-        "description",
-        "annotations",
-        "violations",
-        "with",
-        "skipReasons",
-        "requirements",
-        "sources",
-        "engine",
-        "evaluatedAt",
-        "inputDigest",
-        "sourceDigests",
-        "durationMs",
-        "groupReference",
-        "gate",
-    ),
-    "reference": ("name", "annotations", "uri", "digest"),
-    "violation": ("subject", "message"),
-}
-
-
-def _ordered(d: Mapping[str, Any], what: str) -> dict[str, Any]:
-    order = _ORDER[what]
-    rank = {k: i for i, k in enumerate(order)}
-    return {k: d[k] for k in sorted(d, key=lambda k: (rank.get(k, len(order)), k))}
-
-
-def _render_order(statement: Mapping[str, Any]) -> dict[str, Any]:
-    out = _ordered(statement, "statement")
-    out["subject"] = [_ordered(s, "subject") for s in statement.get("subject", [])]
-    pred = _ordered(statement["predicate"], "predicate")
-    if "materials" in pred:
-        pred["materials"] = [_ordered(m, "material") for m in pred["materials"]]
-    if "policyEvaluations" in pred:
-        grouped = {}
-        for key, items in pred["policyEvaluations"].items():
-            evs = []
-            for e in items:
-                e = _ordered(e, "evaluation")
-                if isinstance(e.get("policyReference"), Mapping):
-                    e["policyReference"] = _ordered(e["policyReference"], "reference")
-                if e.get("violations"):
-                    e["violations"] = [_ordered(v, "violation") for v in e["violations"]]
-                evs.append(e)
-            grouped[key] = evs
-        pred["policyEvaluations"] = grouped
-    out["predicate"] = pred
-    return out
-
-
 def _recorded_input_digest(ev: Mapping[str, Any]) -> str:
     d = ev.get("inputDigest") or ""
     if isinstance(d, Mapping):
         return f"sha256:{d['sha256']}" if "sha256" in d else ""
     return str(d)
-
-
-def _without_policy_fields(statement: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(statement)
-    out["predicate"] = {
-        k: v for k, v in statement["predicate"].items() if k not in _POLICY_KEYS and k != "policyAttBlocked"
-    }
-    pred = statement["predicate"]
-    out["predicate"].update(
-        {
-            k: pred[k]
-            for k in ("policyAttBlocked", "policyBlockBypassEnabled", "policyCheckBlockingStrategy")
-            if k in pred
-        }
-    )
-    return out

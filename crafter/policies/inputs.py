@@ -98,7 +98,9 @@ def material_input(
 
 
 def statement_input(statement: Mapping[str, Any]) -> bytes:
-    return encode(statement)
+    """The statement as attestation policies receive it: compact JSON with sorted keys (the form it is signed
+    in), so the same statement always gives the same bytes."""
+    return json.dumps(statement, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
 
 
 def encode(doc: Any) -> bytes:

@@ -406,3 +406,25 @@ def test_identity_options_refused_for_key_signed_bundles(pipe: Pipeline, bundle:
 
     with pytest.raises(UsageError, match="apply to keyless bundles"):
         verify_bundle(bundle, public_key=public_key_from_pem(pipe.pub), certificate_identity="x")
+
+
+def test_attestation_policy_replay_rebuilds_the_exact_input(tmp_path: Path) -> None:
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(
+        "schemaVersion: v1\n"
+        "materials: [{name: sbom, type: SBOM_CYCLONEDX_JSON}]\n"
+        "policies:\n"
+        "  materials: [{ref: 'builtin://cyclonedx-banned-licenses', with: {licenses: MIT}}]\n"
+        "  attestation: [{ref: 'builtin://attestation-git-and-runner'}]\n"
+    )
+    key, pub = generate_key_pair(tmp_path / "k", b"pw")
+    c = Crafter(state_dir=tmp_path / "st", cwd=tmp_path, environ={"PATH": "/usr/bin:/bin"})
+    c.init(contract=contract)
+    c.add([str(SBOM)], name="sbom")
+    bundle = c.push(key=str(key), password=b"pw", bundle=tmp_path / "b.json").bundle_path
+    result = verify_bundle(bundle, public_key=public_key_from_pem(pub), materials=[SBOM], replay=True)
+    outcomes = {(r.name, r.material): r for r in result.replay}
+    attestation = outcomes[("attestation-git-and-runner", "")]
+    assert attestation.status == "same"
+    assert "approximately" not in attestation.detail
+    assert outcomes[("cyclonedx-banned-licenses", "sbom")].status == "same"
