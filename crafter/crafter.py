@@ -32,7 +32,7 @@ from crafter.state import StateEntry, StateStore, default_state_dir
 from crafter.storage import ContentStore, Store, bundle_target, publish, upload_materials
 
 if TYPE_CHECKING:
-    from crafter.policies.verifier import VerifierOptions
+    from crafter.policies.options import VerifierOptions
     from crafter.status import Status
 
 log = logging.getLogger("crafter")

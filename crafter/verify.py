@@ -549,7 +549,8 @@ def _replay(
     statement: Mapping[str, Any], files: Sequence[Path], options: Any, cwd: Path
 ) -> tuple[ReplayOutcome, ...]:
     from crafter.contract import Contract
-    from crafter.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
+    from crafter.policies.options import VerifierOptions
+    from crafter.policies.verifier import PolicyVerifier, default_engines
 
     opts: VerifierOptions = options or VerifierOptions()
     engines = default_engines(opts)

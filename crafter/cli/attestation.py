@@ -13,7 +13,7 @@ from crafter.cli import render
 
 if TYPE_CHECKING:
     from crafter.crafter import Crafter
-    from crafter.policies.verifier import VerifierOptions
+    from crafter.policies.options import VerifierOptions
     from crafter.storage import ContentStore, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,7 +50,7 @@ class PolicyFlags:
 
     def options(self) -> VerifierOptions:
         from crafter.crafter import parse_key_values
-        from crafter.policies.verifier import VerifierOptions
+        from crafter.policies.options import VerifierOptions
 
         options = VerifierOptions(
             timeout=self.timeout or 60.0,

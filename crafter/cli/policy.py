@@ -17,8 +17,8 @@ from crafter.cli.attestation import PolicyFlags, output_option, policy_options
 
 if TYPE_CHECKING:
     from crafter.policies.evaluation import PolicyEvaluation
+    from crafter.policies.options import VerifierOptions
     from crafter.policies.testing import CaseResult
-    from crafter.policies.verifier import VerifierOptions
 
 
 def _options(

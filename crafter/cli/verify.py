@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from crafter.verify import VerifyResult
+if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only when verify runs
+    from crafter.verify import VerifyResult
 
 
 @click.command()
@@ -87,7 +89,7 @@ def verify(
     Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement),
     12 a --material file does not match, 13 --replay gives another policy result, 7 --contract not met.
     """
-    from crafter.policies.verifier import VerifierOptions
+    from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
     from crafter.verify import verify_reference
 

@@ -30,7 +30,7 @@ from crafter.errors import CrafterError, PolicyError
 
 if TYPE_CHECKING:
     from crafter.policies.evaluation import PolicyEvaluation
-    from crafter.policies.verifier import VerifierOptions
+    from crafter.policies.options import VerifierOptions
 
 POLICY_FILE = "policy.yaml"
 CASES_DIR = "tests"

@@ -27,34 +27,13 @@ from crafter.models import CraftingState, Material, now_rfc3339
 from crafter.policies.engines.interface import EngineRegistry, EngineResult, Limits, PolicyEngine, Script
 from crafter.policies.evaluation import EvaluatedViolation, PolicyEvaluation
 from crafter.policies.inputs import material_input, statement_input
+from crafter.policies.options import VerifierOptions
 from crafter.policies.spec import ATTESTATION, Attachment, GroupAttachment, Policy, PolicyGroup, Selector
+
+__all__ = ["PolicyVerifier", "VerifierOptions", "default_engines", "default_loader", "evaluate_policy"]
 
 log = logging.getLogger("crafter.policies")
 Evaluation = Mapping[str, Any]
-
-
-@attrs.frozen
-class VerifierOptions:
-    """How policies are evaluated (CLI: --policy-timeout, --policy-input, --enforce, --rego-backend)."""
-
-    timeout: float = 60.0
-    memory_bytes: int = 1 << 30  # address space a Rego worker may add
-    wasm_memory_bytes: int = 256 << 20  # linear memory (with input and output) of one WASM evaluation
-    allowed_hosts: tuple[str, ...] = ()  # hosts every policy may reach over HTTP (WASM); none by default
-    enforce: bool = False  # gate every attachment not explicitly marked gate: false
-    rego_backend: str = "regopy"
-    runtime_inputs: Mapping[str, str] = attrs.field(factory=dict)
-    max_workers: int = 0  # 0: the number of cores
-    cache_dir: Path | None = None  # remote policy cache
-
-    def limits(self, attachment: Attachment | None = None) -> Limits:
-        """The limits of one evaluation: the attachment's timeout wins; its allowed hosts add to ours."""
-        extra = attachment.allowed_hosts if attachment else ()
-        return Limits(
-            timeout=(attachment.timeout if attachment else None) or self.timeout,
-            memory_bytes=self.memory_bytes,
-            allowed_hosts=tuple(dict.fromkeys((*self.allowed_hosts, *extra))),
-        )
 
 
 @attrs.frozen
