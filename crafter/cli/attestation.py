@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import click
@@ -68,7 +69,21 @@ def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
     """--policy-timeout, --rego-backend, --policy-allowed-host, --wasm-memory-mib (and --policy-input,
     --enforce where they apply)."""
 
-    def decorate(f: F) -> F:
+    def decorate(command: F) -> F:
+        # The options reach the command as one ``policy: PolicyFlags`` argument.
+        @functools.wraps(command)
+        def collect(*args: Any, **kwargs: Any) -> Any:
+            kwargs["policy"] = PolicyFlags(
+                timeout=kwargs.pop("policy_timeout"),
+                inputs=kwargs.pop("policy_inputs", ()),
+                enforce=kwargs.pop("enforce", False),
+                rego_backend=kwargs.pop("rego_backend"),
+                allowed_hosts=kwargs.pop("allowed_hosts"),
+                wasm_memory_mib=kwargs.pop("wasm_memory_mib"),
+            )
+            return command(*args, **kwargs)
+
+        f = cast(F, collect)
         f = click.option(
             "--policy-allowed-host",
             "allowed_hosts",
@@ -157,22 +172,11 @@ def init(
     team: str,
     organization: str,
     dry_run: bool,
-    policy_timeout: float | None,
-    rego_backend: str,
-    allowed_hosts: tuple[str, ...],
-    wasm_memory_mib: int | None,
-    enforce: bool,
+    policy: PolicyFlags,
     output: str,
 ) -> None:
     """Start an attestation and make it the current one."""
-    flags = PolicyFlags(
-        timeout=policy_timeout,
-        enforce=enforce,
-        rego_backend=rego_backend,
-        allowed_hosts=allowed_hosts,
-        wasm_memory_mib=wasm_memory_mib,
-    )
-    c = settings.crafter(flags)
+    c = settings.crafter(policy)
     state = c.init(
         contract=contract,
         workflow=workflow,
@@ -217,11 +221,7 @@ def add(
     no_strict_validation: bool,
     cas: str | None,
     insecure: bool,
-    policy_timeout: float | None,
-    rego_backend: str,
-    allowed_hosts: tuple[str, ...],
-    wasm_memory_mib: int | None,
-    policy_inputs: tuple[str, ...],
+    policy: PolicyFlags,
     attestation_id: str | None,
     output: str,
 ) -> None:
@@ -232,14 +232,7 @@ def add(
     all_values = [*option_values, *values]
     if not all_values:
         raise UsageError("nothing to add", hint="crafter add --name NAME --value PATH_OR_VALUE")
-    flags = PolicyFlags(
-        timeout=policy_timeout,
-        inputs=policy_inputs,
-        rego_backend=rego_backend,
-        allowed_hosts=allowed_hosts,
-        wasm_memory_mib=wasm_memory_mib,
-    )
-    c = settings.crafter(flags)
+    c = settings.crafter(policy)
     materials = c.add(
         all_values,
         name=name,
@@ -320,12 +313,7 @@ def push(
     exception_bypass_policy_check: bool,
     oci_ref: str | None,
     insecure: bool,
-    policy_timeout: float | None,
-    rego_backend: str,
-    allowed_hosts: tuple[str, ...],
-    wasm_memory_mib: int | None,
-    policy_inputs: tuple[str, ...],
-    enforce: bool,
+    policy: PolicyFlags,
     attestation_id: str | None,
     output: str,
 ) -> None:
@@ -337,15 +325,7 @@ def push(
     from crafter.crafter import parse_key_values
 
     key = _signing_reference(key, keyless, staging, trust_config)
-    flags = PolicyFlags(
-        timeout=policy_timeout,
-        inputs=policy_inputs,
-        enforce=enforce,
-        rego_backend=rego_backend,
-        allowed_hosts=allowed_hosts,
-        wasm_memory_mib=wasm_memory_mib,
-    )
-    c = settings.crafter(flags)
+    c = settings.crafter(policy)
     result = c.push(
         key=key,
         bundle=bundle,

@@ -17,25 +17,10 @@ from crafter.cli.attestation import PolicyFlags, output_option, policy_options
 
 if TYPE_CHECKING:
     from crafter.policies.evaluation import PolicyEvaluation
-    from crafter.policies.options import VerifierOptions
     from crafter.policies.testing import CaseResult
 
 
-def _options(
-    policy_timeout: float | None,
-    rego_backend: str,
-    allowed_hosts: tuple[str, ...],
-    wasm_memory_mib: int | None,
-) -> VerifierOptions:
-    return PolicyFlags(
-        timeout=policy_timeout,
-        rego_backend=rego_backend,
-        allowed_hosts=allowed_hosts,
-        wasm_memory_mib=wasm_memory_mib,
-    ).options()
-
-
-# The same --policy-timeout and --rego-backend options as init, add and push.
+# The same --policy-timeout, --rego-backend, --policy-allowed-host and --wasm-memory-mib as init, add and push.
 _engine_options = policy_options(enforce=False, inputs=False)
 
 
@@ -74,10 +59,7 @@ def eval_(
     inputs: tuple[str, ...],
     evaluation_time: str | None,
     show_input: bool,
-    policy_timeout: float | None,
-    rego_backend: str,
-    allowed_hosts: tuple[str, ...],
-    wasm_memory_mib: int | None,
+    policy: PolicyFlags,
     output: str,
 ) -> None:
     """Evaluate one policy on one material (or statement) and print the result."""
@@ -98,7 +80,7 @@ def eval_(
         material=material,
         kind=kind_name,
         args=parse_key_values(inputs, "input"),
-        options=_options(policy_timeout, rego_backend, allowed_hosts, wasm_memory_mib),
+        options=policy.options(),
         cwd=Path.cwd(),
         evaluation_time=evaluation_time,
     )
@@ -107,7 +89,7 @@ def eval_(
             f"no execution branch matched, or all of them were ignored, for kind {kind_name or 'detected'}",
             hint="the policy has no script for this kind (give --kind, or check spec.policies[].kind)",
         )
-    _render_evaluation(evaluation, output, show_input, rego_backend)
+    _render_evaluation(evaluation, output, show_input, policy.rego_backend)
 
 
 def _input_document(evaluation: PolicyEvaluation) -> Any:
@@ -177,10 +159,7 @@ def _render_evaluation(
 @output_option
 def test(
     directories: tuple[Path, ...],
-    policy_timeout: float | None,
-    rego_backend: str,
-    allowed_hosts: tuple[str, ...],
-    wasm_memory_mib: int | None,
+    policy: PolicyFlags,
     output: str,
 ) -> None:
     """Run the fixture cases (tests/*.yaml) of the policies under DIRECTORIES [default: policies].
@@ -190,7 +169,7 @@ def test(
     from crafter.errors import CrafterError
     from crafter.policies.testing import find_cases, run_case
 
-    options = _options(policy_timeout, rego_backend, allowed_hosts, wasm_memory_mib)
+    options = policy.options()
     results: list[CaseResult] = []
     for directory in directories or (Path("policies"),):
         paths = find_cases(directory)
