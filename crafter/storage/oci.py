@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from crafter.models import now_rfc3339
+from crafter.storage.credentials import GIVEN, Credentials, registry_credentials
 from crafter.storage.interface import BUNDLE_MEDIA_TYPE, ContentStore, Store, StoreError, split_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -40,6 +41,8 @@ _MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 TIMEOUT = 30.0
+MAX_REFERRER_PAGES = 100  # a registry that keeps sending rel="next" must not loop forever
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
 @attrs.frozen
@@ -84,37 +87,6 @@ class OciReference:
         return cls(registry, repository, tag or None, digest or None)
 
 
-def registry_credentials(registry: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """``CRAFTER_REGISTRY_USERNAME``/``_PASSWORD``, else the registry's ``auths`` entry in the Docker config file
-    (``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``); None when neither has any."""
-    user, password = environ.get("CRAFTER_REGISTRY_USERNAME"), environ.get("CRAFTER_REGISTRY_PASSWORD")
-    if user and password is not None:
-        return user, password
-    directory = environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    path = Path(directory) / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot read the Docker config file {path}: {exc}") from exc
-    auths = config.get("auths", {}) if isinstance(config, dict) else {}
-    for key, entry in auths.items() if isinstance(auths, dict) else ():
-        host = urllib.parse.urlsplit(key).netloc if "://" in key else key.split("/")[0]
-        if host != registry or not isinstance(entry, dict):
-            continue
-        if entry.get("auth"):
-            try:
-                decoded = base64.b64decode(entry["auth"]).decode("utf-8")
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise StoreError(f"{path}: the auth entry of {key} is not base64 of USER:PASSWORD") from exc
-            name, _, secret = decoded.partition(":")
-            return name, secret
-        if entry.get("username"):
-            return str(entry["username"]), str(entry.get("password", ""))
-    return None
-
-
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = header.strip().partition(" ")
     return scheme.lower(), dict(re.findall(r'(\w+)="([^"]*)"', rest))
@@ -128,12 +100,12 @@ class RegistryClient:
         registry: str,
         *,
         insecure: bool = False,
-        credentials: tuple[str, str] | None = None,
+        credentials: Credentials | tuple[str, str] | None = None,
         timeout: float = TIMEOUT,
     ) -> None:
         self.registry = registry
         self.base = f"{'http' if insecure else 'https'}://{registry}"
-        self.credentials = credentials
+        self.credentials = Credentials(*credentials) if isinstance(credentials, tuple) else credentials
         self.timeout = timeout
         self._auth: str | None = None
 
@@ -157,10 +129,10 @@ class RegistryClient:
             self._auth = self._answer(challenge)
         if status == 401:
             who = "the given credentials" if self.credentials else "anonymous access"
-            raise StoreError(
-                f"registry {self.registry} refused {who} (401 Unauthorized)",
-                hint="set CRAFTER_REGISTRY_USERNAME and CRAFTER_REGISTRY_PASSWORD, or log in (docker login)",
-            )
+            hint = "set CRAFTER_REGISTRY_USERNAME and CRAFTER_REGISTRY_PASSWORD, or log in (docker login)"
+            if self.credentials and self.credentials.source != GIVEN:
+                hint = f"the credentials came from {self.credentials.source}; " + hint
+            raise StoreError(f"registry {self.registry} refused {who} (401 Unauthorized)", hint=hint)
         if status == 403:
             raise StoreError(f"registry {self.registry} denied {method} {urllib.parse.urlsplit(full).path}")
         return status, resp_headers, body
@@ -184,10 +156,11 @@ class RegistryClient:
             raise StoreError(f"cannot reach registry {self.registry}: {exc}") from exc
 
     def _basic(self) -> str | None:
-        if not self.credentials:
+        # An identity token is only good for the token endpoint's refresh-token grant, as with docker.
+        if not self.credentials or self.credentials.identity_token:
             return None
-        token = base64.b64encode(":".join(self.credentials).encode("utf-8")).decode("ascii")
-        return f"Basic {token}"
+        pair = f"{self.credentials.username}:{self.credentials.secret}"
+        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
     def _answer(self, challenge: str) -> str | None:
         scheme, params = _challenge(challenge)
@@ -196,10 +169,17 @@ class RegistryClient:
         if scheme == "bearer" and params.get("realm"):
             query = {k: v for k, v in params.items() if k in ("service", "scope")}
             url = params["realm"] + ("?" + urllib.parse.urlencode(query) if query else "")
-            basic = self._basic()
-            saved, self._auth = self._auth, basic
+            saved, self._auth = self._auth, self._basic()
             try:
-                status, _, body = self._send("GET", url, None, None)
+                if self.credentials and self.credentials.identity_token:
+                    # OAuth2 refresh-token grant of the distribution token spec (what docker does).
+                    form = {**query, "grant_type": "refresh_token", "client_id": "crafter"}
+                    form["refresh_token"] = self.credentials.secret
+                    data = urllib.parse.urlencode(form).encode("ascii")
+                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                    status, _, body = self._send("POST", params["realm"], data, headers)
+                else:
+                    status, _, body = self._send("GET", url, None, None)
             finally:
                 self._auth = saved
             if status != 200:
@@ -264,15 +244,34 @@ class RegistryClient:
             raise StoreError(f"blob {digest} from {self.registry}/{repository} does not match its digest")
         return body
 
-    def referrers(self, repository: str, digest: str) -> list[dict[str, Any]] | None:
-        """Descriptors from the referrers API; None when the registry has no such API (404)."""
-        status, _, body = self.request(
-            "GET", f"/v2/{repository}/referrers/{digest}", headers={"Accept": OCI_INDEX}
-        )
-        if status == 404:
-            return None
-        self._check(status, f"listing referrers of {digest}", body)
-        return list(_json(body, "referrers index").get("manifests", []))
+    def referrers(
+        self, repository: str, digest: str, artifact_type: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Descriptors from the referrers API, every page (``Link: <...>; rel="next"``), only those of
+        ``artifact_type`` when given (the registry may filter; the result is filtered here anyway).
+
+        None when the registry has no referrers API: a 404, or a 200 that is not an image index (some front
+        ends answer any path; oras-go applies the same test)."""
+        path = f"/v2/{repository}/referrers/{digest}"
+        url = path + ("?" + urllib.parse.urlencode({"artifactType": artifact_type}) if artifact_type else "")
+        found: list[dict[str, Any]] = []
+        for page in range(MAX_REFERRER_PAGES):
+            status, headers, body = self.request("GET", url, headers={"Accept": OCI_INDEX})
+            if page == 0 and status == 404:
+                return None
+            self._check(status, f"listing referrers of {digest}", body)
+            if page == 0 and headers.get("content-type", "").split(";")[0].strip() != OCI_INDEX:
+                return None
+            found.extend(
+                m for m in _json(body, "referrers index").get("manifests") or [] if isinstance(m, dict)
+            )
+            link = _NEXT_LINK.search(headers.get("link", ""))
+            if not link:
+                break
+            url = urllib.parse.urljoin(self.base + path, link.group(1))
+        else:
+            raise StoreError(f"registry {self.registry}: more than {MAX_REFERRER_PAGES} pages of referrers")
+        return [d for d in found if not artifact_type or d.get("artifactType") == artifact_type]
 
     def _check(self, status: int, what: str, body: bytes, ok: tuple[int, ...] = (200,)) -> None:
         if status not in ok:
@@ -370,6 +369,9 @@ class OciStore(Store):
             client.put_manifest(ref.repository, ref.tag or "latest", OCI_MANIFEST, body)
             return self._location(digest)
         headers = client.put_manifest(ref.repository, digest, OCI_MANIFEST, body)
+        # Distribution spec 1.1: OCI-Subject on the PUT means the registry indexed the subject; without it,
+        # a referrers API that answers still indexes it (the spec's "verify the referrers API is available",
+        # as oras-go does); only a registry with neither needs the client-kept tag.
         indexed = headers.get("oci-subject")
         if not indexed and client.referrers(ref.repository, subject["digest"]) is None:
             descriptor = {
@@ -402,11 +404,15 @@ class OciStore(Store):
         if subject is None:
             return []
         repo = self.reference.repository
-        listed = self.client.referrers(repo, subject["digest"])
+        listed = self.client.referrers(repo, subject["digest"], BUNDLE_MEDIA_TYPE)
         if listed is None:
             found = self.client.get_manifest(repo, fallback_tag(subject["digest"]))
-            listed = list(_json(found[2], "referrers index").get("manifests", [])) if found else []
-        bundles = [d for d in listed if d.get("artifactType") == BUNDLE_MEDIA_TYPE]
+            # The spec: a tag that holds no valid image index means no referrers.
+            valid = found is not None and found[0] == OCI_INDEX
+            listed = (
+                list(_json(found[2], "referrers index").get("manifests") or []) if valid and found else []
+            )
+        bundles = [d for d in listed if isinstance(d, dict) and d.get("artifactType") == BUNDLE_MEDIA_TYPE]
         return sorted(bundles, key=lambda d: str((d.get("annotations") or {}).get(CREATED, "")))
 
     def get(self) -> bytes:

@@ -20,6 +20,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from tests.storage.referrers_proxy import ReferrersProxy
+
 BINARY = os.environ.get("CRAFTER_TEST_REGISTRY_BINARY", "docker-registry")
 USER, PASSWORD = "crafter", "s3cret"
 
@@ -115,6 +117,13 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
     (root / "htpasswd").write_text(_bcrypt_line(USER, PASSWORD))
     auth = f"auth:\n  htpasswd:\n    realm: crafter-test\n    path: {root / 'htpasswd'}\n"
     yield from _start(root, auth)
+
+
+@pytest.fixture
+def referrers_registry(registry: Registry) -> Iterator[ReferrersProxy]:
+    """An OCI 1.1 registry: the anonymous registry behind a proxy with the referrers API (referrers_proxy.py)."""
+    with ReferrersProxy(registry.host).running() as proxy:
+        yield proxy
 
 
 @pytest.fixture

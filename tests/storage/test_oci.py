@@ -96,10 +96,12 @@ def test_credentials_from_env_then_docker_config(tmp_path: Path) -> None:
     auth = base64.b64encode(b"alice:pw1").decode()
     config.write_text(json.dumps({"auths": {"https://reg.example:5000": {"auth": auth}}}))
     env = {"DOCKER_CONFIG": str(tmp_path)}
-    assert registry_credentials("reg.example:5000", env) == ("alice", "pw1")
+    found = registry_credentials("reg.example:5000", env)
+    assert found is not None and (found.username, found.secret) == ("alice", "pw1")
     assert registry_credentials("other.example", env) is None
     env |= {"CRAFTER_REGISTRY_USERNAME": "bob", "CRAFTER_REGISTRY_PASSWORD": "pw2"}
-    assert registry_credentials("reg.example:5000", env) == ("bob", "pw2")
+    found = registry_credentials("reg.example:5000", env)
+    assert found is not None and (found.username, found.secret) == ("bob", "pw2")
 
 
 # -- the store against the registry ----------------------------------------------------------------------
