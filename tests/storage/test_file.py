@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from crafter.cli.main import main
 from crafter.signing.keys import generate_key_pair
 from crafter.storage import StoreError, bundle_target
+from crafter.storage.credentials import TOKEN_USERNAME, Credentials
 from crafter.storage.file import DirectoryContentStore, DirectoryStore, FileStore
 from crafter.storage.oci import RegistryClient
 
@@ -104,6 +106,14 @@ class _TokenRegistry(BaseHTTPRequestHandler):
             challenge = f'Bearer realm="http://{host}/token",service="test",scope="repository:demo:pull"'
             self._reply(401, b"{}", {"WWW-Authenticate": challenge})
 
+    def do_POST(self) -> None:
+        """The OAuth2 refresh-token grant, for an identity token (``<token>`` from a credential helper)."""
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+        expected = {"grant_type": ["refresh_token"], "refresh_token": ["R3FRESH"], "service": ["test"]}
+        ok = self.path == "/token" and all(form.get(k) == v for k, v in expected.items())
+        assert form.get("scope") == ["repository:demo:pull"] and form.get("client_id")
+        self._reply(200 if ok else 401, json.dumps({"access_token": "T0K"}).encode() if ok else b"{}")
+
     def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         for k, v in (headers or {}).items():
@@ -132,3 +142,13 @@ def test_bearer_token_flow(token_registry: str) -> None:
         RegistryClient(token_registry, insecure=True, credentials=("u", "bad")).request("GET", "/v2/")
     with pytest.raises(StoreError, match="refused anonymous access"):
         RegistryClient(token_registry, insecure=True).request("GET", "/v2/")
+
+
+def test_identity_token_flow(token_registry: str) -> None:
+    """An identity token is exchanged at the realm (POST, refresh-token grant), never sent as Basic."""
+    token = Credentials(TOKEN_USERNAME, "R3FRESH", "docker-credential-test")
+    assert RegistryClient(token_registry, insecure=True, credentials=token).request("GET", "/v2/")[0] == 200
+    bad = Credentials(TOKEN_USERNAME, "stale", "docker-credential-test")
+    with pytest.raises(StoreError, match="refused the given credentials") as info:
+        RegistryClient(token_registry, insecure=True, credentials=bad).request("GET", "/v2/")
+    assert "docker-credential-test" in (info.value.hint or "")
