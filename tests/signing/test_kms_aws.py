@@ -1,9 +1,9 @@
-"""AWS KMS signing for real, against moto in server mode on 127.0.0.1 (with the DIGEST patch)."""
+"""AWS KMS signing for real, against moto in server mode on 127.0.0.1 (with the DIGEST patch; the ``kms``
+fixture is in conftest.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,36 +23,6 @@ from tests.signing._helpers import STATEMENT  # noqa: E402
 
 if not kms_digest_patch.APPLIED:  # pragma: no cover
     pytest.skip("moto's KMS internals changed; the DIGEST patch no longer applies", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def kms_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def kms(kms_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    env = {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_KMS": kms_endpoint,
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return boto3.client("kms")
 
 
 def _public_key(kms: Any, key_id: str) -> Any:
