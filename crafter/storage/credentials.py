@@ -10,6 +10,7 @@ docker (the ``auths`` entry is not used then: with a helper it only lists the re
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -136,7 +137,8 @@ def helper_credentials(helper: str, registry: str, environ: Mapping[str, str]) -
     try:
         out, err = proc.communicate(registry.encode("utf-8"), timeout=HELPER_TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it ended just now
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise StoreError(f"{where} did not answer within {HELPER_TIMEOUT:g} s") from None
     text = out.decode("utf-8", "replace").strip()

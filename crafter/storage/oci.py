@@ -3,9 +3,10 @@
 A bundle is pushed as an OCI 1.1 artifact: an image manifest with ``artifactType`` = the Sigstore bundle media
 type, the empty config (``application/vnd.oci.empty.v1+json``, ``{}``), one layer holding the bundle's exact
 bytes and, when the reference names an image, ``subject`` = that image's manifest descriptor. Registries with
-the referrers API index it themselves; for registries without it (a 404 on ``/v2/<repo>/referrers/<digest>``,
+the referrers API index it themselves (``OCI-Subject`` on the PUT, else an image index from
+``/v2/<repo>/referrers/<digest>``); for registries without it (a 404 there, or an answer that is no image index,
 e.g. distribution 2.8) the client keeps the referrers tag schema: an image index tagged ``sha256-<hex>`` listing
-the artifacts that refer to the image. The manifest is written by us because oras-py cannot set
+the artifacts that refer to the image. Credentials: :mod:`crafter.storage.credentials`. The manifest is written by us because oras-py cannot set
 ``artifactType``; blob and manifest transfers are small, so one HTTP client serves both. See docs/storage.md.
 """
 
