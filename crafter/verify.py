@@ -24,11 +24,14 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+if TYPE_CHECKING:
+    from crafter.storage.interface import ContentStore
 
 from crafter.errors import (
     CrafterError,
@@ -74,6 +77,8 @@ class SignerInfo:
     not_before: str = ""
     not_after: str = ""
     notes: tuple[str, ...] = ()
+    certificate_file: str = ""  # the certificate given with --certificate, "" otherwise
+    expired: bool = False  # that certificate's validity ended before now
 
     def to_dict(self) -> dict[str, Any]:
         d = attrs.asdict(self)
@@ -87,6 +92,7 @@ class MaterialCheck:
     digest: str  # "sha256:<hex>" of the file
     matched: str = ""  # the material or subject it matched, "" when it matched none
     problem: str = ""  # "" when it matched
+    source: str = ""  # "" for a --material file, "cas" for bytes fetched from the content store
 
 
 @attrs.frozen
@@ -115,6 +121,12 @@ class VerifyResult:
     material_checks: tuple[MaterialCheck, ...] = ()
     replay: tuple[ReplayOutcome, ...] = ()
     replayed: bool = False
+    kind: str = "sigstore-bundle"  # what the file was: "sigstore-bundle" or "dsse-envelope"
+    certificate_problem: str = ""  # the --certificate expired and that was not allowed
+
+    @property
+    def kind_label(self) -> str:
+        return "DSSE envelope" if self.kind == "dsse-envelope" else "Sigstore bundle"
 
     @property
     def subjects(self) -> list[dict[str, Any]]:
@@ -167,11 +179,21 @@ class VerifyResult:
         return tuple(r for r in self.replay if r.status == "not-replayed")
 
     def check(self) -> None:
-        """Raise :class:`DigestMismatchError` (first) or :class:`ReplayDifferenceError` for what was found."""
+        """Raise :class:`SignatureError` for a refused certificate (first), :class:`DigestMismatchError` or
+        :class:`ReplayDifferenceError` for what was found."""
+        if self.certificate_problem:
+            raise SignatureError(
+                self.certificate_problem,
+                hint="a certificate that expired after signing (short-lived signing certificates do) is "
+                "accepted with --allow-expired-certificate",
+            )
         if self.mismatches:
+            from_cas = any(c.source == "cas" for c in self.mismatches)
             raise DigestMismatchError(
                 "; ".join(c.problem for c in self.mismatches),
-                hint="the files given with --material are not the ones this attestation records",
+                hint="the content store holds other bytes than the ones this attestation records"
+                if from_cas
+                else "the files given with --material are not the ones this attestation records",
             )
         if self.differences:
             raise ReplayDifferenceError(
@@ -185,7 +207,8 @@ class VerifyResult:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "bundle": str(self.path),
-            "verified": not (self.mismatches or self.differences),
+            "format": self.kind,
+            "verified": not (self.certificate_problem or self.mismatches or self.differences),
             "payloadType": self.payload_type,
             "payloadDigest": self.payload_digest,
             "signer": self.signer.to_dict(),
@@ -195,6 +218,8 @@ class VerifyResult:
             "materials": self.materials,
             "policy": self.policy,
         }
+        if self.certificate_problem:
+            d["certificateProblem"] = self.certificate_problem
         if self.material_checks:
             d["materialChecks"] = [
                 {k: v for k, v in attrs.asdict(c).items() if v} for c in self.material_checks
@@ -205,10 +230,14 @@ class VerifyResult:
 
 
 # -- entry point -------------------------------------------------------------------------------------------
-def verify_reference(reference: str, *, insecure: bool = False, **kwargs: Any) -> VerifyResult:
+def verify_reference(
+    reference: str, *, insecure: bool = False, cas: ContentStore | str | None = None, **kwargs: Any
+) -> VerifyResult:
     """Verify a bundle file, or a bundle fetched from a registry (``oci://REGISTRY/REPO[:TAG|@DIGEST]``:
     the artifact itself, or the newest bundle attached to that image). Keyword arguments: :func:`verify_bundle`'s.
+    ``insecure`` applies to the registry of an ``oci://`` reference and of an ``oci://`` content store.
     """
+    kwargs["cas"] = open_content_store(cas, insecure=insecure) if isinstance(cas, str) else cas
     if not reference.startswith("oci://"):
         return verify_bundle(Path(reference), **kwargs)
     import tempfile
@@ -235,8 +264,16 @@ def verify_bundle(
     cwd: Path | None = None,
     certificate_identity: str | None = None,
     certificate_oidc_issuer: str | None = None,
+    certificate: Path | None = None,
+    allow_expired_certificate: bool = False,
+    cas: ContentStore | str | None = None,
 ) -> VerifyResult:
-    """Verify the bundle at ``path`` (see the module docstring for the checks and their order).
+    """Verify the bundle, or bare DSSE envelope, at ``path`` (see the module docstring for the checks and their
+    order).
+
+    ``certificate``: verify with the public key of this X.509 certificate (PEM or DER) instead of ``public_key``
+    or the bundle's own certificate. It is taken as given (no chain); when it has expired, the result's
+    :meth:`~VerifyResult.check` refuses it unless ``allow_expired_certificate``.
 
     ``certificate_identity`` / ``certificate_oidc_issuer``: for keyless bundles, the signer's certificate must
     name exactly this identity (email or URI) / OIDC issuer (the certificate chain itself is not checked
@@ -245,30 +282,56 @@ def verify_bundle(
     ``materials`` are checked against the recorded digests; they and ``replay_materials`` are the local
     files a replay may read (matched by digest). ``options`` is a
     :class:`~crafter.policies.verifier.VerifierOptions` for the replay (its ``cache_dir`` is where remote
-    policies are looked up; nothing is downloaded).
+    policies are looked up; nothing is downloaded). ``cas`` (a :class:`~crafter.storage.ContentStore`, or a
+    directory or ``oci://REGISTRY/REPO`` as ``crafter add --cas`` takes it) is where a replay fetches, by
+    digest, the bytes of materials no local file matches; what it returns is checked against the digest.
     """
-    from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
+    from crafter.signing.bundle import DSSE_ENVELOPE, read_signed, verify_envelope
     from crafter.signing.interface import VerificationError
 
+    if public_key is not None and certificate is not None:
+        raise UsageError("--key and --certificate are mutually exclusive: give one of them")
+    if allow_expired_certificate and certificate is None:
+        raise UsageError("--allow-expired-certificate applies to the certificate given with --certificate")
+    if cas is not None and not replay:
+        raise UsageError("--cas is read by --replay only: give --replay too")
     try:
-        bundle = read_bundle(path)
+        signed = read_signed(path)
     except SigningError as exc:
         raise SignatureError(exc.message, hint=exc.hint) from exc
-    try:
-        envelope = envelope_from_bundle(bundle)
-    except SigningError as exc:  # pragma: no cover - read_bundle checked it
-        raise SignatureError(f"{path}: {exc.message}") from exc
-    key, signer = _verification_key(bundle, public_key, path)
+    envelope = signed.envelope
+    where = f"{path} (DSSE envelope)" if signed.kind == DSSE_ENVELOPE else str(path)
+    certificate_problem = ""
+    if certificate is not None:
+        key, signer = _given_certificate(certificate, allow_expired_certificate)
+        if signer.expired and not allow_expired_certificate:
+            certificate_problem = (
+                f"{where}: the certificate {certificate} expired on {_utc(signer.not_after)}"
+            )
+    elif signed.kind == DSSE_ENVELOPE and public_key is None:
+        raise UsageError(
+            f"{path} is a bare DSSE envelope, which carries no key or certificate: "
+            "give --key PUB or --certificate CERT.pem"
+        )
+    else:
+        key, signer = _verification_key(signed.bundle, public_key, path)
     _check_identity(signer, certificate_identity, certificate_oidc_issuer, path)
     try:
         payload = verify_envelope(envelope, key)
     except VerificationError as exc:
         what = (
-            "the given public key" if signer.kind == "key" else "the public key of the bundle's certificate"
+            "the given public key"
+            if signer.kind == "key"
+            else f"the public key of certificate {certificate}"
+            if certificate is not None
+            else "the public key of the bundle's certificate"
         )
+        hint = "the payload, its type or the signature was altered, or another key signed it"
+        if certificate is not None:  # what was tried, the expiry included
+            validity = f"valid {_utc(signer.not_before)} to {_utc(signer.not_after)}"
+            hint = f"certificate {certificate} ({signer.identity}, {validity}{', expired' if signer.expired else ''}); {hint}"
         raise SignatureError(
-            f"{path}: bad signature: no signature of the envelope verifies with {what}",
-            hint="the payload, its type or the signature was altered, or another key signed it",
+            f"{where}: bad signature: no signature of the envelope verifies with {what}", hint=hint
         ) from exc
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:  # signed, but not an attestation
         raise SignatureError(
@@ -281,7 +344,9 @@ def verify_bundle(
     outcomes: tuple[ReplayOutcome, ...] = ()
     if replay:
         files = list(dict.fromkeys([*materials, *replay_materials]))
-        outcomes = _replay(statement, files, options, cwd or Path.cwd())
+        store = open_content_store(cas) if isinstance(cas, str) else cas
+        outcomes, fetched = _replay(statement, files, options, cwd or Path.cwd(), store)
+        checks += fetched
     return VerifyResult(
         path=path,
         payload_type=envelope.payload_type,
@@ -291,10 +356,63 @@ def verify_bundle(
         material_checks=checks,
         replay=outcomes,
         replayed=replay,
+        kind=signed.kind,
+        certificate_problem=certificate_problem,
     )
 
 
+def open_content_store(spec: str, *, insecure: bool = False) -> ContentStore:
+    """The content store ``crafter add --cas SPEC`` wrote to; a directory must exist (a mistyped path would
+    otherwise only show as materials "not in the content store")."""
+    from crafter.storage import content_store
+
+    if not spec.startswith("oci://") and not Path(spec).is_dir():
+        raise UsageError(f"content store {spec}: no such directory")
+    return content_store(spec, insecure=insecure)
+
+
 # -- signature -----------------------------------------------------------------------------------------
+def _given_certificate(path: Path, allow_expired: bool) -> tuple[PublicKeyTypes, SignerInfo]:
+    """The key and signer of a ``--certificate`` file (PEM, or DER as some tools write it)."""
+    from crafter.signing import algorithms
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise UsageError(f"certificate file {path} not found") from exc
+    except OSError as exc:
+        raise CrafterError(f"cannot read certificate {path}: {exc.strerror or exc}") from exc
+    try:
+        if b"-----BEGIN" in data:
+            cert = x509.load_pem_x509_certificate(data)
+        else:
+            cert = x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise SigningError(f"{path} is not an X.509 certificate (PEM or DER): {exc}") from exc
+    key = cert.public_key()
+    try:
+        algorithms.key_details(key)  # refuse key types we cannot verify with, as --key does
+    except SigningError as exc:
+        raise SigningError(f"{path}: {exc.message}", hint=exc.hint) from exc
+    expired = cert.not_valid_after_utc < datetime.now(UTC)
+    until = _utc(cert.not_valid_after_utc.isoformat())
+    notes = [
+        f"the certificate {path} is taken as given: its issuer chain, and whether it was valid when the "
+        "envelope was signed, are not checked"
+    ]
+    if expired and allow_expired:
+        notes.append(f"the certificate {path} expired on {until} (accepted: --allow-expired-certificate)")
+    signer = attrs.evolve(
+        _certificate_info(cert), notes=tuple(notes), certificate_file=str(path), expired=expired
+    )
+    return key, signer
+
+
+def _utc(iso: str) -> str:
+    """``2024-06-07T09:43:49+00:00`` as RFC 3339 UTC, ``2024-06-07T09:43:49Z`` (how certificates are quoted)."""
+    return iso.removesuffix("+00:00") + "Z" if iso.endswith("+00:00") else iso
+
+
 def _verification_key(
     bundle: Mapping[str, Any], public_key: PublicKeyTypes | None, path: Path
 ) -> tuple[PublicKeyTypes, SignerInfo]:
@@ -546,29 +664,108 @@ def _check_contract(statement: Mapping[str, Any], path: Path) -> None:
 
 # -- replay ----------------------------------------------------------------------------------------------
 def _replay(
-    statement: Mapping[str, Any], files: Sequence[Path], options: Any, cwd: Path
-) -> tuple[ReplayOutcome, ...]:
+    statement: Mapping[str, Any],
+    files: Sequence[Path],
+    options: Any,
+    cwd: Path,
+    cas: ContentStore | None = None,
+) -> tuple[tuple[ReplayOutcome, ...], tuple[MaterialCheck, ...]]:
+    """The replay outcomes, and the checks of the material bytes fetched from ``cas``."""
+    import tempfile
+
     from crafter.contract import Contract
     from crafter.policies.options import VerifierOptions
     from crafter.policies.verifier import PolicyVerifier, default_engines
 
     opts: VerifierOptions = options or VerifierOptions()
-    engines = default_engines(opts)
-    verifier = PolicyVerifier(
-        Contract.empty(), cwd=cwd, options=opts, engines=engines, loader=_offline_loader(cwd, opts, engines)
-    )
     by_digest = {_file_digest(p): p for p in files}
     predicate = statement["predicate"]
     descriptors = {
         m.get("annotations", {}).get("chainloop.material.name", ""): m for m in predicate.get("materials", [])
     }
-    try:
-        return tuple(
-            _replay_one(verifier, statement, material, ev, descriptors, by_digest)
-            for material, ev in _evaluations(predicate)
+    with tempfile.TemporaryDirectory(prefix="crafter-verify-cas-") as tmp:
+        fetched: dict[str, Path] = {}
+        reasons: dict[str, str] = {}
+        checks: tuple[MaterialCheck, ...] = ()
+        if cas is not None:
+            fetched, reasons, checks = _fetch_from_cas(cas, predicate, descriptors, by_digest, Path(tmp))
+        engines = default_engines(opts)
+        verifier = PolicyVerifier(
+            Contract.empty(),
+            cwd=cwd,
+            options=opts,
+            engines=engines,
+            loader=_offline_loader(cwd, opts, engines),
         )
-    finally:
-        verifier.close()
+        try:
+            outcomes = tuple(
+                _replay_one(verifier, statement, material, ev, descriptors, {**by_digest, **fetched}, reasons)
+                for material, ev in _evaluations(predicate)
+            )
+        finally:
+            verifier.close()
+    return outcomes, checks
+
+
+def _fetch_from_cas(
+    cas: ContentStore,
+    predicate: Mapping[str, Any],
+    descriptors: Mapping[str, Mapping[str, Any]],
+    local: Mapping[str, Path],
+    tmp: Path,
+) -> tuple[dict[str, Path], dict[str, str], tuple[MaterialCheck, ...]]:
+    """Fetch, by digest, the bytes of every material a replayed evaluation reads and no local file matches.
+
+    Returns the files written under ``tmp`` (by hex digest), why the others could not be had (by hex digest),
+    and one check per fetch: bytes that do not match their digest are a mismatch (exit code 12), whether the
+    store itself noticed or this check did. A store that cannot be reached raises its :class:`StoreError`.
+    """
+    from crafter.policies.inputs import _NOT_READ
+    from crafter.storage.interface import ContentDigestError, ContentNotFoundError, StoreError
+
+    paths: dict[str, Path] = {}
+    reasons: dict[str, str] = {}
+    checks: list[MaterialCheck] = []
+    for material, ev in _evaluations(predicate):
+        descriptor = descriptors.get(material)
+        if not material or descriptor is None or str(ev.get("type", "")) in _NOT_READ:
+            continue
+        sha = str((descriptor.get("digest") or {}).get("sha256", ""))
+        if not sha or sha in local or sha in paths or sha in reasons:
+            continue
+        digest, label = f"sha256:{sha}", f"material {material!r}"
+        blob = f"{cas.location()}@{digest}"
+        try:
+            data: bytes | None = cas.download(digest)
+        except ContentNotFoundError:
+            reasons[sha] = (
+                f"no local file with the digest of {label} ({digest}) and not in the content store "
+                f"{cas.location()} (not uploaded: skipUpload, or added without --cas)"
+            )
+            continue
+        except ContentDigestError:
+            data = None
+        except StoreError as exc:  # unreachable, refused: fatal, or every material would be "not replayed"
+            raise StoreError(f"content store {cas.location()}: {exc.message}", hint=exc.hint) from exc
+        got = "sha256:" + hashlib.sha256(data).hexdigest() if data is not None else ""
+        if got != digest:
+            found = f" (they hash to {got})" if got else ""
+            checks.append(
+                MaterialCheck(
+                    blob,
+                    got,
+                    problem=f"{blob}: digest mismatch for {label}: the content store's bytes are not the "
+                    f"recorded ones{found}",
+                    source="cas",
+                )
+            )
+            reasons[sha] = f"the content store's bytes for {label} do not match its digest {digest}"
+            continue
+        path = tmp / sha
+        path.write_bytes(data or b"")
+        paths[sha] = path
+        checks.append(MaterialCheck(blob, digest, matched=label, source="cas"))
+    return paths, reasons, tuple(checks)
 
 
 def _offline_loader(cwd: Path, options: Any, engines: Any) -> Any:
@@ -600,6 +797,7 @@ def _replay_one(
     ev: Mapping[str, Any],
     descriptors: Mapping[str, Mapping[str, Any]],
     files: Mapping[str, Path],
+    unavailable: Mapping[str, str],
 ) -> ReplayOutcome:
     name = str(ev.get("name", ""))
     try:
@@ -607,7 +805,7 @@ def _replay_one(
         kind = str(ev.get("type", ""))
         if material:
             when = str(ev.get("evaluatedAt", ""))
-            input_json = _material_input(statement, material, kind, when, descriptors, files)
+            input_json = _material_input(statement, material, kind, when, descriptors, files, unavailable)
             note = "" if _matches(input_json, ev) else "the material input differs from the recorded one"
         else:
             input_json, note = _statement_input(statement, ev)
@@ -705,8 +903,10 @@ def _material_input(
     evaluated_at: str,
     descriptors: Mapping[str, Mapping[str, Any]],
     files: Mapping[str, Path],
+    unavailable: Mapping[str, str],
 ) -> bytes:
-    """The input document of a material, rebuilt as :func:`crafter.policies.inputs.material_input` made it."""
+    """The input document of a material, rebuilt as :func:`crafter.policies.inputs.material_input` made it.
+    ``unavailable``: why the bytes of a digest could not be fetched from the content store."""
     from crafter.models import Material
     from crafter.policies.inputs import _NOT_READ, _content, encode
 
@@ -719,7 +919,8 @@ def _material_input(
         path = files.get(sha)
         if path is None:
             raise _NotReplayable(
-                f"no local file with the digest of material {material!r} (sha256:{sha}); give it with --material"
+                unavailable.get(sha)
+                or f"no local file with the digest of material {material!r} (sha256:{sha}); give it with --material"
             )
     content = _content(Material(name=material, kind=kind, added_at=""), str(path) if path else None)
     doc: dict[str, Any] = {"elements": content} if isinstance(content, list) else dict(content or {})

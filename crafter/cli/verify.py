@@ -22,6 +22,17 @@ if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only whe
     help="Public key (PEM) of a key-signed bundle [default: the certificate in a keyless bundle].",
 )
 @click.option(
+    "--certificate",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="CERT",
+    help="Verify with the public key of this X.509 certificate (PEM or DER); not with --key.",
+)
+@click.option(
+    "--allow-expired-certificate",
+    is_flag=True,
+    help="Accept a --certificate whose validity has ended (e.g. a short-lived signing certificate).",
+)
+@click.option(
     "--material",
     "materials",
     multiple=True,
@@ -35,7 +46,13 @@ if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only whe
     help="Check that the attestation has the materials this contract requires.",
 )
 @click.option("--replay", is_flag=True, help="Evaluate every embedded policy evaluation again and compare.")
-@click.option("--insecure", is_flag=True, help="Reach an oci:// registry over plain HTTP.")
+@click.option(
+    "--cas",
+    metavar="DIR|oci://REGISTRY/REPO",
+    help="--replay: fetch the bytes of materials no --material file matches from this content store "
+    "(as written by add --cas), checked against their digests.",
+)
+@click.option("--insecure", is_flag=True, help="Reach an oci:// registry (bundle or --cas) over plain HTTP.")
 @click.option(
     "--certificate-identity", help="Keyless: the identity (email or URI) the certificate must name."
 )
@@ -71,9 +88,12 @@ if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only whe
 def verify(
     bundle: str,
     key: Path | None,
+    certificate: Path | None,
+    allow_expired_certificate: bool,
     materials: tuple[Path, ...],
     contract: Path | None,
     replay: bool,
+    cas: str | None,
     insecure: bool,
     certificate_identity: str | None,
     certificate_oidc_issuer: str | None,
@@ -82,17 +102,22 @@ def verify(
     rego_backend: str,
     output: str,
 ) -> None:
-    """Verify BUNDLE (a file, or oci://REGISTRY/REPO[:TAG|@DIGEST]): signature, statement, and optionally
-    materials, contract and policy results. Offline, but for fetching an oci:// bundle.
+    """Verify BUNDLE (a Sigstore bundle or a bare DSSE envelope file, or oci://REGISTRY/REPO[:TAG|@DIGEST]):
+    signature, statement, and optionally materials, contract and policy results. Offline, but for fetching an
+    oci:// bundle and --cas oci:// contents.
 
     \b
-    Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement),
-    12 a --material file does not match, 13 --replay gives another policy result, 7 --contract not met.
+    Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement, expired
+    --certificate), 12 a --material file or --cas content does not match, 13 --replay gives another policy
+    result, 7 --contract not met, 20 the registry or content store cannot be reached.
     """
+    from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
     from crafter.verify import verify_reference
 
+    if key is not None and certificate is not None:  # before reading either file
+        raise UsageError("--key and --certificate are mutually exclusive: give one of them")
     public_key = public_key_from_pem(key) if key is not None else None
     options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
     result = verify_reference(
@@ -101,9 +126,12 @@ def verify(
         certificate_identity=certificate_identity,
         certificate_oidc_issuer=certificate_oidc_issuer,
         public_key=public_key,
+        certificate=certificate,
+        allow_expired_certificate=allow_expired_certificate,
         materials=materials,
         contract=contract,
         replay=replay,
+        cas=cas,
         options=options,
     )
     if output == "json":
@@ -127,10 +155,15 @@ def _table(result: VerifyResult) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     signer = result.signer
     who = "public key" if signer.kind == "key" else f"certificate: {signer.identity} (issuer {signer.issuer})"
-    head = Table(title=f"Bundle {result.path}", title_justify="left", show_header=False)
+    if signer.certificate_file:
+        who = f"certificate {signer.certificate_file}: {signer.identity}"
+        who += f", expired {signer.not_after}" if signer.expired else f", valid until {signer.not_after}"
+    head = Table(title=f"{result.kind_label} {result.path}", title_justify="left", show_header=False)
     head.add_column(overflow="fold")
     head.add_column(overflow="fold")
     head.add_row("signature", f"valid ({who})")
+    if result.certificate_problem:
+        head.add_row("certificate", f"REFUSED: {result.certificate_problem}")
     head.add_row("payload", f"{result.payload_type}, {result.payload_digest}")
     head.add_row("predicate", str(result.statement.get("predicateType", "")))
     pol = result.policy

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import CrafterError, SigningError
@@ -25,8 +26,12 @@ from crafter.signing.interface import Signer, VerificationError
 __all__ = [
     "ACCEPTED_MEDIA_TYPES",
     "BUNDLE_MEDIA_TYPE",
+    "DSSE_ENVELOPE",
+    "SIGSTORE_BUNDLE",
+    "SignedFile",
     "envelope_from_bundle",
     "read_bundle",
+    "read_signed",
     "sign_statement",
     "verify_envelope",
     "write_bundle",
@@ -158,6 +163,48 @@ def read_bundle(path: Path) -> dict[str, Any]:
     Raises :class:`CrafterError` when the file cannot be read and :class:`SigningError` when it is not a
     usable bundle; both name the file.
     """
+    return _checked_file(_load_json(path), path)
+
+
+def _checked_file(bundle: object, path: Path) -> dict[str, Any]:
+    try:
+        _check_bundle(bundle)
+    except SigningError as exc:
+        raise SigningError(f"{path} is not a usable Sigstore bundle: {exc.message}", hint=exc.hint) from exc
+    return bundle  # type: ignore[return-value]  # _check_bundle proved it is a dict
+
+
+#: :attr:`SignedFile.kind` of a Sigstore bundle and of a bare DSSE envelope.
+SIGSTORE_BUNDLE = "sigstore-bundle"
+DSSE_ENVELOPE = "dsse-envelope"
+
+
+@attrs.frozen
+class SignedFile:
+    """What :func:`read_signed` read: a Sigstore bundle, or a bare DSSE envelope (``bundle`` is then empty)."""
+
+    kind: str  # SIGSTORE_BUNDLE or DSSE_ENVELOPE
+    envelope: Envelope
+    bundle: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def read_signed(path: Path) -> SignedFile:
+    """Read a Sigstore bundle (checked as :func:`read_bundle` does) or a bare DSSE envelope, as Chainloop
+    stores them: an object with ``payloadType`` and no ``mediaType`` is read as an envelope, anything else as
+    a bundle, so a broken bundle keeps its specific error. Errors as :func:`read_bundle`'s, naming the file.
+    """
+    doc = _load_json(path)
+    if isinstance(doc, dict) and "mediaType" not in doc and "payloadType" in doc:
+        try:
+            envelope = Envelope.from_dict(doc)
+        except SigningError as exc:
+            raise SigningError(f"{path} is not a usable DSSE envelope: {exc.message}") from exc
+        return SignedFile(DSSE_ENVELOPE, envelope)
+    bundle = _checked_file(doc, path)
+    return SignedFile(SIGSTORE_BUNDLE, envelope_from_bundle(bundle), bundle)
+
+
+def _load_json(path: Path) -> Any:
     try:
         with path.open("rb") as handle:
             raw = handle.read(_MAX_BUNDLE_BYTES + 1)
@@ -168,14 +215,9 @@ def read_bundle(path: Path) -> dict[str, Any]:
     if len(raw) > _MAX_BUNDLE_BYTES:
         raise SigningError(f"{path} is not a bundle: larger than {_MAX_BUNDLE_BYTES} bytes")
     try:
-        bundle = json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SigningError(f"{path} is not a Sigstore bundle: invalid JSON ({exc})") from exc
-    try:
-        _check_bundle(bundle)
-    except SigningError as exc:
-        raise SigningError(f"{path} is not a usable Sigstore bundle: {exc.message}", hint=exc.hint) from exc
-    return bundle  # type: ignore[no-any-return]  # _check_bundle proved it is a dict
 
 
 def _check_bundle(bundle: object) -> None:

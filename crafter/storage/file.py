@@ -7,7 +7,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from crafter.storage.interface import ContentStore, Store, StoreError, split_digest
+from crafter.storage.interface import (
+    ContentDigestError,
+    ContentNotFoundError,
+    ContentStore,
+    Store,
+    StoreError,
+    split_digest,
+)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -103,8 +110,8 @@ class DirectoryContentStore(ContentStore):
     def download(self, digest: str) -> bytes:
         path = self._path(digest)
         if not path.is_file():
-            raise StoreError(f"{digest} is not in the content store {self.directory}")
+            raise ContentNotFoundError(f"{digest} is not in the content store {self.directory}")
         data = _read(path)
         if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-            raise StoreError(f"{path}: content does not match its digest {digest} (corrupted store)")
+            raise ContentDigestError(f"{path}: content does not match its digest {digest} (corrupted store)")
         return data

@@ -21,6 +21,14 @@ class StoreError(CrafterError):
     exit_code = ExitCode.STORE
 
 
+class ContentNotFoundError(StoreError):
+    """The content store holds nothing under the digest asked for."""
+
+
+class ContentDigestError(StoreError):
+    """The bytes a content store returned under a digest have another digest (a corrupted or altered store)."""
+
+
 class Store(ABC):
     """A place a signed bundle is written to and read back from."""
 
@@ -43,7 +51,8 @@ class ContentStore(ABC):
 
     @abstractmethod
     def download(self, digest: str) -> bytes:
-        """The bytes stored under ``digest``; :class:`StoreError` when absent."""
+        """The bytes stored under ``digest``, checked against it: :class:`ContentNotFoundError` when absent,
+        :class:`ContentDigestError` when they have another digest."""
 
     @abstractmethod
     def location(self) -> str:

@@ -28,7 +28,15 @@ import attrs
 
 from crafter.models import now_rfc3339
 from crafter.storage.credentials import GIVEN, Credentials, registry_credentials
-from crafter.storage.interface import BUNDLE_MEDIA_TYPE, ContentStore, Store, StoreError, split_digest
+from crafter.storage.interface import (
+    BUNDLE_MEDIA_TYPE,
+    ContentDigestError,
+    ContentNotFoundError,
+    ContentStore,
+    Store,
+    StoreError,
+    split_digest,
+)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -239,10 +247,12 @@ class RegistryClient:
     def get_blob(self, repository: str, digest: str) -> bytes:
         status, _, body = self.request("GET", f"/v2/{repository}/blobs/{digest}")
         if status == 404:
-            raise StoreError(f"blob {digest} not found in {self.registry}/{repository}")
+            raise ContentNotFoundError(f"blob {digest} not found in {self.registry}/{repository}")
         self._check(status, f"reading blob {digest}", body)
         if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
-            raise StoreError(f"blob {digest} from {self.registry}/{repository} does not match its digest")
+            raise ContentDigestError(
+                f"blob {digest} from {self.registry}/{repository} does not match its digest"
+            )
         return body
 
     def referrers(
