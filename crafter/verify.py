@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 if TYPE_CHECKING:
     from crafter.storage.interface import ContentStore
+    from crafter.verify_keyless import KeylessPolicy
 
 from crafter.errors import (
     CrafterError,
@@ -79,6 +80,12 @@ class SignerInfo:
     notes: tuple[str, ...] = ()
     certificate_file: str = ""  # the certificate given with --certificate, "" otherwise
     expired: bool = False  # that certificate's validity ended before now
+    # keyless bundles: what was checked (see crafter.verify_keyless)
+    trust_root: str = ""  # where the trust root came from
+    chain: tuple[str, ...] = ()  # the certificate's issuers, the trust anchor last
+    signed_at: tuple[str, ...] = ()  # verified times of signing and their sources
+    tlog_entries: int = 0  # transparency-log entries verified
+    sct: str = ""  # the certificate-transparency check made
 
     def to_dict(self) -> dict[str, Any]:
         d = attrs.asdict(self)
@@ -267,6 +274,7 @@ def verify_bundle(
     certificate: Path | None = None,
     allow_expired_certificate: bool = False,
     cas: ContentStore | str | None = None,
+    keyless: KeylessPolicy | None = None,
 ) -> VerifyResult:
     """Verify the bundle, or bare DSSE envelope, at ``path`` (see the module docstring for the checks and their
     order).
@@ -315,7 +323,12 @@ def verify_bundle(
         )
     else:
         key, signer = _verification_key(signed.bundle, public_key, path)
-    _check_identity(signer, certificate_identity, certificate_oidc_issuer, path)
+    if signer.kind == "certificate" and certificate is None:  # keyless: chain, identity, time, logs
+        signer = _keyless(
+            signed.bundle, envelope, path, keyless, certificate_identity, certificate_oidc_issuer
+        )
+    else:
+        _check_identity(signer, certificate_identity, certificate_oidc_issuer, path)
     try:
         payload = verify_envelope(envelope, key)
     except VerificationError as exc:
@@ -433,6 +446,45 @@ def _verification_key(
     return cert.public_key(), _certificate_info(cert)
 
 
+def _keyless(
+    bundle: Mapping[str, Any],
+    envelope: Any,
+    path: Path,
+    policy: KeylessPolicy | None,
+    identity: str | None,
+    issuer: str | None,
+) -> SignerInfo:
+    """Verify a keyless bundle against its trust root (:mod:`crafter.verify_keyless`) and report what was
+    checked. ``identity`` / ``issuer`` are the exact expectations, merged into ``policy``."""
+    from crafter.signing.keyless import certificate_chain
+    from crafter.verify_keyless import KeylessPolicy, verify_keyless
+
+    policy = policy or KeylessPolicy()
+    if identity is not None:
+        policy = attrs.evolve(policy, identity=identity)
+    if issuer is not None:
+        policy = attrs.evolve(policy, issuer=issuer)
+    try:
+        certificates = certificate_chain(bundle)
+    except SigningError as exc:
+        raise SignatureError(f"{path}: {exc.message}") from exc
+    result = verify_keyless(bundle, envelope, certificates, policy, where=str(path))
+    cert = result.certificate
+    return SignerInfo(
+        kind="certificate",
+        identity=result.identity,
+        issuer=result.issuer,
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        notes=result.notes,
+        trust_root=result.trust_root,
+        chain=tuple(c.subject.rfc4514_string() for c in result.chain),
+        signed_at=tuple(t.describe() for t in result.times),
+        tlog_entries=result.tlog_entries,
+        sct=result.sct,
+    )
+
+
 def _check_identity(signer: SignerInfo, identity: str | None, issuer: str | None, path: Path) -> None:
     if identity is None and issuer is None:
         return
@@ -490,22 +542,13 @@ def _certificate_info(cert: x509.Certificate) -> SignerInfo:
             data = data[2:] if data[1] < 0x80 else data[2 + (data[1] & 0x7F) :]
         issuer = data.decode("utf-8", "replace")
         break
-    notes = [
-        "signature verified with the certificate's public key only: the certificate chain, its validity "
-        "at signing time and the identity are not checked against a Sigstore trust root (offline)"
-    ]
-    if cert.not_valid_after_utc < datetime.now(UTC):
-        notes.append(
-            f"the certificate expired on {cert.not_valid_after_utc.isoformat()} (short-lived signing "
-            "certificates do; reported, not fatal)"
-        )
+    # Keyless bundles are then verified by crafter.verify_keyless, which reports what it checked.
     return SignerInfo(
         kind="certificate",
         identity=identity,
         issuer=issuer or cert.issuer.rfc4514_string(),
         not_before=cert.not_valid_before_utc.isoformat(),
         not_after=cert.not_valid_after_utc.isoformat(),
-        notes=tuple(notes),
     )
 
 

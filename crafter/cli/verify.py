@@ -58,6 +58,52 @@ if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only whe
 )
 @click.option("--certificate-oidc-issuer", help="Keyless: the OIDC issuer the certificate must name.")
 @click.option(
+    "--certificate-identity-regexp",
+    metavar="REGEXP",
+    help="Keyless: a regular expression the whole identity must match (instead of --certificate-identity).",
+)
+@click.option(
+    "--certificate-oidc-issuer-regexp",
+    metavar="REGEXP",
+    help="Keyless: a regular expression the whole OIDC issuer must match.",
+)
+@click.option(
+    "--trusted-root",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Keyless: a Sigstore TrustedRoot JSON file (CAs, TSAs, logs) [default: Sigstore public-good's].",
+)
+@click.option(
+    "--ca-roots",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Keyless: trust the CA root certificates in this PEM file (a private CA, e.g. Chainloop's).",
+)
+@click.option(
+    "--ca-intermediates",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Keyless, with --ca-roots: intermediate CA certificates.",
+)
+@click.option(
+    "--timestamp-certificate-chain",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Keyless, with --ca-roots: the timestamp authority's certificate chain, root last.",
+)
+@click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging instance instead.")
+@click.option(
+    "--insecure-ignore-tlog",
+    is_flag=True,
+    help="Keyless: neither require nor use transparency-log entries.",
+)
+@click.option(
+    "--insecure-current-time",
+    is_flag=True,
+    help="Keyless: when the bundle has no verified time of signing, check the certificate against the "
+    "current time instead of failing (proves nothing once it expires).",
+)
+@click.option(
     "--policy-cache",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="CRAFTER_POLICY_CACHE",
@@ -97,6 +143,15 @@ def verify(
     insecure: bool,
     certificate_identity: str | None,
     certificate_oidc_issuer: str | None,
+    certificate_identity_regexp: str | None,
+    certificate_oidc_issuer_regexp: str | None,
+    trusted_root: Path | None,
+    ca_roots: Path | None,
+    ca_intermediates: Path | None,
+    timestamp_certificate_chain: Path | None,
+    staging: bool,
+    insecure_ignore_tlog: bool,
+    insecure_current_time: bool,
     policy_cache: Path | None,
     policy_timeout: float,
     rego_backend: str,
@@ -115,11 +170,23 @@ def verify(
     from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
     from crafter.verify import verify_reference
+    from crafter.verify_keyless import keyless_policy
 
     if key is not None and certificate is not None:  # before reading either file
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")
     public_key = public_key_from_pem(key) if key is not None else None
     options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
+    keyless = keyless_policy(
+        trusted_root=trusted_root,
+        ca_roots=ca_roots,
+        ca_intermediates=ca_intermediates,
+        timestamp_certificate_chain=timestamp_certificate_chain,
+        staging=staging,
+        identity_regexp=certificate_identity_regexp,
+        issuer_regexp=certificate_oidc_issuer_regexp,
+        ignore_tlog=insecure_ignore_tlog,
+        allow_current_time=insecure_current_time,
+    )
     result = verify_reference(
         bundle,
         insecure=insecure,
@@ -133,6 +200,7 @@ def verify(
         replay=replay,
         cas=cas,
         options=options,
+        keyless=keyless,
     )
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -164,6 +232,10 @@ def _table(result: VerifyResult) -> None:
     head.add_row("signature", f"valid ({who})")
     if result.certificate_problem:
         head.add_row("certificate", f"REFUSED: {result.certificate_problem}")
+    if signer.trust_root:  # keyless: what the certificate was checked against
+        head.add_row("trust root", f"{signer.trust_root}; chain: {' <- '.join(signer.chain)}")
+        head.add_row("signed at", "; ".join(signer.signed_at))
+        head.add_row("transparency", f"{signer.tlog_entries} log entries verified; SCT {signer.sct}")
     head.add_row("payload", f"{result.payload_type}, {result.payload_digest}")
     head.add_row("predicate", str(result.statement.get("predicateType", "")))
     pol = result.policy

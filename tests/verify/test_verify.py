@@ -242,15 +242,30 @@ def test_replay_embedded_policy_from_recorded_sources(pipe: Pipeline, bundle: Pa
 
 # -- reference bundles (keyless, Chainloop) -----------------------------------------------------------
 @pytest.mark.parametrize("name", ["chainloop_attestation.sigstore.json", "attestation-bundle.json"])
-def test_reference_keyless_bundles(name: str) -> None:
-    result = verify_bundle(REFERENCE / name, replay=True)
+def test_reference_keyless_bundles(name: str, tmp_path: Path) -> None:
+    # Their CA is Chainloop's private one: against the default trust root they are refused (see
+    # tests/verify/test_keyless_verify.py); their own certificate, taken as given, reads them.
+    with pytest.raises(SignatureError, match="not issued by a trusted CA"):
+        verify_bundle(REFERENCE / name)
+    cert = _reference_certificate(REFERENCE / name, tmp_path)
+    result = verify_bundle(REFERENCE / name, certificate=cert, allow_expired_certificate=True, replay=True)
     assert result.signer.kind == "certificate"
     assert result.signer.identity.startswith("O=")
-    assert "not checked against a Sigstore trust root" in result.signer.notes[0]
-    assert result.signer.notes[1].startswith("the certificate expired on 2025-")  # reported, not fatal
+    assert result.signer.expired and "taken as given" in result.signer.notes[0]
     assert result.statement["predicateType"] == "chainloop.dev/attestation/v0.2"
     assert result.replay and all(r.status == "not-replayed" for r in result.replay)
     assert "control-plane reference" in result.replay[0].detail
+
+
+def _reference_certificate(bundle: Path, tmp_path: Path) -> Path:
+    """The bundle's own leaf certificate as a PEM file, for --certificate."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from crafter.signing.keyless import signing_certificate
+
+    target = tmp_path / "leaf.pem"
+    target.write_bytes(signing_certificate(json.loads(bundle.read_text())).public_bytes(Encoding.PEM))
+    return target
 
 
 def test_reference_bundle_flipped_payload(tmp_path: Path) -> None:
@@ -389,15 +404,18 @@ def with_mit() -> dict[str, Any]:
     return {"with": {"licenses": "MIT"}}
 
 
-def test_keyless_identity_and_issuer_options() -> None:
+def test_keyless_identity_and_issuer_options(tmp_path: Path) -> None:
     path = REFERENCE / "attestation-bundle.json"
-    signer = verify_bundle(path).signer
-    same = verify_bundle(path, certificate_identity=signer.identity, certificate_oidc_issuer=signer.issuer)
+    cert = {"certificate": _reference_certificate(path, tmp_path), "allow_expired_certificate": True}
+    signer = verify_bundle(path, **cert).signer
+    same = verify_bundle(
+        path, certificate_identity=signer.identity, certificate_oidc_issuer=signer.issuer, **cert
+    )
     assert same.signer.identity == signer.identity
     with pytest.raises(SignatureError, match=r"not the expected 'someone@example\.com'"):
-        verify_bundle(path, certificate_identity="someone@example.com")
+        verify_bundle(path, certificate_identity="someone@example.com", **cert)
     with pytest.raises(SignatureError, match=r"not the expected 'https://issuer\.example'"):
-        verify_bundle(path, certificate_oidc_issuer="https://issuer.example")
+        verify_bundle(path, certificate_oidc_issuer="https://issuer.example", **cert)
 
 
 def test_identity_options_refused_for_key_signed_bundles(pipe: Pipeline, bundle: Path) -> None:
