@@ -3,8 +3,8 @@
 :func:`verify_bundle` checks, in this order, and stops at the first failure of the first three:
 
 1. the DSSE signature over the PAE, with the public key given or, for a keyless bundle, the key of the
-   certificate in the bundle (the certificate chain is *not* checked against a Sigstore trust root: there is
-   none offline; the identity is reported);
+   certificate in the bundle, which is then checked against a trust root (chain, identity, verified time of
+   signing, transparency log: :mod:`crafter.verify_keyless`);
 2. the payload type (``application/vnd.in-toto+json``);
 3. the statement and predicate shapes (``schemas/statement.schema.json``);
 4. ``materials``: local files against the recorded digests (a mismatch is :class:`DigestMismatchError`);
@@ -284,8 +284,9 @@ def verify_bundle(
     :meth:`~VerifyResult.check` refuses it unless ``allow_expired_certificate``.
 
     ``certificate_identity`` / ``certificate_oidc_issuer``: for keyless bundles, the signer's certificate must
-    name exactly this identity (email or URI) / OIDC issuer (the certificate chain itself is not checked
-    against a Sigstore trust root offline; see docs/verify.md).
+    name exactly this identity (email or URI) / OIDC issuer. ``keyless``
+    (:class:`~crafter.verify_keyless.KeylessPolicy`): the trust root (default Sigstore public-good's) and the
+    other expectations a keyless bundle is verified against; see docs/verify.md.
 
     ``materials`` are checked against the recorded digests; they and ``replay_materials`` are the local
     files a replay may read (matched by digest). ``options`` is a

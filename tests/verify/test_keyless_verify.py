@@ -421,3 +421,58 @@ def test_cli(
     assert "Traceback" not in err
     assert "not issued by a trusted CA" in err and "no verified time of signing" in err
     assert "Warning: no verified time of signing" in err
+
+
+# -- RFC 3161 timestamps -------------------------------------------------------------------------------
+# The RFC 3161 parsing and CMS checks live in crafter.signing.timestamp (verify_timestamp); these tests pin how
+# keyless verification uses it, with a stand-in that records its arguments.
+class _Info:
+    def __init__(self, time: dt.datetime, authority: str) -> None:
+        self.time, self.authority = time, authority
+
+
+def _stub_tsa(monkeypatch: pytest.MonkeyPatch, time: dt.datetime | None, calls: list[dict[str, Any]]) -> None:
+    def verify_timestamp(token: bytes, signature: bytes, *, roots: Any, intermediates: Any = ()) -> _Info:
+        calls.append({"token": token, "signature": signature, "roots": roots, "intermediates": intermediates})
+        if time is None:
+            raise SignatureError("the timestamp's signature does not verify")
+        return _Info(time, "CN=acme-tsa")
+
+    monkeypatch.setattr("crafter.verify_keyless._timestamp_verifier", lambda: verify_timestamp)
+
+
+def test_timestamps_need_a_timestamp_authority(
+    acme: Instance, trust: TrustRoot, payload: bytes, tmp_path: Path
+) -> None:
+    bundle = acme.bundle(payload, tlog=False, timestamps=[b"token"])
+    with pytest.raises(
+        SignatureError, match=r"has RFC 3161 timestamps but the trust root .* has no timestamp"
+    ):
+        verify_bundle(write(tmp_path, bundle), keyless=policy(trust))
+
+
+def test_private_ca_with_timestamps(
+    acme: Instance, payload: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chainloop's shape: a private CA, a TSA, no transparency log."""
+    roots, intermediates = acme.write_pems(tmp_path)
+    tsa_chain = tmp_path / "tsa.pem"
+    tsa_chain.write_bytes(acme.intermediate.public_bytes(Encoding.PEM) + acme.root.public_bytes(Encoding.PEM))
+    trust = TrustRoot.from_pem_files(roots, intermediates=intermediates, timestamp_chain=tsa_chain)
+    bundle = acme.bundle(payload, tlog=False, timestamps=[b"token-1"])
+    path = write(tmp_path, bundle)
+    calls: list[dict[str, Any]] = []
+    _stub_tsa(monkeypatch, NOW, calls)
+    result = verify_bundle(path, keyless=policy(trust))
+    assert result.signer.signed_at == (f"{NOW.isoformat()} (RFC 3161 timestamp, CN=acme-tsa)",)
+    (call,) = calls
+    assert call["token"] == b"token-1"
+    assert call["signature"] == envelope_from_bundle(bundle).signatures[0].sig  # over the signature bytes
+    assert call["roots"] == [acme.root] and call["intermediates"] == [acme.intermediate]
+    _stub_tsa(monkeypatch, NOW + dt.timedelta(hours=1), [])
+    with pytest.raises(SignatureError, match=r"not valid at the time of signing .*RFC 3161 timestamp"):
+        verify_bundle(path, keyless=policy(trust))
+    _stub_tsa(monkeypatch, None, [])
+    with pytest.raises(SignatureError, match="RFC 3161 timestamp 0 does not verify") as info:
+        verify_bundle(path, keyless=policy(trust))
+    assert "does not verify" in (info.value.hint or "")
