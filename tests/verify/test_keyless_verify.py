@@ -61,6 +61,11 @@ def write(tmp_path: Path, bundle: dict[str, Any], name: str = "b.sigstore.json")
     return path
 
 
+def fresh_leaf(acme: Instance) -> Any:
+    """A leaf valid from a minute ago, for checks against the current time (NOW is the module's start)."""
+    return acme.leaf(not_before=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+
+
 def policy(trust: TrustRoot, **kwargs: Any) -> KeylessPolicy:
     kwargs.setdefault("identity", IDENTITY)
     kwargs.setdefault("issuer", ISSUER)
@@ -245,7 +250,7 @@ def test_sct_required_when_the_trust_root_has_ct_logs(
 
 # -- missing evidence --------------------------------------------------------------------------------------
 def test_missing_evidence(acme: Instance, trust: TrustRoot, payload: bytes, tmp_path: Path) -> None:
-    path = write(tmp_path, acme.bundle(payload, tlog=False))
+    path = write(tmp_path, acme.bundle(payload, tlog=False, leaf=fresh_leaf(acme)))
     with pytest.raises(SignatureError, match="no transparency-log entry") as info:
         verify_bundle(path, keyless=policy(trust))
     assert "--insecure-ignore-tlog" in (info.value.hint or "")
@@ -275,7 +280,7 @@ def test_pem_trust_root(acme: Instance, payload: bytes, tmp_path: Path) -> None:
     with pytest.raises(SignatureError, match="from a log the trust root does not know"):
         verify_bundle(logged, keyless=policy(trust))
     # The intermediate may come from the bundle instead of the trust root.
-    bundle = acme.bundle(payload, tlog=False)
+    bundle = acme.bundle(payload, tlog=False, leaf=fresh_leaf(acme))
     material = bundle["verificationMaterial"]
     leaf = material.pop("certificate")
     material["x509CertificateChain"] = {
@@ -396,7 +401,7 @@ def test_cli(
     assert "trust root" in out and "transparency log" in out
     assert main(["verify", good, "--trusted-root", str(root_file)]) == 2  # no identity expectation
     assert main(["verify", good, *who]) == 11  # the default root: public-good
-    untimed = str(write(tmp_path, acme.bundle(payload, tlog=False), "untimed.json"))
+    untimed = str(write(tmp_path, acme.bundle(payload, tlog=False, leaf=fresh_leaf(acme)), "untimed.json"))
     roots, intermediates = acme.write_pems(tmp_path)
     pem = ["--ca-roots", str(roots), "--ca-intermediates", str(intermediates)]
     assert main(["verify", untimed, *pem, *who]) == 11
