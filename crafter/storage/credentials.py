@@ -33,6 +33,11 @@ NOT_FOUND = "credentials not found in native keychain"
 HELPER_TIMEOUT = 30.0
 #: The source of credentials passed in directly (by a script).
 GIVEN = "the caller"
+#: Docker Hub's names: docker keeps its credentials under this key and asks helpers for it.
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+DOCKER_HUB_NAMES = frozenset(
+    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+)
 
 
 @attrs.frozen
@@ -50,8 +55,15 @@ class Credentials:
 
 
 def _host(key: str) -> str:
-    """A config key (``https://host:port/v1/``, ``host:port`` or ``host/path``) reduced to ``host:port``."""
-    return urllib.parse.urlsplit(key).netloc if "://" in key else key.split("/")[0]
+    """A config key (``https://host:port/v1/``, ``host:port`` or ``host/path``) reduced to ``host:port``;
+    every Docker Hub spelling to ``docker.io``."""
+    host = urllib.parse.urlsplit(key).netloc if "://" in key else key.split("/")[0]
+    return "docker.io" if host in DOCKER_HUB_NAMES else host
+
+
+def helper_server(registry: str) -> str:
+    """What a credential helper is asked for: the host, or for Docker Hub the key docker itself uses."""
+    return DOCKER_HUB_KEY if _host(registry) == "docker.io" else registry
 
 
 def docker_config_path(environ: Mapping[str, str]) -> Path:
@@ -74,9 +86,10 @@ def registry_credentials(registry: str, environ: Mapping[str, str]) -> Credentia
         raise StoreError(f"cannot read the Docker config file {path}: {exc}") from exc
     if not isinstance(config, dict):
         raise StoreError(f"the Docker config file {path} is not a JSON object")
+    registry = _host(registry)
     helper = _helper_for(registry, config, path)
     if helper:
-        return helper_credentials(helper, registry, environ)
+        return helper_credentials(helper, helper_server(registry), environ)
     auths = config.get("auths", {})
     for key, entry in auths.items() if isinstance(auths, dict) else ():
         if _host(key) != registry or not isinstance(entry, dict):

@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from crafter.models import now_rfc3339
-from crafter.storage.credentials import GIVEN, Credentials, registry_credentials
+from crafter.storage.credentials import DOCKER_HUB_NAMES, GIVEN, Credentials, registry_credentials
 from crafter.storage.interface import (
     BUNDLE_MEDIA_TYPE,
     ContentDigestError,
@@ -93,6 +93,11 @@ class OciReference:
             raise StoreError(f"invalid tag {tag!r} in {text!r}")
         if digest:
             split_digest(digest)
+        if (
+            registry in DOCKER_HUB_NAMES
+        ):  # docker's normalisation: docker.io/alpine is docker.io/library/alpine
+            registry = "docker.io"
+            repository = repository if "/" in repository else f"library/{repository}"
         return cls(registry, repository, tag or None, digest or None)
 
 
@@ -113,7 +118,9 @@ class RegistryClient:
         timeout: float = TIMEOUT,
     ) -> None:
         self.registry = registry
-        self.base = f"{'http' if insecure else 'https'}://{registry}"
+        # Docker Hub's API lives on another host than the name references use.
+        host = "registry-1.docker.io" if registry in DOCKER_HUB_NAMES else registry
+        self.base = f"{'http' if insecure else 'https'}://{host}"
         self.credentials = Credentials(*credentials) if isinstance(credentials, tuple) else credentials
         self.timeout = timeout
         self._auth: str | None = None

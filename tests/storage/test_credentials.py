@@ -205,3 +205,33 @@ def test_cli_push_and_pull_with_a_helper(
     assert main(push) == 0
     assert main(["pull", f"oci://{ref}", "--insecure", "--output", "pulled.json"]) == 0
     assert (tmp_path / "pulled.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+# -- Docker Hub: one registry under several names -----------------------------------------------------------
+@pytest.mark.parametrize("name", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_helper_is_asked_for_dockers_own_key(tmp_path: Path, helpers: Path, name: str) -> None:
+    env = environ(tmp_path, helpers, {"credHelpers": {"https://index.docker.io/v1/": "good"}})
+    found = registry_credentials(name, env)
+    assert found is not None and found.username == USER
+    assert calls(helpers, "good")[-1] == {"argv": ["get"], "stdin": "https://index.docker.io/v1/"}
+
+
+def test_docker_hub_auths_entry_under_its_legacy_key(tmp_path: Path, helpers: Path) -> None:
+    auth = base64.b64encode(b"hub-user:hub-pass").decode()
+    env = environ(tmp_path, helpers, {"auths": {"https://index.docker.io/v1/": {"auth": auth}}})
+    found = registry_credentials("docker.io", env)
+    assert found is not None and (found.username, found.secret) == ("hub-user", "hub-pass")
+    assert registry_credentials("ghcr.io", env) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "repository"),
+    [("docker.io/alpine:3", "library/alpine"), ("index.docker.io/acme/app:1", "acme/app")],
+)
+def test_docker_hub_references_are_normalised(text: str, repository: str) -> None:
+    from crafter.storage.oci import OciReference, RegistryClient
+
+    ref = OciReference.parse(text)
+    assert (ref.registry, ref.repository) == ("docker.io", repository)
+    # Its API is served from another host than the name in references.
+    assert RegistryClient(ref.registry).base == "https://registry-1.docker.io"
