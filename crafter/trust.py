@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import UsageError
+from crafter.files import read_small_file
 
 __all__ = [
     "TRUSTED_ROOT_MEDIA_TYPES",
@@ -257,16 +258,7 @@ class _Bad(ValueError):
 
 
 def _read(path: Path, what: str) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_FILE_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{what} {path} not found") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    if len(data) > _MAX_FILE_BYTES:
-        raise UsageError(f"{what} {path} is larger than {_MAX_FILE_BYTES} bytes")
-    return data
+    return read_small_file(path, what=what, limit=_MAX_FILE_BYTES, error=UsageError)
 
 
 def _list(document: Mapping[str, Any], key: str) -> list[Any]:

@@ -48,8 +48,6 @@ from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE
 
 __all__ = ["MaterialCheck", "ReplayOutcome", "SignerInfo", "VerifyResult", "verify_bundle"]
 
-_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
-_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 _POLICY_KEYS = frozenset(
     {
         "policyEvaluations",
@@ -65,6 +63,7 @@ _POLICY_KEYS = frozenset(
     }
 )
 _ATTESTATION_KEY = "CHAINLOOP.ATTESTATION"
+_MAX_CERTIFICATE_BYTES = 1 << 20
 
 
 @attrs.frozen
@@ -388,14 +387,10 @@ def open_content_store(spec: str, *, insecure: bool = False) -> ContentStore:
 # -- signature -----------------------------------------------------------------------------------------
 def _given_certificate(path: Path, allow_expired: bool) -> tuple[PublicKeyTypes, SignerInfo]:
     """The key and signer of a ``--certificate`` file (PEM, or DER as some tools write it)."""
+    from crafter.files import read_small_file
     from crafter.signing import algorithms
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise UsageError(f"certificate file {path} not found") from exc
-    except OSError as exc:
-        raise CrafterError(f"cannot read certificate {path}: {exc.strerror or exc}") from exc
+    data = read_small_file(path, what="certificate file", limit=_MAX_CERTIFICATE_BYTES, error=UsageError)
     try:
         if b"-----BEGIN" in data:
             cert = x509.load_pem_x509_certificate(data)
@@ -520,29 +515,11 @@ def _certificate_bytes(material: Mapping[str, Any]) -> bytes | None:
 
 
 def _certificate_info(cert: x509.Certificate) -> SignerInfo:
-    identity = ""
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [
-            *san.get_values_for_type(x509.RFC822Name),
-            *san.get_values_for_type(x509.UniformResourceIdentifier),
-        ]
-        identity = names[0] if names else ""
-    except x509.ExtensionNotFound:
-        pass
-    if not identity:
-        identity = cert.subject.rfc4514_string()
-    issuer = ""
-    for oid in (_ISSUER_V2, _ISSUER_V1):
-        try:
-            value = cert.extensions.get_extension_for_oid(oid).value
-        except x509.ExtensionNotFound:
-            continue
-        data = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
-        if oid == _ISSUER_V2 and len(data) > 2 and data[0] == 0x0C:  # DER UTF8String
-            data = data[2:] if data[1] < 0x80 else data[2 + (data[1] & 0x7F) :]
-        issuer = data.decode("utf-8", "replace")
-        break
+    from crafter.verify_keyless import certificate_identities, certificate_issuer
+
+    names = certificate_identities(cert)
+    identity = names[0] if names else cert.subject.rfc4514_string()
+    issuer = certificate_issuer(cert)
     # Keyless bundles are then verified by crafter.verify_keyless, which reports what it checked.
     return SignerInfo(
         kind="certificate",

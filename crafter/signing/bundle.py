@@ -19,6 +19,7 @@ import attrs
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import CrafterError, SigningError
+from crafter.files import read_small_file
 from crafter.signing import algorithms
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.signing.interface import Signer, VerificationError
@@ -205,15 +206,7 @@ def read_signed(path: Path) -> SignedFile:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_BUNDLE_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise CrafterError(f"bundle {path} not found") from exc
-    except OSError as exc:
-        raise CrafterError(f"cannot read bundle {path}: {exc.strerror or exc}") from exc
-    if len(raw) > _MAX_BUNDLE_BYTES:
-        raise SigningError(f"{path} is not a bundle: larger than {_MAX_BUNDLE_BYTES} bytes")
+    raw = read_small_file(path, what="bundle", limit=_MAX_BUNDLE_BYTES)
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from crafter.errors import SigningError
+from crafter.files import read_small_file
 from crafter.signing import algorithms
 from crafter.signing.interface import Signer
 
@@ -190,16 +191,7 @@ def _signer_from(data: bytes, source: str, password_provider: PasswordProvider) 
 
 
 def _read_key_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_KEY_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise SigningError(f"key file {path} not found") from exc
-    except OSError as exc:
-        raise SigningError(f"cannot read key file {path}: {exc.strerror or exc}") from exc
-    if len(data) > _MAX_KEY_BYTES:
-        raise SigningError(f"{path} is not a key file: larger than {_MAX_KEY_BYTES} bytes")
-    return data
+    return read_small_file(path, what="key file", limit=_MAX_KEY_BYTES, error=SigningError)
 
 
 def _parse_private_key(data: bytes, source: str, password_provider: PasswordProvider) -> PrivateKeyTypes:
