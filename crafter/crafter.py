@@ -391,8 +391,12 @@ class Crafter:
         password: bytes | PasswordProvider | None = None,
         bypass_policy_check: bool = False,
         stores: Sequence[Store] = (),
+        timestamp_server: str | None = None,
     ) -> PushResult:
         """Check completeness, render, evaluate, sign and write the bundle; then discard the state.
+
+        ``timestamp_server``: an RFC 3161 timestamp authority's URL; its timestamp over the signature goes
+        into the bundle. If it fails (:class:`SigningError`), nothing is written and the state stays.
 
         Gated policy violations do not stop the push: the bundle is written, and the result lists them in
         ``gate_failures`` (the CLI then exits with code 4); ``bypass_policy_check`` is recorded in the
@@ -435,7 +439,7 @@ class Crafter:
         statement = render(state)
         payload = serialize(statement)
         validate(payload)
-        signed = sign_statement(payload, signer)
+        signed = sign_statement(payload, signer, timestamp_server=timestamp_server)
         digest = "sha256:" + hashlib.sha256(payload).hexdigest()
         target = bundle_target(bundle or self.cwd / f"attestation-{aid}.sigstore.json", digest)
         write_bundle(target, signed)

@@ -31,6 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 if TYPE_CHECKING:
+    from crafter.signing.timestamp import TimestampInfo
     from crafter.storage.interface import ContentStore
     from crafter.verify_keyless import KeylessPolicy
 
@@ -129,6 +130,8 @@ class VerifyResult:
     replayed: bool = False
     kind: str = "sigstore-bundle"  # what the file was: "sigstore-bundle" or "dsse-envelope"
     certificate_problem: str = ""  # the --certificate expired and that was not allowed
+    # RFC 3161 timestamps over the signature of a key-signed bundle, verified or not (keyless: signer.signed_at)
+    timestamps: tuple[TimestampInfo, ...] = ()
 
     @property
     def kind_label(self) -> str:
@@ -230,6 +233,8 @@ class VerifyResult:
             d["materialChecks"] = [
                 {k: v for k, v in attrs.asdict(c).items() if v} for c in self.material_checks
             ]
+        if self.timestamps:
+            d["timestamps"] = [t.to_dict() for t in self.timestamps]
         if self.replayed:
             d["replay"] = [r.to_dict() for r in self.replay]
         return d
@@ -274,6 +279,8 @@ def verify_bundle(
     allow_expired_certificate: bool = False,
     cas: ContentStore | str | None = None,
     keyless: KeylessPolicy | None = None,
+    timestamp_roots: Sequence[x509.Certificate] = (),
+    timestamp_intermediates: Sequence[x509.Certificate] = (),
 ) -> VerifyResult:
     """Verify the bundle, or bare DSSE envelope, at ``path`` (see the module docstring for the checks and their
     order).
@@ -293,9 +300,16 @@ def verify_bundle(
     policies are looked up; nothing is downloaded). ``cas`` (a :class:`~crafter.storage.ContentStore`, or a
     directory or ``oci://REGISTRY/REPO`` as ``crafter add --cas`` takes it) is where a replay fetches, by
     digest, the bytes of materials no local file matches; what it returns is checked against the digest.
+
+    ``timestamp_roots`` (+ ``timestamp_intermediates``): TSA certificates every RFC 3161 timestamp of the
+    bundle must verify against (a keyless bundle's trust root gets them as timestamp authorities, and its
+    verified times are reported in ``signer.signed_at``); without them a key-signed bundle's timestamps are
+    only parsed and reported as not verified. A timestamp that is not over the signature, or does not
+    verify, is a :class:`SignatureError`. See docs/verify.md.
     """
     from crafter.signing.bundle import DSSE_ENVELOPE, read_signed, verify_envelope
     from crafter.signing.interface import VerificationError
+    from crafter.signing.timestamp import check_bundle_timestamps, with_timestamp_authorities
 
     if public_key is not None and certificate is not None:
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")
@@ -303,6 +317,8 @@ def verify_bundle(
         raise UsageError("--allow-expired-certificate applies to the certificate given with --certificate")
     if cas is not None and not replay:
         raise UsageError("--cas is read by --replay only: give --replay too")
+    if timestamp_intermediates and not timestamp_roots:
+        raise UsageError("--timestamp-intermediates go with --timestamp-roots")
     try:
         signed = read_signed(path)
     except SigningError as exc:
@@ -324,6 +340,7 @@ def verify_bundle(
     else:
         key, signer = _verification_key(signed.bundle, public_key, path)
     if signer.kind == "certificate" and certificate is None:  # keyless: chain, identity, time, logs
+        keyless = with_timestamp_authorities(keyless, timestamp_roots, timestamp_intermediates)
         signer = _keyless(
             signed.bundle, envelope, path, keyless, certificate_identity, certificate_oidc_issuer
         )
@@ -350,6 +367,18 @@ def verify_bundle(
         raise SignatureError(
             f"{path}: payload type is {envelope.payload_type!r}, expected {IN_TOTO_PAYLOAD_TYPE!r}"
         )
+    timestamps = (
+        ()  # keyless: verify_keyless verified them as time of signing, reported in signer.signed_at
+        if signer.kind == "certificate" and certificate is None
+        else check_bundle_timestamps(
+            signed.bundle,
+            envelope,
+            key,
+            roots=timestamp_roots,
+            intermediates=timestamp_intermediates,
+            where=where,
+        )
+    )
     statement = _parse_statement(payload, path)
     checks = tuple(_check_material(p, statement) for p in materials)
     if contract is not None:
@@ -371,6 +400,7 @@ def verify_bundle(
         replayed=replay,
         kind=signed.kind,
         certificate_problem=certificate_problem,
+        timestamps=timestamps,
     )
 
 

@@ -285,6 +285,13 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
     type=click.Path(path_type=Path),
     help="Where to write the bundle; an existing directory: <statement digest hex>.sigstore.json in it.",
 )
+@click.option(
+    "--timestamp-server",
+    metavar="URL",
+    envvar="CRAFTER_TIMESTAMP_SERVER",
+    help="Timestamp the signature with this RFC 3161 timestamp authority; the token goes into the bundle "
+    "[env CRAFTER_TIMESTAMP_SERVER].",
+)
 @annotation_option("Attestation annotation required by the contract (repeatable).")
 @click.option(
     "--exception-bypass-policy-check",
@@ -309,6 +316,7 @@ def push(
     staging: bool,
     trust_config: Path | None,
     bundle: Path | None,
+    timestamp_server: str | None,
     annotations: tuple[str, ...],
     exception_bypass_policy_check: bool,
     oci_ref: str | None,
@@ -334,6 +342,7 @@ def push(
         password=render.password_provider(key),
         bypass_policy_check=exception_bypass_policy_check,
         stores=_oci_stores(oci_ref, insecure),
+        timestamp_server=timestamp_server or None,
     )
     render.pushed(result, output)
     if result.gate_failures and result.bypassed:

@@ -91,6 +91,19 @@ if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only whe
     metavar="PEM",
     help="Keyless, with --ca-roots: the timestamp authority's certificate chain, root last.",
 )
+@click.option(
+    "--timestamp-roots",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Verify the bundle's RFC 3161 timestamps against these TSA root certificates (a keyless bundle's "
+    "trust root gets them too); without it they are shown, not verified.",
+)
+@click.option(
+    "--timestamp-intermediates",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="With --timestamp-roots: intermediate and TSA certificates a timestamp does not embed.",
+)
 @click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging instance instead.")
 @click.option(
     "--insecure-ignore-tlog",
@@ -149,6 +162,8 @@ def verify(
     ca_roots: Path | None,
     ca_intermediates: Path | None,
     timestamp_certificate_chain: Path | None,
+    timestamp_roots: Path | None,
+    timestamp_intermediates: Path | None,
     staging: bool,
     insecure_ignore_tlog: bool,
     insecure_current_time: bool,
@@ -163,18 +178,27 @@ def verify(
 
     \b
     Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement, expired
-    --certificate), 12 a --material file or --cas content does not match, 13 --replay gives another policy
+    --certificate, a timestamp not over the signature or not verifying with --timestamp-roots), 12 a --material file or --cas content does not match, 13 --replay gives another policy
     result, 7 --contract not met, 20 the registry or content store cannot be reached.
     """
     from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
+    from crafter.signing.timestamp import load_certificates
     from crafter.verify import verify_reference
     from crafter.verify_keyless import keyless_policy
 
     if key is not None and certificate is not None:  # before reading either file
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")
     public_key = public_key_from_pem(key) if key is not None else None
+    if timestamp_intermediates is not None and timestamp_roots is None:
+        raise UsageError("--timestamp-intermediates go with --timestamp-roots")
+    tsa_roots = load_certificates(timestamp_roots, "--timestamp-roots") if timestamp_roots else []
+    tsa_intermediates = (
+        load_certificates(timestamp_intermediates, "--timestamp-intermediates")
+        if timestamp_intermediates
+        else []
+    )
     options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
     keyless = keyless_policy(
         trusted_root=trusted_root,
@@ -201,6 +225,8 @@ def verify(
         cas=cas,
         options=options,
         keyless=keyless,
+        timestamp_roots=tsa_roots,
+        timestamp_intermediates=tsa_intermediates,
     )
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -213,6 +239,12 @@ def verify(
         )
     for note in result.signer.notes:
         click.echo(f"Warning: {note}", err=True)
+    if any(not t.verified for t in result.timestamps):
+        click.echo(
+            "Warning: the bundle's RFC 3161 timestamps were not verified: give the TSA's roots with "
+            "--timestamp-roots PEM",
+            err=True,
+        )
     result.check()
 
 
@@ -236,6 +268,8 @@ def _table(result: VerifyResult) -> None:
         head.add_row("trust root", f"{signer.trust_root}; chain: {' <- '.join(signer.chain)}")
         head.add_row("signed at", "; ".join(signer.signed_at))
         head.add_row("transparency", f"{signer.tlog_entries} log entries verified; SCT {signer.sct}")
+    for stamp in result.timestamps:  # RFC 3161 timestamps over the signature
+        head.add_row("timestamp", f"{stamp.describe()} ({'verified' if stamp.verified else 'NOT verified'})")
     head.add_row("payload", f"{result.payload_type}, {result.payload_digest}")
     head.add_row("predicate", str(result.statement.get("predicateType", "")))
     pol = result.policy

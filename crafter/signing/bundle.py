@@ -58,17 +58,28 @@ _MAX_BUNDLE_BYTES = 256 << 20
 
 
 def sign_statement(
-    payload: bytes, signer: Signer, *, payload_type: str = IN_TOTO_PAYLOAD_TYPE
+    payload: bytes,
+    signer: Signer,
+    *,
+    payload_type: str = IN_TOTO_PAYLOAD_TYPE,
+    timestamp_server: str | None = None,
 ) -> dict[str, Any]:
     """Sign ``payload`` (the statement, serialised once by the caller) and return the bundle as a JSON dict.
 
     The signature covers ``PAE(payload_type, payload)`` over exactly these bytes; nothing here re-serialises.
+    ``timestamp_server``: the URL of an RFC 3161 timestamp authority; its timestamp over the DSSE signature is
+    added to the bundle (:mod:`crafter.signing.timestamp`; a failure is a :class:`SigningError`).
+
     This is the one place a signer backend is called: any exception it raises becomes :class:`SigningError`,
     and the signature is checked against the signer's own public key before it is used, so a backend that
     returns garbage or signs with another key is caught here rather than by the first verifier.
     """
     if not isinstance(payload, bytes):
         raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+    if timestamp_server:  # sign, then an RFC 3161 timestamp over the signature (any signer kind)
+        from crafter.signing.timestamp import add_timestamp
+
+        return add_timestamp(sign_statement(payload, signer, payload_type=payload_type), timestamp_server)
     envelope = Envelope(payload=payload, payload_type=payload_type)
     try:
         whole = signer.sign_bundle(payload, payload_type)
