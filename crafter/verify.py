@@ -318,7 +318,7 @@ def verify_bundle(
     if cas is not None and not replay:
         raise UsageError("--cas is read by --replay only: give --replay too")
     if timestamp_intermediates and not timestamp_roots:
-        raise UsageError("--timestamp-intermediates go with --timestamp-roots")
+        raise UsageError("timestamp intermediates were given without timestamp roots")
     try:
         signed = read_signed(path)
     except SigningError as exc:

@@ -28,7 +28,7 @@ import hashlib
 import json
 import re
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -403,7 +403,8 @@ def _timestamp_times(
             "authority to check them with",
             hint="give the TSA's chain (--timestamp-certificate-chain PEM, or in the --trusted-root file)",
         )
-    verify = _timestamp_verifier()
+    from crafter.signing.timestamp import verify_timestamp as verify
+
     times = []
     for index, item in enumerate(tokens):
         token = _b64_field(item.get("signedTimestamp") if isinstance(item, Mapping) else None)
@@ -429,14 +430,6 @@ def _timestamp_times(
                 hint="; ".join(problems),
             )
     return times
-
-
-def _timestamp_verifier() -> Callable[..., Any]:
-    # crafter.signing.timestamp holds the RFC 3161 parsing and CMS checks (shared with signing).
-    import importlib
-
-    module = importlib.import_module("crafter.signing.timestamp")
-    return module.verify_timestamp  # type: ignore[no-any-return]
 
 
 # -- transparency log ----------------------------------------------------------------------------------------
@@ -790,13 +783,13 @@ def keyless_policy(
     trusted_root: Path | None = None,
     ca_roots: Path | None = None,
     ca_intermediates: Path | None = None,
-    timestamp_certificate_chain: Path | None = None,
     staging: bool = False,
     **kwargs: Any,
 ) -> KeylessPolicy:
     """The policy for ``crafter verify``'s keyless options: the trust root from one of ``trusted_root``,
-    ``ca_roots`` (+ ``ca_intermediates``, ``timestamp_certificate_chain``) or ``staging``, else Sigstore
-    public-good's (loaded when a keyless bundle needs it); other keyword arguments are the policy's."""
+    ``ca_roots`` (+ ``ca_intermediates``) or ``staging``, else Sigstore public-good's (loaded when a keyless
+    bundle needs it); other keyword arguments are the policy's. A TSA chain (``--timestamp-certificate-chain``)
+    joins whichever trust root through ``verify_bundle(timestamp_roots=...)``."""
     from crafter.trust import sigstore_trust_root
 
     given = [
@@ -810,15 +803,13 @@ def keyless_policy(
     ]
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} are mutually exclusive: give one trust root")
-    if ca_roots is None and (ca_intermediates is not None or timestamp_certificate_chain is not None):
-        raise UsageError("--ca-intermediates and --timestamp-certificate-chain go with --ca-roots")
+    if ca_roots is None and ca_intermediates is not None:
+        raise UsageError("--ca-intermediates goes with --ca-roots")
     root: TrustRoot | None = None
     if trusted_root is not None:
         root = TrustRoot.from_trusted_root_file(trusted_root)
     elif ca_roots is not None:
-        root = TrustRoot.from_pem_files(
-            ca_roots, intermediates=ca_intermediates, timestamp_chain=timestamp_certificate_chain
-        )
+        root = TrustRoot.from_pem_files(ca_roots, intermediates=ca_intermediates)
     elif staging:
         root = sigstore_trust_root(staging=True)
     return KeylessPolicy(trust_root=root, **kwargs)

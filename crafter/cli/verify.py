@@ -89,20 +89,9 @@ if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only whe
     "--timestamp-certificate-chain",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PEM",
-    help="Keyless, with --ca-roots: the timestamp authority's certificate chain, root last.",
-)
-@click.option(
-    "--timestamp-roots",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Verify the bundle's RFC 3161 timestamps against these TSA root certificates (a keyless bundle's "
-    "trust root gets them too); without it they are shown, not verified.",
-)
-@click.option(
-    "--timestamp-intermediates",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="With --timestamp-roots: intermediate and TSA certificates a timestamp does not embed.",
+    help="Verify the bundle's RFC 3161 timestamps against this timestamp authority's chain: its root "
+    "(self-signed), optionally intermediates and the TSA's certificate; without it timestamps of a "
+    "key-signed bundle are shown, not verified.",
 )
 @click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging instance instead.")
 @click.option(
@@ -162,8 +151,6 @@ def verify(
     ca_roots: Path | None,
     ca_intermediates: Path | None,
     timestamp_certificate_chain: Path | None,
-    timestamp_roots: Path | None,
-    timestamp_intermediates: Path | None,
     staging: bool,
     insecure_ignore_tlog: bool,
     insecure_current_time: bool,
@@ -178,33 +165,29 @@ def verify(
 
     \b
     Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement, expired
-    --certificate, a timestamp not over the signature or not verifying with --timestamp-roots), 12 a --material file or --cas content does not match, 13 --replay gives another policy
+    --certificate, a timestamp not over the signature or not verifying with --timestamp-certificate-chain), 12 a --material file or --cas content does not match, 13 --replay gives another policy
     result, 7 --contract not met, 20 the registry or content store cannot be reached.
     """
     from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
-    from crafter.signing.timestamp import load_certificates
+    from crafter.signing.timestamp import load_certificates, split_chain
     from crafter.verify import verify_reference
     from crafter.verify_keyless import keyless_policy
 
     if key is not None and certificate is not None:  # before reading either file
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")
     public_key = public_key_from_pem(key) if key is not None else None
-    if timestamp_intermediates is not None and timestamp_roots is None:
-        raise UsageError("--timestamp-intermediates go with --timestamp-roots")
-    tsa_roots = load_certificates(timestamp_roots, "--timestamp-roots") if timestamp_roots else []
-    tsa_intermediates = (
-        load_certificates(timestamp_intermediates, "--timestamp-intermediates")
-        if timestamp_intermediates
-        else []
+    tsa_roots, tsa_intermediates = (
+        split_chain(load_certificates(timestamp_certificate_chain, "--timestamp-certificate-chain"))
+        if timestamp_certificate_chain
+        else ([], [])
     )
     options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
     keyless = keyless_policy(
         trusted_root=trusted_root,
         ca_roots=ca_roots,
         ca_intermediates=ca_intermediates,
-        timestamp_certificate_chain=timestamp_certificate_chain,
         staging=staging,
         identity_regexp=certificate_identity_regexp,
         issuer_regexp=certificate_oidc_issuer_regexp,
@@ -241,8 +224,8 @@ def verify(
         click.echo(f"Warning: {note}", err=True)
     if any(not t.verified for t in result.timestamps):
         click.echo(
-            "Warning: the bundle's RFC 3161 timestamps were not verified: give the TSA's roots with "
-            "--timestamp-roots PEM",
+            "Warning: the bundle's RFC 3161 timestamps were not verified: give the TSA's chain with "
+            "--timestamp-certificate-chain PEM",
             err=True,
         )
     result.check()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from crafter.errors import CrafterError, SignatureError, SigningError, UsageError
@@ -54,6 +55,7 @@ _EXTRA_HINT = "install the extra: pip install 'crafter-attest[timestamp]'"
 # A TimeStampResp is a few KiB (a token with a 4-certificate chain ~8 KiB); more is not a TSA answering.
 _MAX_RESPONSE_BYTES = 1 << 20
 _MAX_PEM_BYTES = 1 << 20
+_CHAIN_OPTION = "--timestamp-certificate-chain"
 # sigstore-go and sigstore-python stop at this many timestamps per bundle.
 _MAX_TIMESTAMPS = 32
 _HASHES = {
@@ -338,7 +340,7 @@ def verify_timestamp(
         raise SignatureError(
             "the timestamp does not embed its TSA certificate and none of the given certificates is it "
             f"(serial {serial:x} issued by {issuer.rfc4514_string()})",
-            hint="give the TSA's own certificate with the intermediates (--timestamp-intermediates PEM)",
+            hint="put the TSA's own certificate in the chain file (--timestamp-certificate-chain PEM)",
         )
     _check_timestamping_eku(leaf)
     info = _info(response, leaf, verified=True)
@@ -523,7 +525,7 @@ def with_timestamp_authorities(
     intermediates: Sequence[x509.Certificate] = (),
 ) -> KeylessPolicy | None:
     """``policy`` whose trust root (Sigstore public-good's by default) also trusts a TSA under each of
-    ``roots``: how ``--timestamp-roots`` applies to keyless bundles, whose timestamps are time evidence."""
+    ``roots``: how ``--timestamp-certificate-chain`` applies to keyless bundles, whose timestamps are time evidence."""
     if not roots:
         return policy
     from crafter.trust import CertificateAuthority, sigstore_trust_root
@@ -535,13 +537,37 @@ def with_timestamp_authorities(
     root = attrs.evolve(
         root,
         timestamp_authorities=(*root.timestamp_authorities, *extra),
-        source=f"{root.source} + --timestamp-roots" if root.source else "--timestamp-roots",
+        source=f"{root.source} + {_CHAIN_OPTION}" if root.source else _CHAIN_OPTION,
     )
     return attrs.evolve(policy, trust_root=root)
 
 
+def split_chain(
+    chain: Sequence[x509.Certificate],
+) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """A TSA chain file's (self-signed) roots and the rest (intermediates, the TSA's own certificate).
+
+    One file, as cosign's ``--timestamp-certificate-chain`` takes it; only self-signed certificates are
+    anchors, so a chain that lacks its root trusts nothing rather than its intermediate."""
+    roots = [c for c in chain if c.subject == c.issuer and _self_signed(c)]
+    if not roots:
+        raise UsageError(
+            f"{_CHAIN_OPTION}: the file holds no self-signed root certificate",
+            hint="a TSA chain file ends with the root CA certificate",
+        )
+    return roots, [c for c in chain if c not in roots]
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
 def load_certificates(path: Path, what: str) -> list[x509.Certificate]:
-    """The certificates of a PEM file (``what`` names the option in errors, e.g. ``--timestamp-roots``)."""
+    """The certificates of a PEM file (``what`` names the option in errors, e.g. ``--timestamp-certificate-chain``)."""
     from crafter.files import read_small_file
 
     data = read_small_file(path, what=f"{what} file", limit=_MAX_PEM_BYTES, error=UsageError)

@@ -1,5 +1,5 @@
 """RFC 3161 timestamps: asking a real test TSA over HTTP on 127.0.0.1, verifying its tokens, ``crafter push
---timestamp-server`` and ``crafter verify --timestamp-roots``, keyless bundles, and the DigiCert timestamp
+--timestamp-server`` and ``crafter verify --timestamp-certificate-chain``, keyless bundles, and the DigiCert timestamp
 of the reference project's bundle."""
 
 from __future__ import annotations
@@ -148,12 +148,21 @@ def test_request_to_a_tsa_that_is_down_or_not_a_url() -> None:
 
 def test_load_certificates(tsa: TestTSA, tmp_path: Path) -> None:
     (tmp_path / "roots.pem").write_bytes(pem(tsa.root_certificate, tsa.intermediate_certificate))
-    assert len(load_certificates(tmp_path / "roots.pem", "--timestamp-roots")) == 2
+    assert len(load_certificates(tmp_path / "roots.pem", "--timestamp-certificate-chain")) == 2
     (tmp_path / "bad.pem").write_text("not a certificate")
-    with pytest.raises(UsageError, match=r"--timestamp-roots .*not a PEM file"):
-        load_certificates(tmp_path / "bad.pem", "--timestamp-roots")
+    with pytest.raises(UsageError, match=r"--timestamp-certificate-chain .*not a PEM file"):
+        load_certificates(tmp_path / "bad.pem", "--timestamp-certificate-chain")
     with pytest.raises(UsageError, match="not found"):
-        load_certificates(tmp_path / "missing.pem", "--timestamp-roots")
+        load_certificates(tmp_path / "missing.pem", "--timestamp-certificate-chain")
+
+
+def test_split_chain_takes_self_signed_certificates_as_roots(tsa: TestTSA) -> None:
+    from crafter.signing.timestamp import split_chain
+
+    chain = [tsa.certificate, tsa.intermediate_certificate, tsa.root_certificate]
+    assert split_chain(chain) == ([tsa.root_certificate], [tsa.certificate, tsa.intermediate_certificate])
+    with pytest.raises(UsageError, match="no self-signed root"):
+        split_chain([tsa.certificate, tsa.intermediate_certificate])
 
 
 # -- signing ---------------------------------------------------------------------------------------------
@@ -210,13 +219,16 @@ def test_push_with_a_timestamp_then_verify(
     bundle = json.loads((project / "b.json").read_text())
     assert len(bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]) == 1
 
-    code, result = _verify_json(capsys, "--timestamp-roots", "tsa-root.pem")
+    code, result = _verify_json(capsys, "--timestamp-certificate-chain", "tsa-root.pem")
     assert code == 0
     (stamp,) = result["timestamps"]
     assert stamp["verified"] is True and stamp["authority"] == TSA_NAME
     assert abs(datetime.fromisoformat(stamp["time"]) - datetime.now(UTC)).total_seconds() < 120
 
-    assert main(["verify", "b.json", "--key", "release.pub", "--timestamp-roots", "tsa-root.pem"]) == 0
+    assert (
+        main(["verify", "b.json", "--key", "release.pub", "--timestamp-certificate-chain", "tsa-root.pem"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "timestamp" in out and f"by {TSA_NAME} (verified)" in out.replace("\n", "")
 
@@ -227,13 +239,17 @@ def test_push_with_a_timestamp_then_verify(
     assert "timestamps were not verified" in capsys.readouterr().err
 
     # Roots of another TSA: not genuine.
-    assert main(["verify", "b.json", "--key", "release.pub", "--timestamp-roots", "stranger.pem"]) == 11
+    assert (
+        main(["verify", "b.json", "--key", "release.pub", "--timestamp-certificate-chain", "stranger.pem"])
+        == 11
+    )
     err = capsys.readouterr().err
     assert "RFC 3161 timestamp 0: the TSA certificate" in err and "does not chain" in err
-    assert (
-        main(["verify", "b.json", "--key", "release.pub", "--timestamp-intermediates", "tsa-root.pem"])
-        == ExitCode.USAGE
-    )
+    # A chain without its (self-signed) root trusts nothing.
+    (project / "no-root.pem").write_bytes(pem(tsa.intermediate_certificate))
+    argv = ["verify", "b.json", "--key", "release.pub", "--timestamp-certificate-chain", "no-root.pem"]
+    assert main(argv) == ExitCode.USAGE
+    assert "holds no self-signed root certificate" in capsys.readouterr().err
 
 
 def test_push_reads_the_server_from_the_environment(
@@ -257,7 +273,7 @@ def test_a_timestamp_of_another_signature_is_a_bad_signature(
         stamped["verificationMaterial"]["timestampVerificationData"]
     )
     write_bundle(project / "b.json", plain)
-    for args in ([], ["--timestamp-roots", "tsa-root.pem"]):
+    for args in ([], ["--timestamp-certificate-chain", "tsa-root.pem"]):
         capsys.readouterr()
         assert main(["verify", "b.json", "--key", "release.pub", *args]) == ExitCode.BAD_SIGNATURE
         assert "over other bytes than this signature" in capsys.readouterr().err

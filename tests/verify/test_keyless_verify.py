@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asn1crypto import tsp
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from crafter import Crafter
@@ -23,6 +25,7 @@ from crafter.trust import TrustRoot, sigstore_trust_root
 from crafter.verify import verify_bundle
 from crafter.verify_keyless import KeylessPolicy
 from tests.conftest import chainloop_path
+from tests.signing.tsa import TestTSA, pem
 from tests.verify.sigstore_instance import IDENTITY, ISSUER, NOW, Instance
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
@@ -429,21 +432,23 @@ def test_cli(
 
 
 # -- RFC 3161 timestamps -------------------------------------------------------------------------------
-# The RFC 3161 parsing and CMS checks live in crafter.signing.timestamp (verify_timestamp); these tests pin how
-# keyless verification uses it, with a stand-in that records its arguments.
-class _Info:
-    def __init__(self, time: dt.datetime, authority: str) -> None:
-        self.time, self.authority = time, authority
-
-
-def _stub_tsa(monkeypatch: pytest.MonkeyPatch, time: dt.datetime | None, calls: list[dict[str, Any]]) -> None:
-    def verify_timestamp(token: bytes, signature: bytes, *, roots: Any, intermediates: Any = ()) -> _Info:
-        calls.append({"token": token, "signature": signature, "roots": roots, "intermediates": intermediates})
-        if time is None:
-            raise SignatureError("the timestamp's signature does not verify")
-        return _Info(time, "CN=acme-tsa")
-
-    monkeypatch.setattr("crafter.verify_keyless._timestamp_verifier", lambda: verify_timestamp)
+# Real tokens from the test TSA (tests/signing/tsa.py), over the bundle's signature, at a chosen time.
+def _timestamped(bundle: dict[str, Any], tsa: TestTSA, when: dt.datetime) -> dict[str, Any]:
+    signature = envelope_from_bundle(bundle).signatures[0].sig
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": hashlib.sha256(signature).digest(),
+            },
+            "cert_req": True,
+        }
+    ).dump()
+    token = base64.b64encode(tsa.respond(request, when=when)).decode()
+    material = bundle["verificationMaterial"]
+    material["timestampVerificationData"] = {"rfc3161Timestamps": [{"signedTimestamp": token}]}
+    return bundle
 
 
 def test_timestamps_need_a_timestamp_authority(
@@ -456,28 +461,27 @@ def test_timestamps_need_a_timestamp_authority(
         verify_bundle(write(tmp_path, bundle), keyless=policy(trust))
 
 
-def test_private_ca_with_timestamps(
-    acme: Instance, payload: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_private_ca_with_timestamps(acme: Instance, payload: bytes, tmp_path: Path) -> None:
     """Chainloop's shape: a private CA, a TSA, no transparency log."""
+    tsa = TestTSA()
     roots, intermediates = acme.write_pems(tmp_path)
     tsa_chain = tmp_path / "tsa.pem"
-    tsa_chain.write_bytes(acme.intermediate.public_bytes(Encoding.PEM) + acme.root.public_bytes(Encoding.PEM))
+    tsa_chain.write_bytes(pem(tsa.intermediate_certificate, tsa.root_certificate))
     trust = TrustRoot.from_pem_files(roots, intermediates=intermediates, timestamp_chain=tsa_chain)
-    bundle = acme.bundle(payload, tlog=False, timestamps=[b"token-1"])
-    path = write(tmp_path, bundle)
-    calls: list[dict[str, Any]] = []
-    _stub_tsa(monkeypatch, NOW, calls)
-    result = verify_bundle(path, keyless=policy(trust))
-    assert result.signer.signed_at == (f"{NOW.isoformat()} (RFC 3161 timestamp, CN=acme-tsa)",)
-    (call,) = calls
-    assert call["token"] == b"token-1"
-    assert call["signature"] == envelope_from_bundle(bundle).signatures[0].sig  # over the signature bytes
-    assert call["roots"] == [acme.root] and call["intermediates"] == [acme.intermediate]
-    _stub_tsa(monkeypatch, NOW + dt.timedelta(hours=1), [])
+    bundle = _timestamped(acme.bundle(payload, tlog=False), tsa, NOW)
+    result = verify_bundle(write(tmp_path, bundle), keyless=policy(trust))
+    (signed_at,) = result.signer.signed_at
+    assert signed_at.startswith(f"{NOW.isoformat()} (RFC 3161 timestamp, ")
+    # A time outside the certificate's life, a token over another signature, a TSA nobody trusts.
+    late = _timestamped(acme.bundle(payload, tlog=False), tsa, NOW + dt.timedelta(hours=1))
     with pytest.raises(SignatureError, match=r"not valid at the time of signing .*RFC 3161 timestamp"):
-        verify_bundle(path, keyless=policy(trust))
-    _stub_tsa(monkeypatch, None, [])
-    with pytest.raises(SignatureError, match="RFC 3161 timestamp 0 does not verify") as info:
-        verify_bundle(path, keyless=policy(trust))
-    assert "does not verify" in (info.value.hint or "")
+        verify_bundle(write(tmp_path, late), keyless=policy(trust))
+    moved = acme.bundle(payload, tlog=False)
+    moved["verificationMaterial"]["timestampVerificationData"] = bundle["verificationMaterial"][
+        "timestampVerificationData"
+    ]
+    with pytest.raises(SignatureError, match="RFC 3161 timestamp 0 does not verify"):
+        verify_bundle(write(tmp_path, moved), keyless=policy(trust))
+    stranger = _timestamped(acme.bundle(payload, tlog=False), TestTSA(), NOW)
+    with pytest.raises(SignatureError, match="RFC 3161 timestamp 0 does not verify"):
+        verify_bundle(write(tmp_path, stranger), keyless=policy(trust))
