@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:  # the verify module (cryptography, x509) is imported only when verify runs
+if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only when verify runs
     from crafter.verify import VerifyResult
 
 
@@ -173,7 +173,7 @@ def verify(
     from crafter.signing.keys import public_key_from_pem
     from crafter.signing.timestamp import load_certificates, split_chain
     from crafter.verify import verify_reference
-    from crafter.verify_keyless import keyless_policy
+    from crafter.verify.keyless import keyless_policy
 
     if key is not None and certificate is not None:  # before reading either file
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
     from crafter.signing.dsse import Envelope
-    from crafter.verify_keyless import KeylessPolicy
+    from crafter.verify.keyless import KeylessPolicy
 
 __all__ = [
     "TIMESTAMP_SERVER_ENV",
@@ -529,7 +529,7 @@ def with_timestamp_authorities(
     if not roots:
         return policy
     from crafter.trust import CertificateAuthority, sigstore_trust_root
-    from crafter.verify_keyless import KeylessPolicy
+    from crafter.verify.keyless import KeylessPolicy
 
     policy = policy or KeylessPolicy()
     root = policy.trust_root or sigstore_trust_root()

@@ -301,7 +301,7 @@ def test_keyless_bundle_with_a_timestamp(project: Path, tsa: TestTSA, tmp_path: 
 
     from crafter.trust import TrustRoot
     from crafter.verify import verify_bundle
-    from crafter.verify_keyless import KeylessPolicy
+    from crafter.verify.keyless import KeylessPolicy
     from tests.verify.sigstore_instance import IDENTITY, ISSUER, Instance
 
     assert main(["push", "--key", "release.key", "--bundle", "b.json"]) == 0

@@ -23,7 +23,7 @@ from crafter.signing.keyless import signing_certificate
 from crafter.signing.keys import generate_key_pair
 from crafter.trust import TrustRoot, sigstore_trust_root
 from crafter.verify import verify_bundle
-from crafter.verify_keyless import KeylessPolicy
+from crafter.verify.keyless import KeylessPolicy
 from tests.conftest import chainloop_path
 from tests.signing.tsa import TestTSA, pem
 from tests.verify.sigstore_instance import IDENTITY, ISSUER, NOW, Instance

@@ -1,0 +1,24 @@
+"""``crafter verify``: offline verification of attestation bundles; :mod:`crafter.verify.bundle` lists the
+checks and their order, docs/verify.md gives the user's view.
+
+One job per module: ``bundle`` (the entry points), ``signer`` (the key or certificate, the signer reported),
+``statement`` (the signed statement and its summary fields), ``materials`` (material files and the contract),
+``cas`` (material bytes from a content store), ``replay`` (policy replay), ``result`` (the result models).
+Keyless bundles: ``keyless`` (the policy and the order of its checks), ``certificate`` (identity, chain),
+``times`` (verified times, RFC 3161 timestamps), ``tlog`` (transparency-log entries), ``sct`` (certificate
+transparency), ``primitives`` (shared signature and field readers).
+"""
+
+from crafter.verify.bundle import verify_bundle, verify_reference
+from crafter.verify.cas import open_content_store
+from crafter.verify.result import MaterialCheck, ReplayOutcome, SignerInfo, VerifyResult
+
+__all__ = [
+    "MaterialCheck",
+    "ReplayOutcome",
+    "SignerInfo",
+    "VerifyResult",
+    "open_content_store",
+    "verify_bundle",
+    "verify_reference",
+]
