@@ -153,7 +153,11 @@ def _build_chain(
     try:
         return list(verifier.verify(leaf, pool).chain[1:])
     except (X509VerificationError, x509.UnsupportedGeneralNameType, ValueError) as exc:
-        raise _ChainError(str(exc)) from exc
+        text = str(exc)
+        if "candidates exhausted" in text and "no interior errors" in text:
+            # cryptography's words for "no issuer of this certificate is in the store or the pool"
+            text = "none of its issuers is a CA of the trust root or among the bundle's certificates"
+        raise _ChainError(text) from exc
 
 
 def check_code_signing(leaf: x509.Certificate, where: str) -> None:
