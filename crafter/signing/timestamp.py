@@ -373,34 +373,17 @@ def _verified_chain(
     leaf: x509.Certificate, pool: Sequence[x509.Certificate], roots: Sequence[x509.Certificate], at: datetime
 ) -> list[x509.Certificate]:
     """The leaf's chain (leaf first, anchor last) to one of ``roots`` at ``at``; only ``roots`` anchor it."""
-    from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
-    from cryptography.x509.verification import VerificationError as X509VerificationError
+    from crafter.signing.x509_chain import ChainError, verified_chain
 
-    # The WebPKI profile, except: TSA certificates carry a critical EKU (timeStamping, checked above) and
-    # no SAN, and TSA CAs often name timeStamping in their EKU too.
-    ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(
-        x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None
-    )
-    ee_policy = (
-        ExtensionPolicy.webpki_defaults_ee()
-        .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)
-        .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
-    )
     try:
-        verifier = (
-            PolicyBuilder()
-            .store(Store(list(roots)))
-            .time(at)
-            .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
-            .build_client_verifier()
-        )
-        return list(verifier.verify(leaf, list(pool)).chain)
-    except (X509VerificationError, ValueError) as exc:
+        # TSA certificates carry a critical EKU (timeStamping, checked before) and no SAN.
+        return verified_chain(leaf, pool, roots, at, critical_eku=True)
+    except ChainError as exc:
         names = ", ".join(r.subject.rfc4514_string() for r in roots)
         raise SignatureError(
             f"the TSA certificate {leaf.subject.rfc4514_string()} does not chain to the given TSA roots "
             f"at {_rfc3339(at)}",
-            hint=f"roots: {names}; {_first_line(exc)}",
+            hint=f"roots: {names}; {exc}",
         ) from None
 
 

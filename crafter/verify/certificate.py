@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from crafter.errors import CrafterError, SignatureError, UsageError
 from crafter.signing import algorithms
 from crafter.signing.dsse import Envelope
+from crafter.signing.x509_chain import ChainError, verified_chain
 from crafter.trust import CertificateAuthority, TrustRoot
 from crafter.verify.times import SigningTime
 
@@ -104,7 +105,7 @@ def chain_or_fail(
     if cas:
         try:
             return _build_chain(leaf, bundle_chain, cas, at)
-        except _ChainError as exc:
+        except ChainError as exc:
             problem = str(exc)
     if first:
         raise SignatureError(
@@ -118,46 +119,16 @@ def chain_or_fail(
     )
 
 
-class _ChainError(Exception):
-    pass
-
-
 def _build_chain(
     leaf: x509.Certificate,
     bundle_chain: Sequence[x509.Certificate],
     cas: Sequence[CertificateAuthority],
     at: datetime,
 ) -> list[x509.Certificate]:
-    from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
-    from cryptography.x509.verification import VerificationError as X509VerificationError
-
-    # The WebPKI profile, except: code-signing certificates and CAs carry an EKU the client profile does not
-    # expect (codeSigning is checked separately), and private CAs (Chainloop's) issue leaves with no SAN.
-    ca_policy = ExtensionPolicy.webpki_defaults_ca().may_be_present(
-        x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None
-    )
-    ee_policy = (
-        ExtensionPolicy.webpki_defaults_ee()
-        .may_be_present(x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, None)
-        .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
-    )
+    """The issuers of ``leaf`` (anchor last) at ``at``, anchored only in the trust root's CA roots."""
     anchors = list({ca.root.fingerprint(hashes.SHA256()): ca.root for ca in cas}.values())
     pool = [*bundle_chain, *(cert for ca in cas for cert in ca.intermediates)]
-    verifier = (
-        PolicyBuilder()
-        .store(Store(anchors))
-        .time(at)
-        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
-        .build_client_verifier()
-    )
-    try:
-        return list(verifier.verify(leaf, pool).chain[1:])
-    except (X509VerificationError, x509.UnsupportedGeneralNameType, ValueError) as exc:
-        text = str(exc)
-        if "candidates exhausted" in text and "no interior errors" in text:
-            # cryptography's words for "no issuer of this certificate is in the store or the pool"
-            text = "none of its issuers is a CA of the trust root or among the bundle's certificates"
-        raise _ChainError(text) from exc
+    return verified_chain(leaf, pool, anchors, at)[1:]
 
 
 def check_code_signing(leaf: x509.Certificate, where: str) -> None:
