@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
 from crafter.errors import ExitCode
 from crafter.models import Material
 from crafter.policies.inputs import material_input
-from crafter.signing.keys import generate_key_pair
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
@@ -35,30 +34,11 @@ policies:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in (
-        "GITHUB_ACTIONS",
-        "GITHUB_REPOSITORY",
-        "GITHUB_RUN_ID",
-        "GITLAB_CI",
-        "JENKINS_HOME",
-        "CIRCLECI",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("CRAFTER_KEY_PASSWORD", "pw")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    (tmp_path / "contract.yaml").write_text(CONTRACT)
-    generate_key_pair(tmp_path / "k", b"pw")
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
+def env(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``cli_env``, working in ``tmp_path`` itself (beside the key ``k.key``) with this module's CONTRACT."""
+    monkeypatch.chdir(cli_env)
+    (cli_env / "contract.yaml").write_text(CONTRACT)
+    return cli_env
 
 
 def payload(bundle: Path) -> dict[str, object]:
@@ -88,16 +68,16 @@ def test_material_input_document(tmp_path: Path) -> None:
 
 
 def test_add_shows_results_and_push_gates_with_code_4(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "init", "--contract", "contract.yaml")[0] == 0
-    code, out, _ = run(capsys, "add", "--name", "sbom", "--value", str(DEMO / "sbom.cdx.json"))
+    assert run_cli(capsys, "init", "--contract", "contract.yaml")[0] == 0
+    code, out, _ = run_cli(capsys, "add", "--name", "sbom", "--value", str(DEMO / "sbom.cdx.json"))
     assert code == 0
     assert "policy cyclonedx-banned-licenses on sbom: 1 violation(s) [gate]" in out
     assert "banned license Apache-2.0" in out
-    code, out, _ = run(capsys, "add", "--name", "tests", "--value", str(DEMO / "junit.xml"))
+    code, out, _ = run_cli(capsys, "add", "--name", "tests", "--value", str(DEMO / "junit.xml"))
     assert "policy junit-all-passed on tests: passed" in out
-    code, out, _ = run(capsys, "status")
+    code, out, _ = run_cli(capsys, "status")
     assert "Policy violation strategy: ADVISORY" in out and "junit-all-passed on tests: passed" in out
-    code, out, err = run(capsys, "push", "--key", "k.key", "--bundle", "b.json")
+    code, out, err = run_cli(capsys, "push", "--key", "k.key", "--bundle", "b.json")
     assert code == ExitCode.POLICY_GATE
     assert 'the policy "cyclonedx-banned-licenses" is configured as a gate and has violations' in err
     assert "Bundle: b.json" in out  # written before the gate is reported
@@ -112,10 +92,10 @@ def test_add_shows_results_and_push_gates_with_code_4(env: Path, capsys: pytest.
 
 
 def test_bypass_lets_the_push_pass_and_is_recorded(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "init", "--contract", "contract.yaml")
-    run(capsys, "add", "--name", "sbom", "--value", str(DEMO / "sbom.cdx.json"))
-    run(capsys, "add", "--name", "tests", "--value", str(DEMO / "junit.xml"))
-    code, _, err = run(
+    run_cli(capsys, "init", "--contract", "contract.yaml")
+    run_cli(capsys, "add", "--name", "sbom", "--value", str(DEMO / "sbom.cdx.json"))
+    run_cli(capsys, "add", "--name", "tests", "--value", str(DEMO / "junit.xml"))
+    code, _, err = run_cli(
         capsys, "push", "--key", "k.key", "--bundle", "b.json", "--exception-bypass-policy-check"
     )
     assert code == 0 and "bypassed" in err
@@ -126,8 +106,8 @@ def test_bypass_lets_the_push_pass_and_is_recorded(env: Path, capsys: pytest.Cap
 
 def test_policy_input_overrides_and_enforce(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (env / "contract.yaml").write_text(CONTRACT.replace("      gate: true\n", ""))
-    run(capsys, "init", "--contract", "contract.yaml", "--enforce")
-    code, out, _ = run(
+    run_cli(capsys, "init", "--contract", "contract.yaml", "--enforce")
+    code, out, _ = run_cli(
         capsys,
         "add",
         "--name",
@@ -138,10 +118,10 @@ def test_policy_input_overrides_and_enforce(env: Path, capsys: pytest.CaptureFix
         "licenses=MIT",
     )
     assert code == 0 and "2 violation(s) [gate]" in out  # two MIT components; --enforce made it a gate
-    run(
+    run_cli(
         capsys, "add", "--name", "tests", "--value", str(DEMO / "junit.xml"), "--policy-input", "min_tests=10"
     )
-    code, _, err = run(capsys, "push", "--key", "k.key", "--bundle", "b.json")
+    code, _, err = run_cli(capsys, "push", "--key", "k.key", "--bundle", "b.json")
     assert code == ExitCode.POLICY_GATE
     assert '"cyclonedx-banned-licenses"' in err and '"junit-all-passed"' in err
     predicate = payload(env / "b.json")["predicate"]
@@ -153,9 +133,9 @@ def test_policy_input_overrides_and_enforce(env: Path, capsys: pytest.CaptureFix
 
 def test_broken_policy_reference_fails_init_clearly(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (env / "contract.yaml").write_text("schemaVersion: v1\npolicies:\n  materials:\n    - ref: ./nope.yaml\n")
-    code, _, err = run(capsys, "init", "--contract", "contract.yaml")
+    code, _, err = run_cli(capsys, "init", "--contract", "contract.yaml")
     assert code == ExitCode.POLICY and "nope.yaml" in err
-    assert run(capsys, "status")[0] == ExitCode.STATE  # nothing was created
+    assert run_cli(capsys, "status")[0] == ExitCode.STATE  # nothing was created
 
 
 def test_policy_timeout_stops_a_hostile_policy(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -174,11 +154,11 @@ spec:
 """
     )
     (env / "contract.yaml").write_text("schemaVersion: v1\npolicies:\n  materials:\n    - ref: slow.yaml\n")
-    run(capsys, "init", "--contract", "contract.yaml")
-    code, _, err = run(
+    run_cli(capsys, "init", "--contract", "contract.yaml")
+    code, _, err = run_cli(
         capsys, "add", "--name", "sbom", "--value", str(DEMO / "sbom.cdx.json"), "--policy-timeout", "1"
     )
     assert code == ExitCode.POLICY
     assert 'policy "slow"' in err and ("timed out" in err or "memory" in err)
-    _, out, _ = run(capsys, "status", "-o", "json")
+    _, out, _ = run_cli(capsys, "status", "-o", "json")
     assert json.loads(out)["materials"] == []  # nothing recorded

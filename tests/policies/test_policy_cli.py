@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
 from crafter.errors import ExitCode
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
@@ -19,9 +19,9 @@ DEMO_SBOM = ROOT / "examples" / "demo" / "sbom.cdx.json"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
+    """``run_cli``, and no traceback in stdout either."""
+    code, out, err = run_cli(capsys, *args)
+    assert "Traceback" not in out
     return code, out, err
 
 

@@ -17,22 +17,14 @@ CONTRACT = "schemaVersion: v1\nmaterials: []\n"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in (
-        "GITHUB_ACTIONS",
-        "GITLAB_CI",
-        "JENKINS_HOME",
-        "CIRCLECI",
-        "CRAFTER_KEY_PASSWORD",
-        "COSIGN_PASSWORD",
-    ):
+def env(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``cli_env`` with no key password in the environment, working in ``tmp_path`` itself, initialised."""
+    for var in ("CRAFTER_KEY_PASSWORD", "COSIGN_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    (tmp_path / "contract.yaml").write_text(CONTRACT)
+    monkeypatch.chdir(cli_env)
+    (cli_env / "contract.yaml").write_text(CONTRACT)
     assert main(["init", "--contract", "contract.yaml"]) == 0
-    return tmp_path
+    return cli_env
 
 
 def test_push_with_a_cosign_key(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
 from crafter.errors import ExitCode
-from crafter.signing.keys import generate_key_pair
 from crafter.storage import BUNDLE_MEDIA_TYPE, StoreError
 from crafter.storage.oci import (
     EMPTY_CONFIG,
@@ -24,6 +22,7 @@ from crafter.storage.oci import (
     fallback_tag,
     registry_credentials,
 )
+from tests.conftest import run_cli
 from tests.storage.conftest import PASSWORD, USER, Registry, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,31 +197,16 @@ def test_oci_content_store(registry: Registry, tmp_path: Path) -> None:
 
 # -- the CLI ---------------------------------------------------------------------------------------------
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_registry_env: Path) -> Path:
-    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI", "TF_BUILD", "BUILD_URL"):
-        monkeypatch.delenv(var, raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("CRAFTER_KEY_PASSWORD", "pw")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    generate_key_pair(tmp_path / "k", b"pw")
-    (tmp_path / "contract.yaml").write_text(CONTRACT)
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
+def work(cli_env: Path, clean_registry_env: Path) -> Path:
+    """``cli_env`` without registry credentials, with this module's CONTRACT."""
+    (cli_env / "contract.yaml").write_text(CONTRACT)
+    return cli_env
 
 
 def prepare(work: Path, capsys: pytest.CaptureFixture[str], *cas: str) -> None:
-    assert run(capsys, "init", "--contract", str(work / "contract.yaml"), "--project", "p")[0] == 0
+    assert run_cli(capsys, "init", "--contract", str(work / "contract.yaml"), "--project", "p")[0] == 0
     for name, file in (("sbom", "sbom.cdx.json"), ("tests", "junit.xml"), ("release-file", "hello-1.0.0.py")):
-        code, _, err = run(capsys, "add", "--name", name, "--value", str(DEMO / file), *cas)
+        code, _, err = run_cli(capsys, "add", "--name", name, "--value", str(DEMO / file), *cas)
         assert code == 0, err
 
 
@@ -231,17 +215,19 @@ def test_cli_push_and_pull(registry: Registry, work: Path, capsys: pytest.Captur
     prepare(work, capsys)
     bundle = work / "b.sigstore.json"
     ref = f"{registry.host}/cli/app:2.0"
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "push", "--key", str(work / "k.key"), "--bundle", str(bundle), "--oci", ref, "--insecure"
     )
     assert code == 0, err
     assert f"Stored: oci://{registry.host}/cli/app@sha256:" in out
-    code, out, _ = run(capsys, "pull", f"oci://{ref}", "--insecure", "--output", str(work / "pulled.json"))
+    code, out, _ = run_cli(
+        capsys, "pull", f"oci://{ref}", "--insecure", "--output", str(work / "pulled.json")
+    )
     assert code == 0
     assert (work / "pulled.json").read_bytes() == bundle.read_bytes()
-    code, out, _ = run(capsys, "pull", f"oci://{registry.host}/cli/app@{image}", "--insecure")
+    code, out, _ = run_cli(capsys, "pull", f"oci://{registry.host}/cli/app@{image}", "--insecure")
     assert code == 0 and out.encode() == bundle.read_bytes()
-    code, _, err = run(capsys, "pull", ref)
+    code, _, err = run_cli(capsys, "pull", ref)
     assert code == ExitCode.USAGE and "not an OCI reference" in err
 
 
@@ -251,16 +237,16 @@ def test_cli_push_to_a_registry_that_is_down(
     prepare(work, capsys)
     bundle = work / "b.sigstore.json"
     down = f"127.0.0.1:{_free_port()}/x/app:1"
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "push", "--key", str(work / "k.key"), "--bundle", str(bundle), "--oci", down, "--insecure"
     )
     assert code == ExitCode.STORE == 20
     first = err.splitlines()[0]
     assert first.startswith("Error: cannot reach registry 127.0.0.1:") and f"kept at {bundle}" in first
     assert bundle.is_file()  # nothing lost: the bundle is written ...
-    code, out, _ = run(capsys, "status", "-o", "json")
+    code, out, _ = run_cli(capsys, "status", "-o", "json")
     assert code == 0 and json.loads(out)["complete"] is True  # ... and the attestation is still in progress
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "push",
         "--key",
@@ -272,7 +258,7 @@ def test_cli_push_to_a_registry_that_is_down(
         "--insecure",
     )
     assert code == 0, err
-    assert run(capsys, "status")[0] == ExitCode.STATE  # pushed: now gone
+    assert run_cli(capsys, "status")[0] == ExitCode.STATE  # pushed: now gone
 
 
 def test_cli_wrong_credentials(
@@ -283,12 +269,12 @@ def test_cli_wrong_credentials(
     monkeypatch.setenv("CRAFTER_REGISTRY_PASSWORD", "not-it")
     bundle = work / "b.sigstore.json"
     args = ["push", "--key", str(work / "k.key"), "--bundle", str(bundle), "--insecure"]
-    code, _, err = run(capsys, *args, "--oci", f"{auth_registry.host}/cli/att:1")
+    code, _, err = run_cli(capsys, *args, "--oci", f"{auth_registry.host}/cli/att:1")
     assert code == ExitCode.STORE
     assert err.startswith(f"Error: registry {auth_registry.host} refused the given credentials (401")
     assert "CRAFTER_REGISTRY_USERNAME" in err and bundle.is_file()
     monkeypatch.setenv("CRAFTER_REGISTRY_PASSWORD", PASSWORD)
-    code, _, err = run(capsys, *args, "--oci", f"{auth_registry.host}/cli/att:1")
+    code, _, err = run_cli(capsys, *args, "--oci", f"{auth_registry.host}/cli/att:1")
     assert code == 0, err
 
 
@@ -303,7 +289,7 @@ def test_cli_cas(registry: Registry, work: Path, capsys: pytest.CaptureFixture[s
     spec = str(work / "cas") if kind == "dir" else f"oci://{registry.host}/cas/{kind}"
     prepare(work, capsys, "--cas", spec, "--insecure")
     bundle = work / "b.sigstore.json"
-    assert run(capsys, "push", "--key", str(work / "k.key"), "--bundle", str(bundle))[0] == 0
+    assert run_cli(capsys, "push", "--key", str(work / "k.key"), "--bundle", str(bundle))[0] == 0
     materials = statement_materials(bundle)
     from crafter.storage import content_store
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
 from crafter.errors import ExitCode
-from crafter.signing.keys import generate_key_pair
+from tests.conftest import run_cli
 from tests.storage.conftest import PASSWORD, USER, Registry, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,35 +33,20 @@ SBOM_HEX = hashlib.sha256((DEMO / "sbom.cdx.json").read_bytes()).hexdigest()
 
 
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_registry_env: Path) -> Path:
-    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI", "TF_BUILD", "BUILD_URL"):
-        monkeypatch.delenv(var, raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("CRAFTER_KEY_PASSWORD", "pw")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    generate_key_pair(tmp_path / "k", b"pw")
-    (tmp_path / "contract.yaml").write_text(CONTRACT)
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
+def work(cli_env: Path, clean_registry_env: Path) -> Path:
+    """``cli_env`` without registry credentials, with this module's CONTRACT."""
+    (cli_env / "contract.yaml").write_text(CONTRACT)
+    return cli_env
 
 
 def attest(work: Path, capsys: pytest.CaptureFixture[str], *cas: str) -> Path:
     """init, add every demo file (to ``cas``), push; the bundle."""
-    assert run(capsys, "init", "--contract", str(work / "contract.yaml"), "--project", "p")[0] == 0
+    assert run_cli(capsys, "init", "--contract", str(work / "contract.yaml"), "--project", "p")[0] == 0
     for name, file in FILES.items():
-        code, _, err = run(capsys, "add", "--name", name, "--value", str(DEMO / file), *cas)
+        code, _, err = run_cli(capsys, "add", "--name", name, "--value", str(DEMO / file), *cas)
         assert code == 0, err
     bundle = work / "b.sigstore.json"
-    code, _, err = run(capsys, "push", "--key", str(work / "k.key"), "--bundle", str(bundle))
+    code, _, err = run_cli(capsys, "push", "--key", str(work / "k.key"), "--bundle", str(bundle))
     assert code == 0, err
     return bundle
 
@@ -70,7 +54,7 @@ def attest(work: Path, capsys: pytest.CaptureFixture[str], *cas: str) -> Path:
 def replay(
     capsys: pytest.CaptureFixture[str], bundle: Path, work: Path, *args: str
 ) -> tuple[int, dict[str, object], str]:
-    code, out, err = run(capsys, "verify", str(bundle), "--key", str(work / "k.pub"), "--replay", *args)
+    code, out, err = run_cli(capsys, "verify", str(bundle), "--key", str(work / "k.pub"), "--replay", *args)
     return code, (json.loads(out) if out.startswith("{") else {}), err
 
 
@@ -129,7 +113,7 @@ def test_directory_cas_tampered(work: Path, capsys: pytest.CaptureFixture[str]) 
     cas = work / "cas"
     bundle = attest(work, capsys, "--cas", str(cas))
     flip_a_byte(cas / "sha256" / SBOM_HEX)
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "verify", str(bundle), "--key", str(work / "k.pub"), "--replay", "--cas", str(cas)
     )
     assert code == ExitCode.DIGEST_MISMATCH == 12
@@ -143,9 +127,9 @@ def test_directory_cas_tampered(work: Path, capsys: pytest.CaptureFixture[str]) 
 def test_cas_usage_errors(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = attest(work, capsys)
     key = ("--key", str(work / "k.pub"))
-    code, _, err = run(capsys, "verify", str(bundle), *key, "--cas", str(work))
+    code, _, err = run_cli(capsys, "verify", str(bundle), *key, "--cas", str(work))
     assert code == ExitCode.USAGE and "--cas is read by --replay only" in err
-    code, _, err = run(capsys, "verify", str(bundle), *key, "--replay", "--cas", str(work / "nope"))
+    code, _, err = run_cli(capsys, "verify", str(bundle), *key, "--replay", "--cas", str(work / "nope"))
     assert code == ExitCode.USAGE and f"content store {work / 'nope'}: no such directory" in err
 
 
@@ -161,7 +145,9 @@ def test_registry_cas(registry: Registry, work: Path, capsys: pytest.CaptureFixt
     ]
     assert f"not in the content store {cas}" in doc["replay"][2]["detail"]  # type: ignore[index]
     # HTTPS is the default: the plain-HTTP test registry is not reached without --insecure
-    code, _, err = run(capsys, "verify", str(bundle), "--key", str(work / "k.pub"), "--replay", "--cas", cas)
+    code, _, err = run_cli(
+        capsys, "verify", str(bundle), "--key", str(work / "k.pub"), "--replay", "--cas", cas
+    )
     assert code == ExitCode.STORE and f"content store {cas}: cannot reach registry {registry.host}" in err
 
     flip_a_byte(blob_file(registry, SBOM_HEX))
@@ -173,7 +159,7 @@ def test_registry_cas(registry: Registry, work: Path, capsys: pytest.CaptureFixt
 def test_registry_cas_down(registry: Registry, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = attest(work, capsys, "--cas", f"oci://{registry.host}/cas/down", "--insecure")
     down = f"127.0.0.1:{_free_port()}"
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys,
         "verify",
         str(bundle),

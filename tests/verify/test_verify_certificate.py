@@ -14,13 +14,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from crafter import Crafter
-from crafter.cli.main import main
 from crafter.errors import ExitCode, SignatureError, UsageError
 from crafter.signing.bundle import BUNDLE_MEDIA_TYPE
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.verify import verify_bundle
-from tests.conftest import chainloop_path
+from tests.conftest import chainloop_path, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
@@ -94,10 +93,8 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["verify", *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
+    """``crafter verify *args`` through ``run_cli``."""
+    return run_cli(capsys, "verify", *args)
 
 
 # -- --certificate -------------------------------------------------------------------------------------
