@@ -150,8 +150,13 @@ def test_registry_cas(registry: Registry, work: Path, capsys: pytest.CaptureFixt
     )
     assert code == ExitCode.STORE and f"content store {cas}: cannot reach registry {registry.host}" in err
 
-    flip_a_byte(blob_file(registry, SBOM_HEX))
-    code, _, err = replay(capsys, bundle, work, "--cas", cas, "--insecure")
+    # The registry is shared by the session and stores blobs once per digest: put the byte back afterwards.
+    blob = blob_file(registry, SBOM_HEX)
+    flip_a_byte(blob)
+    try:
+        code, _, err = replay(capsys, bundle, work, "--cas", cas, "--insecure")
+    finally:
+        flip_a_byte(blob)
     assert code == ExitCode.DIGEST_MISMATCH
     assert f"Error: {cas}@sha256:{SBOM_HEX}: digest mismatch for material 'sbom'" in err
 
