@@ -164,9 +164,10 @@ def verify(
     oci:// bundle and --cas oci:// contents.
 
     \b
-    Exit codes: 0 valid, 11 not genuine (bad signature, payload type, malformed bundle or statement, expired
-    --certificate, a timestamp not over the signature or not verifying with --timestamp-certificate-chain), 12 a --material file or --cas content does not match, 13 --replay gives another policy
-    result, 7 --contract not met, 20 the registry or content store cannot be reached.
+    Exit codes: 0 valid; 11 not genuine (bad signature, payload type, malformed bundle or statement,
+    untrusted keyless certificate, expired --certificate, a timestamp not over the signature or not
+    verifying with --timestamp-certificate-chain); 12 a --material file or --cas content does not match;
+    13 --replay gives another policy result; 7 --contract not met; 20 a registry cannot be reached.
     """
     from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
