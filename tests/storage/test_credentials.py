@@ -229,7 +229,7 @@ def test_docker_hub_auths_entry_under_its_legacy_key(tmp_path: Path, helpers: Pa
     [("docker.io/alpine:3", "library/alpine"), ("index.docker.io/acme/app:1", "acme/app")],
 )
 def test_docker_hub_references_are_normalised(text: str, repository: str) -> None:
-    from crafter.storage.oci import OciReference, RegistryClient
+    from crafter.storage.registry import OciReference, RegistryClient
 
     ref = OciReference.parse(text)
     assert (ref.registry, ref.repository) == ("docker.io", repository)

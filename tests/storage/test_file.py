@@ -19,7 +19,7 @@ from crafter.signing.keys import generate_key_pair
 from crafter.storage import StoreError, bundle_target
 from crafter.storage.credentials import TOKEN_USERNAME, Credentials
 from crafter.storage.file import DirectoryContentStore, DirectoryStore, FileStore
-from crafter.storage.oci import RegistryClient
+from crafter.storage.registry import RegistryClient
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 

@@ -13,15 +13,12 @@ from crafter.errors import ExitCode
 from crafter.storage import BUNDLE_MEDIA_TYPE, StoreError
 from crafter.storage.oci import (
     EMPTY_CONFIG,
-    OCI_INDEX,
-    OCI_MANIFEST,
     OciContentStore,
-    OciReference,
     OciStore,
-    RegistryClient,
     fallback_tag,
     registry_credentials,
 )
+from crafter.storage.registry import OCI_INDEX, OCI_MANIFEST, OciReference, RegistryClient
 from tests.conftest import run_cli
 from tests.storage.conftest import PASSWORD, USER, Registry, _free_port
 

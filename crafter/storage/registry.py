@@ -1,0 +1,286 @@
+"""The OCI distribution API as crafter needs it: references, and a small client with Basic or Bearer-token
+authentication over the standard library (blob and manifest transfers are small; oras-py cannot set a
+manifest's ``artifactType``, so crafter writes manifests itself). Credentials: :mod:`crafter.storage.credentials`.
+The stores built on it: :mod:`crafter.storage.oci`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from crafter.storage.credentials import DOCKER_HUB_NAMES, GIVEN, Credentials
+from crafter.storage.interface import ContentDigestError, ContentNotFoundError, StoreError, split_digest
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+_MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+TIMEOUT = 30.0
+MAX_REFERRER_PAGES = 100  # a registry that keeps sending rel="next" must not loop forever
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+@attrs.frozen
+class OciReference:
+    """``REGISTRY/REPO[:TAG|@DIGEST]``; a reference with neither names ``:latest``."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return self.digest or self.tag or "latest"
+
+    def __str__(self) -> str:
+        tail = f"@{self.digest}" if self.digest else f":{self.tag}" if self.tag else ""
+        return f"{self.registry}/{self.repository}{tail}"
+
+    @classmethod
+    def parse(cls, text: str) -> OciReference:
+        raw = text.removeprefix("oci://")
+        if "://" in raw:
+            raise StoreError(
+                f"invalid OCI reference {text!r}: give REGISTRY/REPO[:TAG|@DIGEST] without a scheme",
+                hint="plain-HTTP registries are reached with --insecure",
+            )
+        rest, _, digest = raw.partition("@")
+        registry, slash, path = rest.partition("/")
+        if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
+            raise StoreError(
+                f"invalid OCI reference {text!r}: expected REGISTRY/REPO[:TAG|@DIGEST] "
+                "with a registry host (a dot, a port or localhost)"
+            )
+        repository, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
+        if not _REPO.match(repository):
+            raise StoreError(f"invalid repository name {repository!r} in {text!r}")
+        if tag and not _TAG.match(tag):
+            raise StoreError(f"invalid tag {tag!r} in {text!r}")
+        if digest:
+            split_digest(digest)
+        if (
+            registry in DOCKER_HUB_NAMES
+        ):  # docker's normalisation: docker.io/alpine is docker.io/library/alpine
+            registry = "docker.io"
+            repository = repository if "/" in repository else f"library/{repository}"
+        return cls(registry, repository, tag or None, digest or None)
+
+
+def _challenge(header: str) -> tuple[str, dict[str, str]]:
+    scheme, _, rest = header.strip().partition(" ")
+    return scheme.lower(), dict(re.findall(r'(\w+)="([^"]*)"', rest))
+
+
+class RegistryClient:
+    """The few distribution-API calls crafter needs, with Basic or Bearer-token authentication."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        insecure: bool = False,
+        credentials: Credentials | tuple[str, str] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        self.registry = registry
+        # Docker Hub's API lives on another host than the name references use.
+        host = "registry-1.docker.io" if registry in DOCKER_HUB_NAMES else registry
+        self.base = f"{'http' if insecure else 'https'}://{host}"
+        self.credentials = Credentials(*credentials) if isinstance(credentials, tuple) else credentials
+        self.timeout = timeout
+        self._auth: str | None = None
+
+    # -- transport ---------------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One request; a 401 is answered once from the challenge. Returns status, headers (lower-case
+        names), body."""
+        full = url if "://" in url else self.base + url
+        for attempt in range(2):
+            status, resp_headers, body = self._send(method, full, data, headers)
+            if status != 401 or attempt == 1:
+                break
+            challenge = resp_headers.get("www-authenticate", "")
+            self._auth = self._answer(challenge)
+        if status == 401:
+            who = "the given credentials" if self.credentials else "anonymous access"
+            hint = "set CRAFTER_REGISTRY_USERNAME and CRAFTER_REGISTRY_PASSWORD, or log in (docker login)"
+            if self.credentials and self.credentials.source != GIVEN:
+                hint = f"the credentials came from {self.credentials.source}; " + hint
+            raise StoreError(f"registry {self.registry} refused {who} (401 Unauthorized)", hint=hint)
+        if status == 403:
+            raise StoreError(f"registry {self.registry} denied {method} {urllib.parse.urlsplit(full).path}")
+        return status, resp_headers, body
+
+    def _send(
+        self, method: str, url: str, data: bytes | None, headers: Mapping[str, str] | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+        if self._auth:
+            req.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+        except urllib.error.URLError as exc:
+            reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
+            hint = "is the registry running? A plain-HTTP registry needs --insecure"
+            raise StoreError(f"cannot reach registry {self.registry}: {reason}", hint=hint) from exc
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot reach registry {self.registry}: {exc}") from exc
+
+    def _basic(self) -> str | None:
+        # An identity token is only good for the token endpoint's refresh-token grant, as with docker.
+        if not self.credentials or self.credentials.identity_token:
+            return None
+        pair = f"{self.credentials.username}:{self.credentials.secret}"
+        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+    def _answer(self, challenge: str) -> str | None:
+        scheme, params = _challenge(challenge)
+        if scheme == "basic":
+            return self._basic()
+        if scheme == "bearer" and params.get("realm"):
+            query = {k: v for k, v in params.items() if k in ("service", "scope")}
+            url = params["realm"] + ("?" + urllib.parse.urlencode(query) if query else "")
+            saved, self._auth = self._auth, self._basic()
+            try:
+                if self.credentials and self.credentials.identity_token:
+                    # OAuth2 refresh-token grant of the distribution token spec (what docker does).
+                    form = {**query, "grant_type": "refresh_token", "client_id": "crafter"}
+                    form["refresh_token"] = self.credentials.secret
+                    data = urllib.parse.urlencode(form).encode("ascii")
+                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                    status, _, body = self._send("POST", params["realm"], data, headers)
+                else:
+                    status, _, body = self._send("GET", url, None, None)
+            finally:
+                self._auth = saved
+            if status != 200:
+                return None
+            try:
+                doc = json.loads(body)
+                token = doc.get("token") or doc.get("access_token")
+            except ValueError:
+                token = None
+            return f"Bearer {token}" if token else None
+        return None
+
+    # -- API ---------------------------------------------------------------------------------------------
+    def get_manifest(self, repository: str, ref: str) -> tuple[str, str, bytes] | None:
+        """(media type, digest, raw bytes) of a manifest or index; None when absent."""
+        status, headers, body = self.request(
+            "GET", f"/v2/{repository}/manifests/{ref}", headers={"Accept": ", ".join(_MANIFEST_TYPES)}
+        )
+        if status == 404:
+            return None
+        self._check(status, f"reading manifest {repository}:{ref}", body)
+        media = headers.get("content-type", "").split(";")[0].strip()
+        if not media:
+            media = str(json.loads(body).get("mediaType", OCI_MANIFEST))
+        return media, "sha256:" + hashlib.sha256(body).hexdigest(), body
+
+    def put_manifest(self, repository: str, ref: str, media_type: str, body: bytes) -> Mapping[str, str]:
+        status, headers, resp = self.request(
+            "PUT", f"/v2/{repository}/manifests/{ref}", data=body, headers={"Content-Type": media_type}
+        )
+        self._check(status, f"writing manifest {repository}:{ref}", resp, ok=(200, 201))
+        return headers
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        status, _, body = self.request("HEAD", f"/v2/{repository}/blobs/{digest}")
+        if status == 404:
+            return False
+        self._check(status, f"checking blob {digest}", body)
+        return True
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if self.has_blob(repository, digest):
+            return digest
+        status, headers, body = self.request("POST", f"/v2/{repository}/blobs/uploads/", data=b"")
+        self._check(status, f"starting a blob upload to {repository}", body, ok=(202,))
+        location = headers.get("location", "")
+        url = urllib.parse.urljoin(self.base + "/", location)
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"digest": digest})
+        status, _, body = self.request(
+            "PUT", url, data=data, headers={"Content-Type": "application/octet-stream"}
+        )
+        self._check(status, f"uploading blob {digest}", body, ok=(201,))
+        return digest
+
+    def get_blob(self, repository: str, digest: str) -> bytes:
+        status, _, body = self.request("GET", f"/v2/{repository}/blobs/{digest}")
+        if status == 404:
+            raise ContentNotFoundError(f"blob {digest} not found in {self.registry}/{repository}")
+        self._check(status, f"reading blob {digest}", body)
+        if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+            raise ContentDigestError(
+                f"blob {digest} from {self.registry}/{repository} does not match its digest"
+            )
+        return body
+
+    def referrers(
+        self, repository: str, digest: str, artifact_type: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Descriptors from the referrers API, every page (``Link: <...>; rel="next"``), only those of
+        ``artifact_type`` when given (the registry may filter; the result is filtered here anyway).
+
+        None when the registry has no referrers API: a 404, or a 200 that is not an image index (some front
+        ends answer any path; oras-go applies the same test)."""
+        path = f"/v2/{repository}/referrers/{digest}"
+        url = path + ("?" + urllib.parse.urlencode({"artifactType": artifact_type}) if artifact_type else "")
+        found: list[dict[str, Any]] = []
+        for page in range(MAX_REFERRER_PAGES):
+            status, headers, body = self.request("GET", url, headers={"Accept": OCI_INDEX})
+            if page == 0 and status == 404:
+                return None
+            self._check(status, f"listing referrers of {digest}", body)
+            if page == 0 and headers.get("content-type", "").split(";")[0].strip() != OCI_INDEX:
+                return None
+            found.extend(
+                m for m in parse_json(body, "referrers index").get("manifests") or [] if isinstance(m, dict)
+            )
+            link = _NEXT_LINK.search(headers.get("link", ""))
+            if not link:
+                break
+            url = urllib.parse.urljoin(self.base + path, link.group(1))
+        else:
+            raise StoreError(f"registry {self.registry}: more than {MAX_REFERRER_PAGES} pages of referrers")
+        return [d for d in found if not artifact_type or d.get("artifactType") == artifact_type]
+
+    def _check(self, status: int, what: str, body: bytes, ok: tuple[int, ...] = (200,)) -> None:
+        if status not in ok:
+            detail = body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+            raise StoreError(f"registry {self.registry}: {what} failed: HTTP {status} {detail}".rstrip())
+
+
+def parse_json(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise StoreError(f"the registry returned an invalid {what}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise StoreError(f"the registry returned an invalid {what}: not a JSON object")
+    return doc
