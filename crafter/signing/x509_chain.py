@@ -1,7 +1,7 @@
 """Building a certificate's chain to a set of anchors at a given time (cryptography's X.509 verifier).
 
 Used for Fulcio-style signing certificates (crafter.verify.certificate) and RFC 3161 TSA certificates
-(crafter.signing.timestamp). Both follow the WebPKI profile with two relaxations: the leaf need not name a
+(crafter.signing.timestamp.verify). Both follow the WebPKI profile with two relaxations: the leaf need not name a
 SAN (Chainloop's CA and TSAs issue none) and an extended key usage other than serverAuth/clientAuth is allowed
 on leaves and CAs; the caller checks the usage it needs (codeSigning, timeStamping) itself.
 """
