@@ -39,3 +39,40 @@ def generate(output_prefix: str) -> None:
     key_path, pub_path = generate_key_pair(Path(output_prefix), password.encode())
     click.echo(f"Private key written to {key_path}")
     click.echo(f"Public key written to {pub_path}")
+
+
+@keys.command("public-key")
+@click.option(
+    "-k",
+    "--key",
+    required=True,
+    help="The signing key: a PEM or cosign key file, env://VAR, awskms://, gcpkms://, azurekms:// or "
+    "hashivault://.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write it here [default: standard output].",
+)
+def public_key(key: str, output_file: Path | None) -> None:
+    """Print the public key (PEM) of a signing key, e.g. a KMS key, for crafter verify --key.
+
+    An encrypted key file's password comes from CRAFTER_KEY_PASSWORD or COSIGN_PASSWORD, else a prompt.
+    """
+    from crafter.cli import render
+    from crafter.errors import CrafterError, UsageError
+    from crafter.signing.keys import load_signer
+
+    if key.lower().startswith("keyless://"):
+        raise UsageError("a keyless signature has no lasting key: verify it with its certificate identity")
+    pem = load_signer(key, render.password_provider(key)).public_key_pem()
+    if output_file is None:
+        click.echo(pem.decode("ascii"), nl=False)
+        return
+    try:
+        output_file.write_bytes(pem)
+    except OSError as exc:
+        raise CrafterError(f"cannot write {output_file}: {exc.strerror or exc}") from exc
+    click.echo(f"Public key written to {output_file}", err=True)

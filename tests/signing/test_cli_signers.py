@@ -74,3 +74,24 @@ def test_push_signer_options_are_checked(
     code = main(["push", *args])
     assert code == ExitCode.USAGE
     assert message in capsys.readouterr().err
+
+
+def test_public_key_of_key_files(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crafter.signing.keys import generate_key_pair
+
+    key, pub = generate_key_pair(env / "release", b"s3cret")
+    monkeypatch.setenv("CRAFTER_KEY_PASSWORD", "s3cret")
+    assert main(["keys", "public-key", "--key", str(key)]) == 0
+    assert capsys.readouterr().out.encode() == pub.read_bytes()
+    monkeypatch.setenv("RELEASE_KEY", key.read_text())
+    assert main(["keys", "public-key", "--key", "env://RELEASE_KEY", "-o", str(env / "from-env.pub")]) == 0
+    assert (env / "from-env.pub").read_bytes() == pub.read_bytes()
+    monkeypatch.setenv("CRAFTER_KEY_PASSWORD", "wrong")
+    assert main(["keys", "public-key", "--key", str(key)]) == ExitCode.SIGNING
+    assert main(["keys", "public-key", "--key", "keyless://"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert (
+        "wrong password" in err and "keyless signature has no lasting key" in err and "Traceback" not in err
+    )

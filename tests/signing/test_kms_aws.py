@@ -15,7 +15,7 @@ pytest.importorskip("securesystemslib")
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
-from crafter.errors import SigningError  # noqa: E402
+from crafter.errors import ExitCode, SigningError  # noqa: E402
 from crafter.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope  # noqa: E402
 from crafter.signing.kms import KmsSigner  # noqa: E402
 from tests.signing import kms_digest_patch  # noqa: E402
@@ -112,3 +112,33 @@ def test_cli_push_with_an_aws_kms_key(kms: Any, tmp_path: Path, monkeypatch: pyt
     bundle = read_bundle(tmp_path / "b.json")
     payload = verify_envelope(envelope_from_bundle(bundle), _public_key(kms, meta["KeyId"]))
     assert json.loads(payload)["_type"] == "https://in-toto.io/Statement/v1"
+
+
+def test_cli_public_key_of_an_aws_kms_key_verifies_its_bundles(
+    kms: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crafter.cli.main import main
+
+    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    (tmp_path / "contract.yaml").write_text("schemaVersion: v1\nmaterials: []\n")
+    meta = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/crafter-pub", TargetKeyId=meta["KeyId"])
+    ref = "awskms:///alias/crafter-pub"
+    assert main(["keys", "public-key", "--key", ref, "-o", "kms.pub"]) == 0
+    assert (tmp_path / "kms.pub").read_bytes() == kms_public_pem(kms, meta["KeyId"])
+    assert main(["init", "--contract", "contract.yaml"]) == 0
+    assert main(["push", "--key", ref, "--bundle", "b.json"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "b.json", "--key", "kms.pub"]) == 0
+    assert main(["keys", "public-key", "--key", "awskms:///alias/nope"]) == ExitCode.SIGNING
+    assert "cannot use KMS key awskms:///alias/nope" in capsys.readouterr().err
+
+
+def kms_public_pem(kms: Any, key_id: str) -> bytes:
+    der = kms.get_public_key(KeyId=key_id)["PublicKey"]
+    key = serialization.load_der_public_key(der)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
