@@ -27,6 +27,10 @@ stamp="$venv/.crafter-action-spec"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
   echo "crafter already installed in $venv ($spec)"
 else
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "::error title=crafter action::crafter needs Python 3.11 or newer; '$python' is not (use actions/setup-python or the 'python' input)" >&2
+    exit 2
+  fi
   "$python" -m venv "$venv"
   # Word splitting of pip-args is wanted: it holds several pip options.
   # shellcheck disable=SC2086

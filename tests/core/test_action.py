@@ -209,3 +209,21 @@ def test_install_reuses_an_installed_venv(tmp_path: Path) -> None:
     assert "already installed" in proc.stdout and "crafter 9.9" in proc.stdout
     assert github_env.read_text() == f"CRAFTER_VENV={venv}\n"
     assert github_path.read_text() == f"{venv / 'bin'}\n"
+
+
+def test_install_refuses_an_old_or_missing_python(tmp_path: Path) -> None:
+    old = tmp_path / "python-old"
+    old.write_text("#!/bin/sh\nexit 1\n")  # what the version probe of an older Python amounts to
+    old.chmod(0o755)
+    for python in (str(old), "/nonexistent/python3"):
+        env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "CRAFTER_ACTION_PYTHON": python}
+        proc = subprocess.run(
+            ["bash", str(ROOT / "action" / "install.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 2
+        assert "crafter needs Python 3.11 or newer" in proc.stderr
+    assert not (tmp_path / "crafter-venv").exists()
