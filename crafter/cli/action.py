@@ -4,8 +4,8 @@ GitHub hands inputs over as environment variables (``INPUT_COMMAND``, ``INPUT_AR
 with :func:`shlex.split` and passed to crafter directly, never through a shell, so an input holding ``$(...)``
 or a quote stays an argument (workflow inputs often carry untrusted text such as branch names).
 
-The command's standard output is shown in the log and returned as the ``stdout`` output; ``exit-code`` is set
-whatever happens; ``push`` also sets ``bundle``, ``digest`` and ``attestation-id`` and writes a job summary.
+The command's standard output is shown in the log and returned as the ``stdout`` output (when under GitHub's
+size limit for an output) and in the file named by ``stdout-file``; ``exit-code`` is set whatever happens; ``push`` also sets ``bundle``, ``digest`` and ``attestation-id`` and writes a job summary.
 See docs/github-action.md.
 """
 
@@ -18,6 +18,7 @@ import secrets
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,6 +30,8 @@ _TABLE_LINES = {
     "Statement digest: ": "digest",
 }
 _SIGNED = re.compile(r"^Attestation (\S+) signed$")
+#: Below GitHub's limit of 1 MB for one step output, leaving room for the other outputs.
+MAX_OUTPUT_BYTES = 900_000
 
 
 class ActionInputError(ValueError):
@@ -80,6 +83,26 @@ def _write_outputs(path: str, outputs: Mapping[str, str]) -> None:
             fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
+def _stdout_outputs(stdout: str, command: str, env: Mapping[str, str]) -> dict[str, str]:
+    """``stdout`` (when small enough for a step output) and ``stdout-file``, a file holding all of it."""
+    outputs: dict[str, str] = {}
+    if env.get("RUNNER_TEMP"):
+        fd, name = tempfile.mkstemp(prefix=f"crafter-{command}-", suffix=".out", dir=env["RUNNER_TEMP"])
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(stdout)
+        outputs["stdout-file"] = name
+    if len(stdout.encode("utf-8")) <= MAX_OUTPUT_BYTES:
+        outputs["stdout"] = stdout.rstrip("\n")
+    else:  # GitHub fails a step whose output value is over 1 MB
+        print(
+            f"::warning title=crafter action::the output of crafter {command} is over {MAX_OUTPUT_BYTES} bytes: "
+            "read it from the stdout-file output",
+            file=sys.stderr,
+        )
+        outputs["stdout"] = ""
+    return outputs
+
+
 def _summary(command: str, exit_code: int, outputs: Mapping[str, str]) -> str:
     status = "succeeded" if exit_code == 0 else f"failed (exit code {exit_code})"
     lines = [f"### crafter {command} {status}", ""]
@@ -111,7 +134,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     )
     sys.stdout.write(proc.stdout)
     sys.stdout.flush()
-    outputs = {"exit-code": str(proc.returncode), "stdout": proc.stdout.rstrip("\n")}
+    outputs = {"exit-code": str(proc.returncode), **_stdout_outputs(proc.stdout, argv[0], env)}
     if argv[0] == "push":
         outputs.update(push_outputs(proc.stdout))
     if env.get("GITHUB_OUTPUT"):

@@ -100,6 +100,7 @@ def job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     monkeypatch.chdir(workspace)  # steps run in the workspace
+    (tmp_path / "runner-temp").mkdir()
     generate_key_pair(tmp_path / "release", b"pw")
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "CRAFTER_", "RUNNER_"))
@@ -115,6 +116,7 @@ def job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         GITHUB_SHA="0" * 40,
         GITHUB_SERVER_URL="https://github.example",
         RUNNER_NAME="hosted-1",
+        RUNNER_TEMP=str(tmp_path / "runner-temp"),
         RUNNER_OS="Linux",
         GITHUB_WORKSPACE=str(workspace),
         GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
@@ -227,3 +229,18 @@ def test_install_refuses_an_old_or_missing_python(tmp_path: Path) -> None:
         assert proc.returncode == 2
         assert "crafter needs Python 3.11 or newer" in proc.stderr
     assert not (tmp_path / "crafter-venv").exists()
+
+
+def test_a_large_output_goes_to_the_file_only(
+    job: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("crafter.cli.action.MAX_OUTPUT_BYTES", 10)
+    code, outputs = step(job, tmp_path, "init", f"--contract {DEMO / 'contract.yaml'} --project hello")
+    assert code == 0 and outputs["stdout"] == ""
+    whole = Path(outputs["stdout-file"]).read_text()
+    assert Path(outputs["stdout-file"]).parent == tmp_path / "runner-temp"
+    assert "Missing required materials" in whole and whole == capsys.readouterr().out
+    assert (
+        "::warning title=crafter action::the output of crafter init is over 10 bytes"
+        in capsys.readouterr().err
+    )
