@@ -23,10 +23,10 @@ class ExitCode(IntEnum):
     SIGNING = 8  # key cannot be loaded or signing failed
     RUNNER = 9  # runner / environment requirements of the contract not met
     POLICY = 10  # a policy cannot be loaded, or its evaluation failed (timeout, memory, error in the policy)
-    BAD_SIGNATURE = (
-        11  # verify: the bundle is not genuine (signature, payload type, malformed bundle/statement)
-    )
-    DIGEST_MISMATCH = 12  # verify: a --material file does not match the recorded digests
+    # verify: not genuine (signature, payload type, malformed bundle or statement, an untrusted keyless
+    # certificate, a timestamp not over the signature or not verifying)
+    BAD_SIGNATURE = 11
+    DIGEST_MISMATCH = 12  # verify: a --material file or --cas content does not match the recorded digests
     REPLAY_DIFFERENCE = 13  # verify --replay: a policy gives another result than the recorded one
     STORE = 20  # a store or registry cannot be reached, refuses the credentials, or lacks what was asked for
 
@@ -84,13 +84,14 @@ class PolicyError(CrafterError):
 
 
 class SignatureError(CrafterError):
-    """``verify``: the bundle is not genuine: bad signature, wrong payload type, malformed bundle or statement."""
+    """``verify``: the bundle is not genuine: bad signature, wrong payload type, malformed bundle or statement,
+    a keyless certificate the trust root does not vouch for, a timestamp that is not over the signature."""
 
     exit_code = ExitCode.BAD_SIGNATURE
 
 
 class DigestMismatchError(CrafterError):
-    """``verify --material``: a file does not match the digest the attestation records."""
+    """``verify --material`` / ``--cas``: a file or fetched content does not match the digest recorded."""
 
     exit_code = ExitCode.DIGEST_MISMATCH
 
