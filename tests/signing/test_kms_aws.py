@@ -95,41 +95,41 @@ def test_rsa_key_without_pkcs1_is_refused(kms: Any, monkeypatch: pytest.MonkeyPa
         load_signer(f"awskms:///{key_id}", lambda: None)
 
 
-def test_cli_push_with_an_aws_kms_key(kms: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crafter.cli.main import main
-    from crafter.signing import read_bundle
-
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with an empty contract, outside any git repository and CI runner."""
     for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     (tmp_path / "contract.yaml").write_text("schemaVersion: v1\nmaterials: []\n")
+    return tmp_path
+
+
+def test_cli_push_with_an_aws_kms_key(kms: Any, project: Path) -> None:
+    from crafter.cli.main import main
+    from crafter.signing import read_bundle
+
     meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     kms.create_alias(AliasName="alias/crafter-cli", TargetKeyId=meta["KeyId"])
     assert main(["init", "--contract", "contract.yaml"]) == 0
     assert main(["push", "--key", "awskms:///alias/crafter-cli", "--bundle", "b.json"]) == 0
-    bundle = read_bundle(tmp_path / "b.json")
+    bundle = read_bundle(project / "b.json")
     payload = verify_envelope(envelope_from_bundle(bundle), _public_key(kms, meta["KeyId"]))
     assert json.loads(payload)["_type"] == "https://in-toto.io/Statement/v1"
 
 
 def test_cli_public_key_of_an_aws_kms_key_verifies_its_bundles(
-    kms: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    kms: Any, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from crafter.cli.main import main
 
-    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CRAFTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    (tmp_path / "contract.yaml").write_text("schemaVersion: v1\nmaterials: []\n")
     meta = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     kms.create_alias(AliasName="alias/crafter-pub", TargetKeyId=meta["KeyId"])
     ref = "awskms:///alias/crafter-pub"
     assert main(["keys", "public-key", "--key", ref, "-o", "kms.pub"]) == 0
-    assert (tmp_path / "kms.pub").read_bytes() == kms_public_pem(kms, meta["KeyId"])
+    assert (project / "kms.pub").read_bytes() == kms_public_pem(kms, meta["KeyId"])
     assert main(["init", "--contract", "contract.yaml"]) == 0
     assert main(["push", "--key", ref, "--bundle", "b.json"]) == 0
     capsys.readouterr()
