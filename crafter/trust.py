@@ -206,15 +206,15 @@ class TrustRoot:
         """A private CA as cosign takes it: ``roots`` (every certificate a trust anchor), ``intermediates``
         (usable to build chains, not anchors) and a timestamp authority chain (root last). No transparency
         log: a private instance timestamps instead (Chainloop does)."""
-        root_certs = _pem_certificates(roots, "--ca-roots")
-        middle = _pem_certificates(intermediates, "--ca-intermediates") if intermediates else []
+        root_certs = load_pem_certificates(roots, "--ca-roots")
+        middle = load_pem_certificates(intermediates, "--ca-intermediates") if intermediates else []
         for cert in root_certs:  # an anchor whose key cannot sign certificates is a wrong file, say so now
             _require_ca(cert, roots)
         cas = [CertificateAuthority([*middle, root]) for root in root_certs]
         tsas = []
         if timestamp_chain is not None:
             tsas.append(
-                CertificateAuthority(_pem_certificates(timestamp_chain, "--timestamp-certificate-chain"))
+                CertificateAuthority(load_pem_certificates(timestamp_chain, "--timestamp-certificate-chain"))
             )
         what = ", ".join(str(p) for p in (roots, intermediates, timestamp_chain) if p is not None)
         return cls(certificate_authorities=cas, timestamp_authorities=tsas, source=f"PEM {what}")
@@ -352,11 +352,14 @@ def _log(entry: object, where: str) -> TransparencyLog:
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
-def _pem_certificates(path: Path, option: str) -> list[x509.Certificate]:
+def load_pem_certificates(path: Path, option: str) -> list[x509.Certificate]:
+    """The certificates of a PEM file given with ``option`` (named in errors); a usage error otherwise."""
     data = _read(path, f"{option} file")
     blocks = _PEM_BLOCK.findall(data)
     if not blocks:
-        raise UsageError(f"{option} file {path}: no PEM certificate in it")
+        raise UsageError(
+            f"{option} file {path}: no PEM certificate in it, not a PEM file of X.509 certificates"
+        )
     try:
         return [x509.load_pem_x509_certificate(block) for block in blocks]
     except ValueError as exc:

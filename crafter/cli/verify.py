@@ -172,7 +172,8 @@ def verify(
     from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
-    from crafter.signing.timestamp import load_certificates, split_chain
+    from crafter.signing.timestamp import split_chain
+    from crafter.trust import load_pem_certificates
     from crafter.verify import verify_reference
     from crafter.verify.keyless import keyless_policy
 
@@ -180,7 +181,7 @@ def verify(
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")
     public_key = public_key_from_pem(key) if key is not None else None
     tsa_roots, tsa_intermediates = (
-        split_chain(load_certificates(timestamp_certificate_chain, "--timestamp-certificate-chain"))
+        split_chain(load_pem_certificates(timestamp_certificate_chain, "--timestamp-certificate-chain"))
         if timestamp_certificate_chain
         else ([], [])
     )

@@ -23,11 +23,11 @@ from crafter.signing.timestamp import (
     add_timestamp,
     bundle_timestamps,
     check_bundle_timestamps,
-    load_certificates,
     parse_timestamp,
     request_timestamp,
     verify_timestamp,
 )
+from crafter.trust import load_pem_certificates
 from tests.conftest import chainloop_path
 from tests.signing._helpers import STATEMENT
 from tests.signing.tsa import POLICY, TestTSA, make_ca, pem, serve
@@ -146,14 +146,14 @@ def test_request_to_a_tsa_that_is_down_or_not_a_url() -> None:
         request_timestamp("ftp://tsa.example/", SIG)
 
 
-def test_load_certificates(tsa: TestTSA, tmp_path: Path) -> None:
+def test_load_pem_certificates(tsa: TestTSA, tmp_path: Path) -> None:
     (tmp_path / "roots.pem").write_bytes(pem(tsa.root_certificate, tsa.intermediate_certificate))
-    assert len(load_certificates(tmp_path / "roots.pem", "--timestamp-certificate-chain")) == 2
+    assert len(load_pem_certificates(tmp_path / "roots.pem", "--timestamp-certificate-chain")) == 2
     (tmp_path / "bad.pem").write_text("not a certificate")
     with pytest.raises(UsageError, match=r"--timestamp-certificate-chain .*not a PEM file"):
-        load_certificates(tmp_path / "bad.pem", "--timestamp-certificate-chain")
+        load_pem_certificates(tmp_path / "bad.pem", "--timestamp-certificate-chain")
     with pytest.raises(UsageError, match="not found"):
-        load_certificates(tmp_path / "missing.pem", "--timestamp-certificate-chain")
+        load_pem_certificates(tmp_path / "missing.pem", "--timestamp-certificate-chain")
 
 
 def test_split_chain_takes_self_signed_certificates_as_roots(tsa: TestTSA) -> None:

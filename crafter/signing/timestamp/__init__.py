@@ -16,7 +16,7 @@ One job per module: ``request`` (asking a TSA over HTTP), ``token`` (decoding a 
 The public API is re-exported here.
 """
 
-from crafter.signing.timestamp.authorities import load_certificates, split_chain, with_timestamp_authorities
+from crafter.signing.timestamp.authorities import split_chain, with_timestamp_authorities
 from crafter.signing.timestamp.bundle import add_timestamp, bundle_timestamps, check_bundle_timestamps
 from crafter.signing.timestamp.request import TIMESTAMP_SERVER_ENV, request_timestamp
 from crafter.signing.timestamp.token import TimestampInfo, parse_timestamp
@@ -28,7 +28,6 @@ __all__ = [
     "add_timestamp",
     "bundle_timestamps",
     "check_bundle_timestamps",
-    "load_certificates",
     "parse_timestamp",
     "request_timestamp",
     "split_chain",

@@ -1,10 +1,10 @@
-"""The TSAs a user trusts, given as one chain file (``--timestamp-certificate-chain``): reading it, splitting
-its roots from the rest, and adding them to a keyless policy's trust root."""
+"""The TSAs a user trusts, given as one chain file (``--timestamp-certificate-chain``, read with
+:func:`crafter.trust.load_pem_certificates`): splitting its roots from the rest, and adding them to a keyless
+policy's trust root."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -12,12 +12,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from crafter.errors import UsageError
-from crafter.signing.timestamp._shared import _first_line
 
 if TYPE_CHECKING:
     from crafter.verify.keyless import KeylessPolicy
 
-_MAX_PEM_BYTES = 1 << 20
 _CHAIN_OPTION = "--timestamp-certificate-chain"
 
 
@@ -66,17 +64,3 @@ def _self_signed(cert: x509.Certificate) -> bool:
     except (ValueError, TypeError, InvalidSignature):
         return False
     return True
-
-
-def load_certificates(path: Path, what: str) -> list[x509.Certificate]:
-    """The certificates of a PEM file (``what`` names the option in errors, e.g. ``--timestamp-certificate-chain``)."""
-    from crafter.files import read_small_file
-
-    data = read_small_file(path, what=f"{what} file", limit=_MAX_PEM_BYTES, error=UsageError)
-    try:
-        certificates = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        raise UsageError(
-            f"{what} {path}: not a PEM file of X.509 certificates ({_first_line(exc)})"
-        ) from None
-    return certificates
