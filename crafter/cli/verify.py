@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from crafter.cli.attestation import output_option
+
 if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only when verify runs
     from crafter.verify import VerifyResult
 
@@ -125,14 +127,7 @@ if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only wh
     show_default=True,
     help="Rego evaluator for --replay.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@output_option
 def verify(
     bundle: str,
     key: Path | None,
