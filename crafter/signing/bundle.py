@@ -34,6 +34,7 @@ __all__ = [
     "read_bundle",
     "read_signed",
     "sign_statement",
+    "verified_signatures",
     "verify_envelope",
     "write_bundle",
 ]
@@ -251,6 +252,19 @@ def envelope_from_bundle(bundle: Mapping[str, Any]) -> Envelope:
     return Envelope.from_dict(envelope)
 
 
+def verified_signatures(envelope: Envelope, public_key: PublicKeyTypes) -> list[bytes]:
+    """The signatures of ``envelope`` that are valid over its PAE by ``public_key`` (keyids are not used)."""
+    data = envelope.pae()
+    valid = []
+    for signature in envelope.signatures:
+        try:
+            algorithms.verify(public_key, signature.sig, data)
+        except algorithms.InvalidSignature:
+            continue
+        valid.append(signature.sig)
+    return valid
+
+
 def verify_envelope(envelope: Envelope, public_key: PublicKeyTypes) -> bytes:
     """Check that some signature of ``envelope`` is a valid signature over its PAE by ``public_key``; return
     the payload (the statement bytes, to be parsed by the caller only after this succeeded).
@@ -260,12 +274,7 @@ def verify_envelope(envelope: Envelope, public_key: PublicKeyTypes) -> bytes:
     """
     if not envelope.signatures:
         raise VerificationError("the envelope has no signatures")
-    data = envelope.pae()
-    for signature in envelope.signatures:
-        try:
-            algorithms.verify(public_key, signature.sig, data)
-        except algorithms.InvalidSignature:
-            continue
+    if verified_signatures(envelope, public_key):
         return envelope.payload
     raise VerificationError(
         "signature verification failed: no signature of the envelope verifies with the given public key",

@@ -13,7 +13,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from crafter.errors import CrafterError, SignatureError, UsageError
-from crafter.signing import algorithms
 from crafter.signing.dsse import Envelope
 from crafter.signing.x509_chain import ChainError, verified_chain
 from crafter.trust import CertificateAuthority, TrustRoot
@@ -64,18 +63,14 @@ def _der_utf8(data: bytes) -> bytes:
 
 
 def verified_signature(envelope: Envelope, leaf: x509.Certificate, where: str) -> bytes:
-    data = envelope.pae()
-    key = leaf.public_key()
-    for signature in envelope.signatures:
-        try:
-            algorithms.verify(key, signature.sig, data)
-        except algorithms.InvalidSignature:
-            continue
-        except CrafterError as exc:  # a key type we cannot verify with
-            raise SignatureError(
-                f"{where}: the bundle's certificate key cannot be used: {exc.message}"
-            ) from exc
-        return signature.sig
+    from crafter.signing.bundle import verified_signatures
+
+    try:
+        valid = verified_signatures(envelope, leaf.public_key())
+    except CrafterError as exc:  # a key type we cannot verify with
+        raise SignatureError(f"{where}: the bundle's certificate key cannot be used: {exc.message}") from exc
+    if valid:
+        return valid[0]
     raise SignatureError(
         f"{where}: bad signature: no signature of the envelope verifies with the public key of the bundle's "
         "certificate",

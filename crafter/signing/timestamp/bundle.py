@@ -82,7 +82,7 @@ def check_bundle_timestamps(
     """The timestamps of a bundle whose envelope verified with ``public_key``: each must be over a signature
     that verifies with that key; with ``roots`` each is verified (:func:`verify_timestamp`), without them
     only parsed (``verified`` false). Raises :class:`SignatureError` naming ``where`` and the timestamp."""
-    from crafter.signing import algorithms
+    from crafter.signing.bundle import verified_signatures
 
     prefix = f"{where}: " if where else ""
     try:
@@ -91,14 +91,7 @@ def check_bundle_timestamps(
         raise SignatureError(prefix + exc.message, hint=exc.hint) from None
     if not tokens:
         return ()
-    data = envelope.pae()
-    signatures = []
-    for signature in envelope.signatures:
-        try:
-            algorithms.verify(public_key, signature.sig, data)
-        except algorithms.InvalidSignature:
-            continue
-        signatures.append(signature.sig)
+    signatures = verified_signatures(envelope, public_key)
     infos = []
     for index, token in enumerate(tokens):
         problem: SignatureError | None = None
