@@ -35,6 +35,8 @@ class CrafterError(Exception):
     """Base of every error the library raises on purpose."""
 
     exit_code: ExitCode = ExitCode.ERROR
+    #: What the failed operation produced, for reporting (a verify or push result), where there is one.
+    result: object = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

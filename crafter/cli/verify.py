@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crafter.cli.attestation import output_option
+from crafter.errors import CrafterError
 
 if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only when verify runs
     from crafter.verify import VerifyResult
@@ -38,9 +39,10 @@ if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only wh
     "--material",
     "materials",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="A local file to check against the recorded digests; also read by --replay (repeatable).",
+    metavar="FILE|sha256:HEX",
+    help="A local file, or a digest, to check against the statement's subjects and recorded materials; "
+    "files are also read by --replay (repeatable). A message-signature bundle needs exactly one: the "
+    "signed file or its digest.",
 )
 @click.option(
     "--contract",
@@ -97,6 +99,11 @@ if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only wh
 )
 @click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging instance instead.")
 @click.option(
+    "--require-tlog",
+    is_flag=True,
+    help="A key-signed bundle must carry a transparency-log entry (verified against the trust root).",
+)
+@click.option(
     "--insecure-ignore-tlog",
     is_flag=True,
     help="Keyless: neither require nor use transparency-log entries.",
@@ -133,7 +140,7 @@ def verify(
     key: Path | None,
     certificate: Path | None,
     allow_expired_certificate: bool,
-    materials: tuple[Path, ...],
+    materials: tuple[str, ...],
     contract: Path | None,
     replay: bool,
     cas: str | None,
@@ -147,6 +154,7 @@ def verify(
     ca_intermediates: Path | None,
     timestamp_certificate_chain: Path | None,
     staging: bool,
+    require_tlog: bool,
     insecure_ignore_tlog: bool,
     insecure_current_time: bool,
     policy_cache: Path | None,
@@ -155,14 +163,15 @@ def verify(
     output: str,
 ) -> None:
     """Verify BUNDLE (a Sigstore bundle or a bare DSSE envelope file, or oci://REGISTRY/REPO[:TAG|@DIGEST]):
-    signature, statement, and optionally materials, contract and policy results. Offline, but for fetching an
-    oci:// bundle and --cas oci:// contents.
+    signature, trust, statement, and optionally materials, contract and policy results. An attestation of
+    any in-toto predicate, or a message signature over a file (give the file with --material). Offline, but
+    for fetching an oci:// bundle and --cas oci:// contents.
 
     \b
     Exit codes: 0 valid; 11 not genuine (bad signature, payload type, malformed bundle or statement,
-    untrusted keyless certificate, expired --certificate, a timestamp not over the signature or not
-    verifying with --timestamp-certificate-chain); 12 a --material file or --cas content does not match;
-    13 --replay gives another policy result; 7 --contract not met; 20 a registry cannot be reached.
+    untrusted keyless certificate, a log entry or timestamp that does not verify, a --certificate expired
+    or not valid yet); 12 a --material file or digest, or --cas content, does not match; 13 --replay gives
+    another policy result; 7 --contract not met; 2 usage; 20 a registry cannot be reached.
     """
     from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
@@ -191,23 +200,30 @@ def verify(
         ignore_tlog=insecure_ignore_tlog,
         allow_current_time=insecure_current_time,
     )
-    result = verify_reference(
-        bundle,
-        insecure=insecure,
-        certificate_identity=certificate_identity,
-        certificate_oidc_issuer=certificate_oidc_issuer,
-        public_key=public_key,
-        certificate=certificate,
-        allow_expired_certificate=allow_expired_certificate,
-        materials=materials,
-        contract=contract,
-        replay=replay,
-        cas=cas,
-        options=options,
-        keyless=keyless,
-        timestamp_roots=tsa_roots,
-        timestamp_intermediates=tsa_intermediates,
-    )
+    try:
+        result = verify_reference(
+            bundle,
+            insecure=insecure,
+            certificate_identity=certificate_identity,
+            certificate_oidc_issuer=certificate_oidc_issuer,
+            public_key=public_key,
+            certificate=certificate,
+            allow_expired_certificate=allow_expired_certificate,
+            materials=materials,
+            contract=contract,
+            replay=replay,
+            cas=cas,
+            options=options,
+            keyless=keyless,
+            timestamp_roots=tsa_roots,
+            timestamp_intermediates=tsa_intermediates,
+            require_tlog=require_tlog,
+            raise_on_failure=False,
+        )
+    except CrafterError as exc:
+        if output == "json":  # one JSON document on failure too, for scripts
+            click.echo(json.dumps(failure_document(bundle, exc), indent=2, ensure_ascii=False))
+        raise
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -228,6 +244,26 @@ def verify(
     result.check()
 
 
+#: What failed, by exit code, when verification stopped before it had a result.
+_FAILED_CHECK = {11: "signature", 12: "materials", 13: "replay", 7: "contract", 2: "usage", 20: "store"}
+
+
+def failure_document(bundle: str, error: CrafterError) -> dict[str, object]:
+    """The JSON document ``verify -o json`` prints when verification fails: the whole result when there is
+    one (with ``verified: false`` and ``error``), else what failed and why."""
+    from crafter.verify import VerifyResult
+    from crafter.verify.result import error_dict
+
+    if isinstance(error.result, VerifyResult):
+        return error.result.to_dict()
+    return {
+        "bundle": bundle,
+        "verified": False,
+        "checks": {_FAILED_CHECK.get(int(error.exit_code), "verify"): "failed"},
+        "error": error_dict(error),
+    }
+
+
 def _table(result: VerifyResult) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -244,20 +280,27 @@ def _table(result: VerifyResult) -> None:
     head.add_row("signature", f"valid ({who})")
     if result.certificate_problem:
         head.add_row("certificate", f"REFUSED: {result.certificate_problem}")
-    if signer.trust_root:  # keyless: what the certificate was checked against
-        head.add_row("trust root", f"{signer.trust_root}; chain: {' <- '.join(signer.chain)}")
-        head.add_row("signed at", "; ".join(signer.signed_at))
-        head.add_row("transparency", f"{signer.tlog_entries} log entries verified; SCT {signer.sct}")
+    if signer.trust_root:  # what the certificate, log entries and timestamps were checked against
+        chain = f"; chain: {' <- '.join(signer.chain)}" if signer.chain else ""
+        head.add_row("trust root", f"{signer.trust_root}{chain}")
+        if signer.signed_at:
+            head.add_row("signed at", "; ".join(signer.signed_at))
+        sct = f"; SCT {signer.sct}" if signer.sct else ""
+        head.add_row("transparency", f"{signer.tlog_entries} log entries verified{sct}")
     for stamp in result.timestamps:  # RFC 3161 timestamps over the signature
         head.add_row("timestamp", f"{stamp.describe()} ({'verified' if stamp.verified else 'NOT verified'})")
-    head.add_row("payload", f"{result.payload_type}, {result.payload_digest}")
-    head.add_row("predicate", str(result.statement.get("predicateType", "")))
+    if result.content == "dsse":
+        head.add_row("payload", f"{result.payload_type}, {result.payload_digest}")
+        head.add_row("predicate", result.predicate_type)
+    else:
+        head.add_row("artifact", f"{result.artifact} ({result.payload_digest})")
     pol = result.policy
-    head.add_row(
-        "policies",
-        f"{pol['status']}: {pol['evaluations']} evaluations, {pol['violations']} with violations, "
-        f"{pol['skipped']} skipped, {pol['passed']} passed ({pol['strategy'] or 'ADVISORY'})",
-    )
+    if pol:
+        head.add_row(
+            "policies",
+            f"{pol['status']}: {pol['evaluations']} evaluations, {pol['violations']} with violations, "
+            f"{pol['skipped']} skipped, {pol['passed']} passed ({pol['strategy'] or 'ADVISORY'})",
+        )
     console.print(head)
     _rows(console, Table, "Subjects", ["name", "digest"], [[s["name"], s["digest"]] for s in result.subjects])
     _rows(

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 
 from crafter.errors import SigningError
 
-__all__ = ["SUPPORTED_KEYS", "InvalidSignature", "key_details", "sign", "verify"]
+__all__ = ["SUPPORTED_KEYS", "InvalidSignature", "key_details", "sign", "verify", "verify_digest"]
 
 #: Human-readable list for error messages and docs.
 SUPPORTED_KEYS = "ECDSA P-256/P-384/P-521, Ed25519, RSA 2048/3072/4096"
@@ -92,3 +92,34 @@ def verify(public_key: PublicKeyTypes, signature: bytes, data: bytes) -> None:
         public_key.verify(signature, data)
     elif isinstance(public_key, rsa.RSAPublicKey):
         public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+
+
+_DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+def verify_digest(public_key: PublicKeyTypes, signature: bytes, digest: bytes, algorithm: str) -> None:
+    """Check ``signature`` over a message known only by its ``algorithm`` digest (a Sigstore message
+    signature, what ``cosign sign-blob`` writes): ECDSA and RSA sign the digest. Raises
+    :class:`InvalidSignature` if it does not verify, :class:`SigningError` for a key that cannot sign a
+    digest (pure Ed25519 signs the whole message) or an unknown algorithm."""
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    key_details(public_key)
+    if algorithm not in _DIGESTS:
+        raise SigningError(f"unsupported digest algorithm {algorithm!r}")
+    prehashed = Prehashed(_DIGESTS[algorithm]())
+    if len(digest) != prehashed.digest_size:
+        raise InvalidSignature()
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        public_key.verify(signature, digest, ec.ECDSA(prehashed))
+    elif isinstance(public_key, rsa.RSAPublicKey):
+        public_key.verify(signature, digest, padding.PKCS1v15(), prehashed)
+    else:
+        raise SigningError(
+            f"a {_describe(public_key)} key signs the whole message, not its digest",
+            hint="give the file itself, not its digest",
+        )

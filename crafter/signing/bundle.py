@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from crafter.files import read_small_file
 from crafter.signing import algorithms
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.signing.interface import Signer, VerificationError
+from crafter.signing.message import MessageSignature
 
 __all__ = [
     "ACCEPTED_MEDIA_TYPES",
@@ -30,6 +32,7 @@ __all__ = [
     "DSSE_ENVELOPE",
     "SIGSTORE_BUNDLE",
     "SignedFile",
+    "bundle_version",
     "envelope_from_bundle",
     "read_bundle",
     "read_signed",
@@ -194,11 +197,23 @@ DSSE_ENVELOPE = "dsse-envelope"
 
 @attrs.frozen
 class SignedFile:
-    """What :func:`read_signed` read: a Sigstore bundle, or a bare DSSE envelope (``bundle`` is then empty)."""
+    """What :func:`read_signed` read: a Sigstore bundle, or a bare DSSE envelope (``bundle`` is then empty).
+    Exactly one of ``envelope`` (an attestation) and ``message`` (a message signature over a file's digest)
+    is set."""
 
     kind: str  # SIGSTORE_BUNDLE or DSSE_ENVELOPE
-    envelope: Envelope
+    envelope: Envelope | None
     bundle: Mapping[str, Any] = attrs.field(factory=dict)
+    message: MessageSignature | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.envelope is None) == (self.message is None):
+            raise ValueError("a signed file holds a DSSE envelope or a message signature")
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """The bundle format version from its media type, ``(0, 3)`` for a bare envelope."""
+        return bundle_version(self.bundle) if self.bundle else (0, 3)
 
 
 def read_signed(path: Path) -> SignedFile:
@@ -214,7 +229,21 @@ def read_signed(path: Path) -> SignedFile:
             raise SigningError(f"{path} is not a usable DSSE envelope: {exc.message}") from exc
         return SignedFile(DSSE_ENVELOPE, envelope)
     bundle = _checked_file(doc, path)
+    if "messageSignature" in bundle:
+        return SignedFile(
+            SIGSTORE_BUNDLE, None, bundle, message=MessageSignature.from_dict(bundle["messageSignature"])
+        )
     return SignedFile(SIGSTORE_BUNDLE, envelope_from_bundle(bundle), bundle)
+
+
+def bundle_version(bundle: Mapping[str, Any]) -> tuple[int, int]:
+    """``(0, 1)``, ``(0, 2)`` or ``(0, 3)`` from an accepted media type."""
+    media_type = str(bundle.get("mediaType", ""))
+    match = re.search(r"v(\d+)\.(\d+)\+json$|version=(\d+)\.(\d+)$", media_type)
+    if match is None:
+        raise SigningError(f"unsupported mediaType {media_type!r}")
+    major, minor = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return int(major), int(minor)
 
 
 def _load_json(path: Path) -> Any:
@@ -234,10 +263,15 @@ def _check_bundle(bundle: object) -> None:
             f"unsupported mediaType {media_type!r}",
             hint="accepted: " + ", ".join(sorted(ACCEPTED_MEDIA_TYPES)),
         )
-    material = bundle.get("verificationMaterial", {})
+    material = bundle.get("verificationMaterial")
     if not isinstance(material, dict):
         raise SigningError("'verificationMaterial' must be an object")
-    envelope_from_bundle(bundle)
+    if ("dsseEnvelope" in bundle) == ("messageSignature" in bundle):
+        raise SigningError("a bundle holds exactly one of 'dsseEnvelope' and 'messageSignature'")
+    if "messageSignature" in bundle:
+        MessageSignature.from_dict(bundle["messageSignature"])
+    else:
+        envelope_from_bundle(bundle)
 
 
 def envelope_from_bundle(bundle: Mapping[str, Any]) -> Envelope:

@@ -13,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from crafter.errors import CrafterError, SignatureError, UsageError
-from crafter.signing.dsse import Envelope
 from crafter.signing.x509_chain import ChainError, verified_chain
 from crafter.trust import CertificateAuthority, TrustRoot
+from crafter.verify.content import SignedContent
 from crafter.verify.times import SigningTime
 
 if TYPE_CHECKING:  # keyless imports this module
@@ -62,19 +62,20 @@ def _der_utf8(data: bytes) -> bytes:
     return data[2 + width : 2 + width + length]
 
 
-def verified_signature(envelope: Envelope, leaf: x509.Certificate, where: str) -> bytes:
-    from crafter.signing.bundle import verified_signatures
-
+def verified_signature(content: SignedContent, leaf: x509.Certificate, where: str) -> bytes:
     try:
-        valid = verified_signatures(envelope, leaf.public_key())
+        valid = content.verified_signatures(leaf.public_key())
     except CrafterError as exc:  # a key type we cannot verify with
         raise SignatureError(f"{where}: the bundle's certificate key cannot be used: {exc.message}") from exc
     if valid:
         return valid[0]
+    what = "envelope" if content.envelope is not None else "message"
     raise SignatureError(
-        f"{where}: bad signature: no signature of the envelope verifies with the public key of the bundle's "
+        f"{where}: bad signature: no signature of the {what} verifies with the public key of the bundle's "
         "certificate",
-        hint="the payload, its type or the signature was altered, or another key signed it",
+        hint="the payload, its type or the signature was altered, or another key signed it"
+        if content.envelope is not None
+        else "the signature was altered, or another key signed it",
     )
 
 

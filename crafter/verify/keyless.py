@@ -32,7 +32,6 @@ import attrs
 from cryptography import x509
 
 from crafter.errors import SignatureError, UsageError
-from crafter.signing.dsse import Envelope
 from crafter.trust import TrustRoot
 from crafter.verify.certificate import (
     certificate_identities,
@@ -42,6 +41,7 @@ from crafter.verify.certificate import (
     check_identity,
     verified_signature,
 )
+from crafter.verify.content import SignedContent, SignerKey
 from crafter.verify.sct import check_sct
 from crafter.verify.times import SigningTime, timestamp_times
 from crafter.verify.tlog import tlog_times
@@ -117,20 +117,30 @@ class KeylessResult:
 
 def verify_keyless(
     bundle: Mapping[str, Any],
-    envelope: Envelope,
+    content: SignedContent,
     certificates: Sequence[x509.Certificate],
     policy: KeylessPolicy,
     *,
     where: str,
     now: datetime | None = None,
+    version: tuple[int, int] = (0, 3),
 ) -> KeylessResult:
-    """Verify a keyless bundle (``certificates``: leaf first, from its verification material) against
-    ``policy``. ``where`` names the bundle in messages. Raises :class:`SignatureError` (not genuine or not
-    trusted) or :class:`UsageError` (missing expectations, no trust root)."""
+    """Verify a keyless bundle (``certificates``: leaf first, from its verification material; ``version``:
+    the bundle format's) against ``policy``. ``where`` names the bundle in messages. Raises
+    :class:`SignatureError` (not genuine or not trusted) or :class:`UsageError` (missing expectations, no
+    trust root)."""
     from crafter.trust import sigstore_trust_root
 
+    if not certificates:
+        raise SignatureError(f"{where}: the bundle's certificate chain is empty")
     leaf = certificates[0]
-    signature = verified_signature(envelope, leaf, where)
+    for cert in certificates[1:]:  # a chain that brings its own root would anchor itself
+        if cert.issuer == cert.subject:
+            raise SignatureError(
+                f"{where}: the bundle's certificate chain includes a root certificate "
+                f"({cert.subject.rfc4514_string()}): roots come from the trust root, never from the bundle"
+            )
+    signature = verified_signature(content, leaf, where)
     root = policy.trust_root or sigstore_trust_root()
     chain = chain_or_fail(leaf, certificates[1:], root, leaf.not_valid_before_utc, where, first=True)
     check_code_signing(leaf, where)
@@ -146,7 +156,9 @@ def verify_keyless(
         if material.get("tlogEntries"):
             notes.append("transparency-log entries ignored (--insecure-ignore-tlog)")
     else:
-        logged, entries = tlog_times(material, envelope, signature, leaf, root, where)
+        logged, entries = tlog_times(
+            material, content, signature, SignerKey(leaf.public_key(), leaf), root, where, version=version
+        )
         times += logged
     if not times:
         if not policy.allow_current_time:

@@ -1,66 +1,79 @@
-"""Local files against the digests an attestation records (``--material``), and its materials against a
-contract (``--contract``)."""
+"""Local files or digests against the digests an attestation records (``--material``), and its materials
+against a contract (``--contract``)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from crafter.errors import IncompleteAttestationError, UsageError
+from crafter.signing.message import Digest
 from crafter.verify.result import MaterialCheck
-from crafter.verify.statement import digest_text
+from crafter.verify.statement import CHAINLOOP_PREDICATE, digest_text, is_chainloop
+
+
+def material_digest(material: str | Path) -> tuple[Digest, Path | None]:
+    """What a ``--material`` names: a digest spelled ``sha256:HEX`` (also sha384/sha512), else a file."""
+    if isinstance(material, str):
+        given = Digest.parse(material)
+        if given is not None:
+            return given, None
+        material = Path(material)
+    return Digest.of_file(material), material
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 hex digest of the file at ``path``; :class:`UsageError` when it cannot be read."""
+    return Digest.of_file(path).value.hex()
 
 
 def _recorded(statement: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
-    """(label, file or image name, digest) of every material and subject."""
+    """(label, file or image name, digest) of every material (Chainloop predicate) and subject."""
     out = []
-    for m in statement["predicate"].get("materials", []):
-        label = f"material {m.get('annotations', {}).get('chainloop.material.name', '?')!r}"
-        out.append((label, str(m.get("name", "")), dict(m.get("digest", {}))))
+    if is_chainloop(statement):
+        for m in statement["predicate"].get("materials", []):
+            label = f"material {m.get('annotations', {}).get('chainloop.material.name', '?')!r}"
+            out.append((label, str(m.get("name", "")), dict(m.get("digest", {}))))
     for s in statement.get("subject", []):
         out.append((f"subject {s.get('name', '')!r}", str(s.get("name", "")), dict(s.get("digest", {}))))
     return out
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except FileNotFoundError as exc:
-        raise UsageError(f"material file {path} not found") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot read material file {path}: {exc.strerror or exc}") from exc
-    return h.hexdigest()
-
-
-def check_material(path: Path, statement: Mapping[str, Any]) -> MaterialCheck:
-    hexdigest = file_digest(path)
+def check_material(material: str | Path, statement: Mapping[str, Any]) -> MaterialCheck:
+    digest, path = material_digest(material)
+    label = str(path) if path is not None else digest.text
     recorded = _recorded(statement)
-    for label, _name, digest in recorded:
-        if digest.get("sha256") == hexdigest:
-            return MaterialCheck(str(path), f"sha256:{hexdigest}", matched=label)
-    for label, name, digest in recorded:
-        if name and Path(name).name == path.name:
-            return MaterialCheck(
-                str(path),
-                f"sha256:{hexdigest}",
-                problem=f"{path}: digest mismatch for {label}: recorded {digest_text(digest)}, "
-                f"file has sha256:{hexdigest}",
-            )
+    for what, _name, recorded_digest in recorded:
+        if str(recorded_digest.get(digest.algorithm, "")).lower() == digest.value.hex():
+            return MaterialCheck(label, digest.text, matched=what)
+    if path is not None:
+        for what, name, recorded_digest in recorded:
+            if name and Path(name).name == path.name:
+                return MaterialCheck(
+                    label,
+                    digest.text,
+                    problem=f"{path}: digest mismatch for {what}: recorded {digest_text(recorded_digest)}, "
+                    f"file has {digest.text}",
+                )
     return MaterialCheck(
-        str(path),
-        f"sha256:{hexdigest}",
-        problem=f"{path} (sha256:{hexdigest}) matches no material or subject of the attestation",
+        label,
+        digest.text,
+        problem=f"{label} ({digest.text}) matches no "
+        + ("material or subject" if is_chainloop(statement) else "subject")
+        + " of the attestation",
     )
 
 
-def check_contract(statement: Mapping[str, Any], path: Path) -> None:
+def contract_problem(statement: Mapping[str, Any], path: Path) -> str:
+    """What the attestation lacks for the contract at ``path`` ("" when it satisfies it)."""
     from crafter.contract import load_contract
 
+    if not is_chainloop(statement):
+        raise UsageError(
+            f"--contract checks Chainloop attestations ({CHAINLOOP_PREDICATE}); this statement's predicate is "
+            f"{statement.get('predicateType')!r}"
+        )
     contract, _ = load_contract(path)
     present = {
         m.get("annotations", {}).get("chainloop.material.name")
@@ -78,6 +91,12 @@ def check_contract(statement: Mapping[str, Any], path: Path) -> None:
         if not any(n in present for n in members):
             problems.append(f'no material from group "{group}": ' + ", ".join(members))
     if problems:
-        raise IncompleteAttestationError(
-            f"the attestation does not satisfy contract {path}: " + "; ".join(problems)
-        )
+        return f"the attestation does not satisfy contract {path}: " + "; ".join(problems)
+    return ""
+
+
+def check_contract(statement: Mapping[str, Any], path: Path) -> None:
+    """Raise :class:`IncompleteAttestationError` when the attestation does not satisfy the contract."""
+    problem = contract_problem(statement, path)
+    if problem:
+        raise IncompleteAttestationError(problem)

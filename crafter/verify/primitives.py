@@ -37,10 +37,12 @@ def _ec_hash(key: ec.EllipticCurvePublicKey) -> hashes.HashAlgorithm:
 
 
 def b64_field(value: object) -> bytes | None:
+    """Standard base64 as protobuf JSON carries it; line breaks are ignored (Go's decoder, which wrote many
+    bundles, ignores them too), anything else outside the alphabet refuses the field."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        return base64.b64decode(value, validate=True)
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
     except (binascii.Error, ValueError):
         return None
 

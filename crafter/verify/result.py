@@ -10,10 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crafter.errors import DigestMismatchError, ReplayDifferenceError, SignatureError
+from crafter.errors import (
+    CrafterError,
+    DigestMismatchError,
+    IncompleteAttestationError,
+    ReplayDifferenceError,
+    SignatureError,
+)
 from crafter.verify.statement import (
     ATTESTATION_KEY,
     digest_text,
+    is_chainloop,
     policy_evaluations,
     policy_status,
     string_value,
@@ -37,7 +44,8 @@ class SignerInfo:
     notes: tuple[str, ...] = ()
     certificate_file: str = ""  # the certificate given with --certificate, "" otherwise
     expired: bool = False  # that certificate's validity ended before now
-    # keyless bundles: what was checked (see crafter.verify.keyless)
+    not_yet_valid: bool = False  # that certificate's validity starts after now
+    # keyless bundles, and key bundles with log entries or timestamps: what was checked
     trust_root: str = ""  # where the trust root came from
     chain: tuple[str, ...] = ()  # the certificate's issuers, the trust anchor last
     signed_at: tuple[str, ...] = ()  # verified times of signing and their sources
@@ -78,9 +86,9 @@ class ReplayOutcome:
 @attrs.frozen
 class VerifyResult:
     path: Path | str  # the bundle file, or the oci:// reference it was fetched from
-    payload_type: str
-    payload_digest: str
-    statement: Mapping[str, Any]
+    payload_type: str  # "" for a message signature
+    payload_digest: str  # the statement's digest; for a message signature the artifact's
+    statement: Mapping[str, Any]  # empty for a message signature
     signer: SignerInfo
     material_checks: tuple[MaterialCheck, ...] = ()
     replay: tuple[ReplayOutcome, ...] = ()
@@ -89,13 +97,28 @@ class VerifyResult:
     certificate_problem: str = ""  # the --certificate expired and that was not allowed
     # RFC 3161 timestamps over the signature of a key-signed bundle, verified or not (keyless: signer.signed_at)
     timestamps: tuple[TimestampInfo, ...] = ()
+    content: str = "dsse"  # what the bundle signs: "dsse" (a statement) or "message-signature" (a file)
+    artifact: str = ""  # message signature: the file or digest it was verified over
+    contract_problem: str = ""  # what --contract found missing ("" when satisfied or not asked)
 
     @property
     def kind_label(self) -> str:
+        if self.content == "message-signature":
+            return "Sigstore bundle (message signature)"
         return "DSSE envelope" if self.kind == "dsse-envelope" else "Sigstore bundle"
 
     @property
+    def predicate_type(self) -> str:
+        return str(self.statement.get("predicateType", ""))
+
+    @property
+    def is_chainloop(self) -> bool:
+        return is_chainloop(self.statement)
+
+    @property
     def subjects(self) -> list[dict[str, Any]]:
+        if self.content == "message-signature":
+            return [{"name": self.artifact, "digest": self.payload_digest}]
         return [
             {"name": s.get("name", ""), "digest": digest_text(s.get("digest", {}))}
             for s in self.statement.get("subject", [])
@@ -103,6 +126,8 @@ class VerifyResult:
 
     @property
     def materials(self) -> list[dict[str, Any]]:
+        if not self.is_chainloop:
+            return []
         out = []
         for m in self.statement["predicate"].get("materials", []):
             ann = m.get("annotations", {})
@@ -118,6 +143,8 @@ class VerifyResult:
 
     @property
     def policy(self) -> dict[str, Any]:
+        if not self.is_chainloop:
+            return {}
         p = self.statement["predicate"]
         evaluations = policy_evaluations(p)
         violated = sum(1 for _, e in evaluations if e.get("violations"))
@@ -144,48 +171,93 @@ class VerifyResult:
     def not_replayed(self) -> tuple[ReplayOutcome, ...]:
         return tuple(r for r in self.replay if r.status == "not-replayed")
 
-    def check(self) -> None:
-        """Raise :class:`SignatureError` for a refused certificate (first), :class:`DigestMismatchError` or
-        :class:`ReplayDifferenceError` for what was found."""
+    @property
+    def verified(self) -> bool:
+        return self.failure() is None
+
+    def failure(self) -> CrafterError | None:
+        """The error :meth:`check` raises, ``None`` when every check passed. In order: a refused
+        certificate, material mismatches, the contract, replay differences."""
         if self.certificate_problem:
-            raise SignatureError(
+            return SignatureError(
                 self.certificate_problem,
                 hint="a certificate that expired after signing (short-lived signing certificates do) is "
-                "accepted with --allow-expired-certificate",
+                "accepted with --allow-expired-certificate; one not yet valid is never accepted",
             )
         if self.mismatches:
             from_cas = any(c.source == "cas" for c in self.mismatches)
-            raise DigestMismatchError(
+            return DigestMismatchError(
                 "; ".join(c.problem for c in self.mismatches),
                 hint="the content store holds other bytes than the ones this attestation records"
                 if from_cas
                 else "the files given with --material are not the ones this attestation records",
             )
+        if self.contract_problem:
+            return IncompleteAttestationError(self.contract_problem)
         if self.differences:
-            raise ReplayDifferenceError(
+            return ReplayDifferenceError(
                 "replay differs from the recorded result: "
                 + "; ".join(
                     f"{r.name} on {r.material or 'the attestation'}: {r.detail}" for r in self.differences
                 ),
                 hint="the recorded policy results do not hold for these policies and materials",
             )
+        return None
+
+    def check(self) -> None:
+        """Raise what :meth:`failure` finds, with this result attached (``exc.result``)."""
+        error = self.failure()
+        if error is not None:
+            error.result = self
+            raise error
+
+    def checks(self) -> dict[str, str]:
+        """What was checked and how it went, for machine-readable output."""
+        out = {"signature": "passed", "statement": "passed" if self.content == "dsse" else "not applicable"}
+        if self.signer.trust_root:
+            out["trust"] = "passed"
+        if self.certificate_problem:
+            out["certificate"] = "failed"
+        if self.material_checks:
+            out["materials"] = "failed" if self.mismatches else "passed"
+        if self.contract_problem:
+            out["contract"] = "failed"
+        if self.replayed:
+            out["replay"] = "failed" if self.differences else "passed"
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "bundle": str(self.path),
             "format": self.kind,
-            "verified": not (self.certificate_problem or self.mismatches or self.differences),
-            "payloadType": self.payload_type,
-            "payloadDigest": self.payload_digest,
+            "content": self.content,
+            "verified": self.verified,
+            "checks": self.checks(),
             "signer": self.signer.to_dict(),
-            "predicateType": self.statement.get("predicateType", ""),
-            "workflow": workflow_name(self.statement),
             "subjects": self.subjects,
-            "materials": self.materials,
-            "policy": self.policy,
         }
+        if self.content == "dsse":
+            d.update(
+                {
+                    "payloadType": self.payload_type,
+                    "payloadDigest": self.payload_digest,
+                    "predicateType": self.predicate_type,
+                }
+            )
+        else:
+            d["artifact"] = {"name": self.artifact, "digest": self.payload_digest}
+        if self.is_chainloop:
+            d.update(
+                {
+                    "workflow": workflow_name(self.statement),
+                    "materials": self.materials,
+                    "policy": self.policy,
+                }
+            )
         if self.certificate_problem:
             d["certificateProblem"] = self.certificate_problem
+        if self.contract_problem:
+            d["contractProblem"] = self.contract_problem
         if self.material_checks:
             d["materialChecks"] = [
                 {k: v for k, v in attrs.asdict(c).items() if v} for c in self.material_checks
@@ -194,4 +266,15 @@ class VerifyResult:
             d["timestamps"] = [t.to_dict() for t in self.timestamps]
         if self.replayed:
             d["replay"] = [r.to_dict() for r in self.replay]
+        error = self.failure()
+        if error is not None:
+            d["error"] = error_dict(error)
         return d
+
+
+def error_dict(error: CrafterError) -> dict[str, Any]:
+    """An error as machine-readable output reports it."""
+    d: dict[str, Any] = {"message": error.message, "exitCode": int(error.exit_code)}
+    if error.hint:
+        d["hint"] = error.hint
+    return d

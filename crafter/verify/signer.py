@@ -19,12 +19,13 @@ from crafter.errors import SignatureError, SigningError, UsageError
 from crafter.verify.result import SignerInfo
 
 if TYPE_CHECKING:
+    from crafter.verify.content import SignedContent
     from crafter.verify.keyless import KeylessPolicy
 
 _MAX_CERTIFICATE_BYTES = 1 << 20
 
 
-def given_certificate(path: Path, allow_expired: bool) -> tuple[PublicKeyTypes, SignerInfo]:
+def given_certificate(path: Path, allow_expired: bool) -> tuple[PublicKeyTypes, SignerInfo, x509.Certificate]:
     """The key and signer of a ``--certificate`` file (PEM, or DER as some tools write it)."""
     from crafter.files import read_small_file
     from crafter.signing import algorithms
@@ -42,7 +43,9 @@ def given_certificate(path: Path, allow_expired: bool) -> tuple[PublicKeyTypes, 
         algorithms.key_details(key)  # refuse key types we cannot verify with, as --key does
     except SigningError as exc:
         raise SigningError(f"{path}: {exc.message}", hint=exc.hint) from exc
-    expired = cert.not_valid_after_utc < datetime.now(UTC)
+    now = datetime.now(UTC)
+    expired = cert.not_valid_after_utc < now
+    not_yet_valid = now < cert.not_valid_before_utc
     until = utc_text(cert.not_valid_after_utc.isoformat())
     notes = [
         f"the certificate {path} is taken as given: its issuer chain, and whether it was valid when the "
@@ -51,9 +54,26 @@ def given_certificate(path: Path, allow_expired: bool) -> tuple[PublicKeyTypes, 
     if expired and allow_expired:
         notes.append(f"the certificate {path} expired on {until} (accepted: --allow-expired-certificate)")
     signer = attrs.evolve(
-        _certificate_info(cert), notes=tuple(notes), certificate_file=str(path), expired=expired
+        _certificate_info(cert),
+        notes=tuple(notes),
+        certificate_file=str(path),
+        expired=expired,
+        not_yet_valid=not_yet_valid,
     )
-    return key, signer
+    return key, signer, cert
+
+
+def certificate_problem(signer: SignerInfo, allow_expired: bool, where: str) -> str:
+    """Why a ``--certificate`` is refused ("" when it is not): not yet valid (never excused), or expired
+    (excused by ``allow_expired``)."""
+    if signer.not_yet_valid:
+        return (
+            f"{where}: the certificate {signer.certificate_file} is not valid yet: its validity starts "
+            f"{utc_text(signer.not_before)}"
+        )
+    if signer.expired and not allow_expired:
+        return f"{where}: the certificate {signer.certificate_file} expired on {utc_text(signer.not_after)}"
+    return ""
 
 
 def utc_text(iso: str) -> str:
@@ -68,7 +88,10 @@ def verification_key(
     hint = str((material.get("publicKey") or {}).get("hint", ""))
     if public_key is not None:
         return public_key, SignerInfo(kind="key", keyid_hint=hint)
-    raw = _certificate_bytes(material)
+    try:
+        raw = _certificate_bytes(material)
+    except SignatureError as exc:
+        raise SignatureError(f"{path}: {exc.message}") from exc
     if raw is None:
         raise UsageError(
             f"{path} is signed with a key: give its public key with --key PUB",
@@ -83,11 +106,12 @@ def verification_key(
 
 def keyless_signer(
     bundle: Mapping[str, Any],
-    envelope: Any,
+    content: SignedContent,
     path: Path,
     policy: KeylessPolicy | None,
     identity: str | None,
     issuer: str | None,
+    version: tuple[int, int] = (0, 3),
 ) -> SignerInfo:
     """Verify a keyless bundle against its trust root (:mod:`crafter.verify.keyless`) and report what was
     checked. ``identity`` / ``issuer`` are the exact expectations, merged into ``policy``."""
@@ -103,7 +127,7 @@ def keyless_signer(
         certificates = certificate_chain(bundle)
     except SigningError as exc:
         raise SignatureError(f"{path}: {exc.message}") from exc
-    result = verify_keyless(bundle, envelope, certificates, policy, where=str(path))
+    result = verify_keyless(bundle, content, certificates, policy, where=str(path), version=version)
     cert = result.certificate
     return SignerInfo(
         kind="certificate",
@@ -141,16 +165,26 @@ def check_signer_identity(signer: SignerInfo, identity: str | None, issuer: str 
 
 
 def _certificate_bytes(material: Mapping[str, Any]) -> bytes | None:
-    cert = material.get("certificate")
-    if not cert:
-        chain = (material.get("x509CertificateChain") or {}).get("certificates") or []
-        cert = chain[0] if chain else None
-    if not isinstance(cert, Mapping) or not isinstance(cert.get("rawBytes"), str):
+    """The DER of the leaf certificate, ``None`` for a key-signed bundle; a certificate field that is there
+    but empty or not base64 is a malformed bundle."""
+    if "certificate" in material:
+        cert = material["certificate"]
+    elif "x509CertificateChain" in material:
+        chain = material["x509CertificateChain"]
+        certificates = chain.get("certificates") if isinstance(chain, Mapping) else None
+        if not isinstance(certificates, list) or not certificates:
+            raise SignatureError("the bundle's x509CertificateChain has no certificate")
+        cert = certificates[0]
+    else:
         return None
+    raw = cert.get("rawBytes") if isinstance(cert, Mapping) else None
     try:
-        return base64.b64decode(cert["rawBytes"], validate=True)
+        data = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
     except (binascii.Error, ValueError):
-        return None
+        data = b""
+    if not data:
+        raise SignatureError("the bundle's certificate is not base64 DER (rawBytes)")
+    return data
 
 
 def _certificate_info(cert: x509.Certificate) -> SignerInfo:

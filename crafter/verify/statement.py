@@ -1,11 +1,13 @@
-"""The signed statement: parsed and checked against ``schemas/statement.schema.json`` (what older Chainloop
-predicates lack accepted), and the fields the summary and the replay read from it."""
+"""The signed statement: parsed and checked as an in-toto statement (any predicate); a Chainloop predicate
+is then checked against ``schemas/statement.schema.json`` (what older Chainloop predicates lack accepted).
+Also the fields the summary and the replay read from it."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,17 +31,62 @@ _POLICY_KEYS = frozenset(
 ATTESTATION_KEY = "CHAINLOOP.ATTESTATION"
 
 
+CHAINLOOP_PREDICATE = "chainloop.dev/attestation/v0.2"
+STATEMENT_TYPES = frozenset({"https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"})
+
+
 def parse_statement(payload: bytes, path: Path) -> dict[str, Any]:
-    import jsonschema
-
-    from crafter.schema_check import _validator
-
+    """The signed in-toto statement (v1, or v0.1 as cosign still writes it): ``_type``, subjects with
+    digests, a ``predicateType``. Only a Chainloop predicate is then checked against crafter's schema."""
     try:
         statement = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SignatureError(f"{path}: the signed payload is not JSON ({exc})") from exc
     if not isinstance(statement, dict):
         raise SignatureError(f"{path}: the signed payload is not a JSON object")
+    problem = _in_toto_problem(statement)
+    if problem:
+        raise SignatureError(f"{path}: the signed payload is not an in-toto statement: {problem}")
+    if is_chainloop(statement):
+        _check_chainloop(statement, path)
+    return statement
+
+
+def is_chainloop(statement: Mapping[str, Any]) -> bool:
+    return statement.get("predicateType") == CHAINLOOP_PREDICATE
+
+
+def _in_toto_problem(statement: Mapping[str, Any]) -> str:
+    kind = statement.get("_type")
+    if kind not in STATEMENT_TYPES:
+        return f"_type is {kind!r}, expected one of {', '.join(sorted(STATEMENT_TYPES))}"
+    predicate_type = statement.get("predicateType")
+    if not isinstance(predicate_type, str) or not predicate_type:
+        return "predicateType must be a non-empty string"
+    if "predicate" in statement and not isinstance(statement["predicate"], dict):
+        return "predicate must be an object"
+    subjects = statement.get("subject")
+    if not isinstance(subjects, list) or not subjects:
+        return "subject must be a non-empty list"
+    for index, subject in enumerate(subjects):
+        if not isinstance(subject, dict):
+            return f"subject[{index}] must be an object"
+        if "name" in subject and not isinstance(subject["name"], str):
+            return f"subject[{index}].name must be a string"
+        digest = subject.get("digest")
+        if not isinstance(digest, dict) or not digest:
+            return f"subject[{index}].digest must be a non-empty object"
+        for algorithm, value in digest.items():
+            if not isinstance(value, str) or not re.fullmatch("[0-9a-fA-F]+", value):
+                return f"subject[{index}].digest.{algorithm} must be a hex string"
+    return ""
+
+
+def _check_chainloop(statement: Mapping[str, Any], path: Path) -> None:
+    import jsonschema
+
+    from crafter.schema_check import _validator
+
     errors = sorted(
         (e for e in _validator("statement.schema.json").iter_errors(statement) if not _historic(e)),
         key=lambda e: list(e.path),
@@ -48,13 +95,14 @@ def parse_statement(payload: bytes, path: Path) -> dict[str, Any]:
         err: jsonschema.ValidationError = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise SignatureError(
-            f"{path}: the signed statement is not a valid {statement.get('predicateType', 'in-toto')} "
-            f"statement: at {where}: {err.message}"
+            f"{path}: the signed statement is not a valid {CHAINLOOP_PREDICATE} statement: at {where}: "
+            f"{err.message}"
         )
-    return statement
 
 
 def workflow_name(statement: Mapping[str, Any]) -> str:
+    if not is_chainloop(statement):
+        return ""
     md = statement["predicate"].get("metadata", {})
     return str(md.get("workflowName") or md.get("name", ""))
 

@@ -53,30 +53,33 @@ def timestamp_times(
             "authority to check them with",
             hint="give the TSA's chain (--timestamp-certificate-chain PEM, or in the --trusted-root file)",
         )
-    from crafter.signing.timestamp import verify_timestamp as verify
-
     times = []
     for index, item in enumerate(tokens):
         token = b64_field(item.get("signedTimestamp") if isinstance(item, Mapping) else None)
         if token is None:
             raise SignatureError(f"{where}: RFC 3161 timestamp {index} is not base64")
-        problems = []
-        for tsa in root.timestamp_authorities:
-            try:
-                info = verify(token, signature, roots=[tsa.root], intermediates=list(tsa.intermediates))
-            except (CrafterError, ValueError) as exc:
-                problems.append(f"{tsa.name}: {exc}")
-                continue
-            when = info.time if info.time.tzinfo else info.time.replace(tzinfo=UTC)
-            if not tsa.validity.contains(when):
-                problems.append(f"{tsa.name}: the trust root vouches for it from {tsa.validity.describe()}")
-                continue
-            times.append(SigningTime(when, "rfc3161", str(getattr(info, "authority", "")) or tsa.name))
-            break
-        else:
-            raise SignatureError(
-                f"{where}: RFC 3161 timestamp {index} does not verify against the trust root's timestamp "
-                "authorities",
-                hint="; ".join(problems),
-            )
+        times.append(verify_token(token, signature, root, f"{where}: RFC 3161 timestamp {index}"))
     return times
+
+
+def verify_token(token: bytes, signature: bytes, root: TrustRoot, label: str) -> SigningTime:
+    """The time an RFC 3161 ``token`` over ``signature`` proves, verified against one of the trust root's
+    timestamp authorities, inside the window the trust root gives it; :class:`SignatureError` otherwise."""
+    from crafter.signing.timestamp import verify_timestamp as verify
+
+    problems = []
+    for tsa in root.timestamp_authorities:
+        try:
+            info = verify(token, signature, roots=[tsa.root], intermediates=list(tsa.intermediates))
+        except (CrafterError, ValueError) as exc:
+            problems.append(f"{tsa.name}: {exc}")
+            continue
+        when = info.time if info.time.tzinfo else info.time.replace(tzinfo=UTC)
+        if not tsa.validity.contains(when):
+            problems.append(f"{tsa.name}: the trust root vouches for it from {tsa.validity.describe()}")
+            continue
+        return SigningTime(when, "rfc3161", str(getattr(info, "authority", "")) or tsa.name)
+    raise SignatureError(
+        f"{label} does not verify against the trust root's timestamp authorities",
+        hint="; ".join(problems) or f"the trust root ({root.source}) has no timestamp authority",
+    )

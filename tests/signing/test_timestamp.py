@@ -19,6 +19,7 @@ from cryptography import x509
 from crafter.cli.main import main
 from crafter.errors import ExitCode, SignatureError, SigningError, UsageError
 from crafter.signing import PrivateKeySigner, envelope_from_bundle, sign_statement, write_bundle
+from crafter.signing.bundle import verified_signatures
 from crafter.signing.timestamp import (
     add_timestamp,
     bundle_timestamps,
@@ -174,7 +175,9 @@ def test_sign_statement_with_a_timestamp(tsa: TestTSA) -> None:
     (stamped,) = bundle_timestamps(bundle)
     envelope = envelope_from_bundle(bundle)
     assert verify_timestamp(stamped, envelope.signatures[0].sig, roots=[tsa.root_certificate]).verified
-    (info,) = check_bundle_timestamps(bundle, envelope, key.public_key(), roots=[tsa.root_certificate])
+    (info,) = check_bundle_timestamps(
+        bundle, verified_signatures(envelope, key.public_key()), roots=[tsa.root_certificate]
+    )
     assert info.verified
     # Another signature's timestamp is refused, with or without roots.
     other = sign_statement(STATEMENT, PrivateKeySigner(key))
@@ -183,7 +186,9 @@ def test_sign_statement_with_a_timestamp(tsa: TestTSA) -> None:
     ]
     for roots in ([], [tsa.root_certificate]):
         with pytest.raises(SignatureError, match="timestamp 0: the timestamp is over other bytes"):
-            check_bundle_timestamps(other, envelope_from_bundle(other), key.public_key(), roots=roots)
+            check_bundle_timestamps(
+                other, verified_signatures(envelope_from_bundle(other), key.public_key()), roots=roots
+            )
 
 
 # -- the command line ------------------------------------------------------------------------------------
@@ -340,7 +345,9 @@ def test_chainloop_digicert_timestamp() -> None:
     assert "DigiCert Trusted G4 RSA4096 SHA256 TimeStamping CA" in info.authority
     # Over the envelope's signature (as decoded from Chainloop's double base64), not the PAE or payload.
     envelope = envelope_from_bundle(bundle)
-    (checked,) = check_bundle_timestamps(bundle, envelope, signing_certificate(bundle).public_key())
+    (checked,) = check_bundle_timestamps(
+        bundle, verified_signatures(envelope, signing_certificate(bundle).public_key())
+    )
     assert checked.time == info.time and not checked.verified
     # DigiCert answered without certReq: the token embeds no certificate, so the public DigiCert root
     # alone cannot verify it; the TSA's own certificate is needed (it is not in the reference data).

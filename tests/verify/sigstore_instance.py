@@ -269,9 +269,9 @@ class Instance:
             }
         if proof:
             root = _mth(leaves)
-            note = f"{self.name}.rekor.test - 42\n{len(leaves)}\n{b64(root)}\n"
+            note = f"rekor.{self.name}.test - 42\n{len(leaves)}\n{b64(root)}\n"
             signature = signer.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
-            checkpoint = f"{note}\n\u2014 {self.name}.rekor.test {b64(self.log_id[:4] + signature)}\n"
+            checkpoint = f"{note}\n\u2014 rekor.{self.name}.test {b64(self.log_id[:4] + signature)}\n"
             entry["inclusionProof"] = {
                 "logIndex": str(index),
                 "rootHash": b64(root),

@@ -90,10 +90,22 @@ def test_valid_with_tlog_entry(acme: Instance, trust: TrustRoot, payload: bytes,
     assert d["trust_root"] and d["signed_at"] and d["chain"]
 
 
-def test_valid_with_set_only_or_proof_plus_tsa_absent(
+V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+
+
+def test_set_only_is_enough_in_v01_only_and_proof_without_set_proves_no_time(
     acme: Instance, trust: TrustRoot, payload: bytes, tmp_path: Path
 ) -> None:
-    verify_bundle(write(tmp_path, acme.bundle(payload, proof=False)), keyless=policy(trust))
+    # From bundle v0.2 an inclusion proof is required: a SET is only the log's promise to include the entry.
+    with pytest.raises(SignatureError, match=r"has no inclusion proof: from bundle v0\.2"):
+        verify_bundle(write(tmp_path, acme.bundle(payload, proof=False)), keyless=policy(trust))
+    verify_bundle(
+        write(tmp_path, {**acme.bundle(payload, proof=False), "mediaType": V01}), keyless=policy(trust)
+    )
+    with pytest.raises(SignatureError, match=r"has no signed entry timestamp, which a v0\.1 bundle requires"):
+        verify_bundle(
+            write(tmp_path, {**acme.bundle(payload, promise=False), "mediaType": V01}), keyless=policy(trust)
+        )
     # An inclusion proof without a SET is valid evidence of logging, but not of time (Rekor v2).
     with pytest.raises(SignatureError, match="no verified time of signing"):
         verify_bundle(write(tmp_path, acme.bundle(payload, promise=False)), keyless=policy(trust))
@@ -186,7 +198,7 @@ def test_not_a_code_signing_certificate(
 
 
 def test_tampered_set(acme: Instance, trust: TrustRoot, payload: bytes, tmp_path: Path) -> None:
-    bundle = acme.bundle(payload, proof=False)
+    bundle = acme.bundle(payload)
     entry = bundle["verificationMaterial"]["tlogEntries"][0]
     entry["integratedTime"] = str(int(entry["integratedTime"]) + 60)  # still inside the leaf's window
     with pytest.raises(SignatureError, match="signed entry timestamp does not verify with the log's key"):
@@ -198,9 +210,9 @@ def test_set_signed_by_another_key(acme: Instance, trust: TrustRoot, payload: by
 
     forged = acme.bundle(payload, log_key=ec.generate_private_key(ec.SECP256R1()), proof=False)
     with pytest.raises(SignatureError, match="signed entry timestamp does not verify"):
-        verify_bundle(write(tmp_path, forged), keyless=policy(trust))
+        verify_bundle(write(tmp_path, {**forged, "mediaType": V01}), keyless=policy(trust))
     forged = acme.bundle(payload, log_key=ec.generate_private_key(ec.SECP256R1()), promise=False)
-    with pytest.raises(SignatureError, match="checkpoint is not signed by the log's key"):
+    with pytest.raises(SignatureError, match="checkpoint has no signature by the log"):
         verify_bundle(write(tmp_path, forged), keyless=policy(trust))
 
 

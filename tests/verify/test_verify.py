@@ -117,9 +117,12 @@ def test_material_files_right(pipe: Pipeline, bundle: Path) -> None:
 def test_material_file_wrong(pipe: Pipeline, bundle: Path, tmp_path: Path) -> None:
     wrong = tmp_path / "sbom.cdx.json"
     wrong.write_text(SBOM.read_text().replace("MIT", "BSD-3-Clause"))
-    result = pipe.verify(bundle, materials=[wrong])
     with pytest.raises(DigestMismatchError) as err:
-        result.check()
+        pipe.verify(bundle, materials=[wrong])
+    result = err.value.result  # the whole result comes with the failure
+    assert isinstance(result, VerifyResult) and not result.verified
+    # asked for explicitly, the result without raising
+    assert pipe.verify(bundle, materials=[wrong], raise_on_failure=False).mismatches == result.mismatches
     recorded = pipe.statement(bundle)["predicate"]["materials"]
     sbom_digest = next(m for m in recorded if m.get("name") == "sbom.cdx.json")["digest"]["sha256"]
     assert "material 'sbom'" in err.value.message
@@ -132,7 +135,7 @@ def test_material_file_matching_nothing(pipe: Pipeline, bundle: Path, tmp_path: 
     other = tmp_path / "unrelated.txt"
     other.write_text("x")
     with pytest.raises(DigestMismatchError, match="matches no material or subject"):
-        pipe.verify(bundle, materials=[other]).check()
+        pipe.verify(bundle, materials=[other])
 
 
 def test_contract_missing_material(pipe: Pipeline, bundle: Path, tmp_path: Path) -> None:
@@ -191,12 +194,13 @@ def test_replay_difference_claimed_no_violation(pipe: Pipeline, bundle: Path) ->
         _evaluation(st, "sbom", "cyclonedx-banned-licenses")["with"] = {"licenses": "MIT"}
 
     forged = pipe.resign(bundle, "forged.json", ban_mit)
-    result = pipe.verify(forged, materials=[SBOM, JUNIT], replay=True)
+    with pytest.raises(ReplayDifferenceError) as err:
+        pipe.verify(forged, materials=[SBOM, JUNIT], replay=True)
+    result = err.value.result
+    assert isinstance(result, VerifyResult)
     (diff,) = result.differences
     assert diff.name == "cyclonedx-banned-licenses"
     assert "new violations" in diff.detail and "MIT" in diff.detail
-    with pytest.raises(ReplayDifferenceError) as err:
-        result.check()
     assert err.value.exit_code == ExitCode.REPLAY_DIFFERENCE
 
 
@@ -204,7 +208,12 @@ def test_replay_difference_skipped_flag(pipe: Pipeline, bundle: Path) -> None:
     def skipped(st: dict[str, Any]) -> None:
         _evaluation(st, "tests", "junit-all-passed")["skipped"] = True
 
-    result = pipe.verify(pipe.resign(bundle, "skipped.json", skipped), materials=[SBOM, JUNIT], replay=True)
+    result = pipe.verify(
+        pipe.resign(bundle, "skipped.json", skipped),
+        materials=[SBOM, JUNIT],
+        replay=True,
+        raise_on_failure=False,
+    )
     (diff,) = result.differences
     assert diff.detail == "skipped is False, recorded True"
 
@@ -346,16 +355,15 @@ def test_tamper_material_digest_edited(pipe: Pipeline, bundle: Path) -> None:
         pipe.verify(pipe.write("edited.json", data))
     resigned = pipe.resign(bundle, "edited-signed.json", edit)  # edited and signed again: the file disagrees
     with pytest.raises(DigestMismatchError, match=f"recorded sha256:{'f' * 64}"):
-        pipe.verify(resigned, materials=[SBOM]).check()
+        pipe.verify(resigned, materials=[SBOM])
 
 
 def test_tamper_bundle_for_another_subject(pipe: Pipeline, bundle: Path, tmp_path: Path) -> None:
     release = tmp_path / "hello-1.0.0.py"
     release.write_text(RELEASE.read_text() + "\n# another build\n")
     other = pipe.push("other-subject.json", release=release)
-    result = pipe.verify(other, materials=[RELEASE])
     with pytest.raises(DigestMismatchError) as err:
-        result.check()
+        pipe.verify(other, materials=[RELEASE])
     assert (
         "hello-1.0.0.py" in err.value.message
         and "digest mismatch for material 'release-file'" in err.value.message

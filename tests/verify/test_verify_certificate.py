@@ -18,7 +18,7 @@ from crafter.errors import ExitCode, SignatureError, UsageError
 from crafter.signing.bundle import BUNDLE_MEDIA_TYPE
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
-from crafter.verify import verify_bundle
+from crafter.verify import VerifyResult, verify_bundle
 from tests.conftest import chainloop_path, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +26,15 @@ DEMO = ROOT / "examples" / "demo"
 EXPIRED_AT = datetime(2020, 1, 1, 0, 10, tzinfo=UTC)
 
 
-def certificate(work: Path, name: str, key: ec.EllipticCurvePrivateKey, not_after: datetime) -> Path:
-    """A self-signed signing certificate for ``key``, valid for ten minutes up to ``not_after``."""
+def certificate(
+    work: Path,
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    not_after: datetime,
+    not_before: datetime | None = None,
+) -> Path:
+    """A self-signed signing certificate for ``key``, valid from ``not_before`` (default: ten minutes
+    before ``not_after``) up to ``not_after``."""
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"crafter-test-{name}")])
     cert = (
         x509.CertificateBuilder()
@@ -35,7 +42,7 @@ def certificate(work: Path, name: str, key: ec.EllipticCurvePrivateKey, not_afte
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - timedelta(minutes=10))
+        .not_valid_before(not_before or not_after - timedelta(minutes=10))
         .not_valid_after(not_after)
         .sign(key, hashes.SHA256())
     )
@@ -58,9 +65,15 @@ class Signed:
         self.payload = base64.b64decode(json.loads(pushed.read_text())["dsseEnvelope"]["payload"])
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.expired = certificate(work, "expired", self.key, EXPIRED_AT)
-        self.valid = certificate(work, "valid", self.key, datetime.now(UTC) + timedelta(days=1))
+        now = datetime.now(UTC)
+        self.valid = certificate(work, "valid", self.key, now + timedelta(days=1), now - timedelta(minutes=5))
+        self.future = certificate(work, "future", self.key, now + timedelta(days=2), now + timedelta(days=1))
         self.other = certificate(
-            work, "other", ec.generate_private_key(ec.SECP256R1()), datetime.now(UTC) + timedelta(days=1)
+            work,
+            "other",
+            ec.generate_private_key(ec.SECP256R1()),
+            now + timedelta(days=1),
+            now - timedelta(minutes=5),
         )
         self.pub = work / "cert-key.pub"
         self.pub.write_bytes(
@@ -117,6 +130,28 @@ def test_expired_certificate_needs_the_option(signed: Signed, capsys: pytest.Cap
     assert code == 11 and doc["verified"] is False and doc["format"] == "dsse-envelope"
     assert doc["signer"]["expired"] is True and doc["signer"]["certificate_file"] == cert
     assert "expired on 2020-01-01T00:10:00Z" in doc["certificateProblem"]
+
+
+def test_certificate_not_yet_valid_is_refused_even_with_allow_expired(
+    signed: Signed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SignatureError, match="is not valid yet: its validity starts") as err:
+        verify_bundle(signed.bundle, certificate=signed.future, allow_expired_certificate=True)
+    result = err.value.result
+    assert isinstance(result, VerifyResult) and result.signer.not_yet_valid and not result.verified
+    code, out, err_text = run(
+        capsys,
+        str(signed.bundle),
+        "--certificate",
+        str(signed.future),
+        "--allow-expired-certificate",
+        "-o",
+        "json",
+    )
+    doc = json.loads(out)
+    assert code == ExitCode.BAD_SIGNATURE and doc["verified"] is False
+    assert doc["signer"]["not_yet_valid"] is True and "not valid yet" in doc["certificateProblem"]
+    assert doc["error"]["exitCode"] == 11 and "not valid yet" in err_text
 
 
 def test_certificate_for_a_key_signed_bundle(signed: Signed) -> None:
@@ -190,7 +225,11 @@ def test_bare_envelope_tampered_and_malformed(signed: Signed, capsys: pytest.Cap
     [
         ({"mediaType": "application/json", "dsseEnvelope": {}}, "unsupported mediaType 'application/json'"),
         ({"payload": "e30="}, "unsupported mediaType None"),  # no payloadType: not read as an envelope
-        ({"mediaType": BUNDLE_MEDIA_TYPE, "payloadType": "x"}, "the bundle has no 'dsseEnvelope'"),
+        (
+            {"mediaType": BUNDLE_MEDIA_TYPE, "payloadType": "x", "verificationMaterial": {}},
+            "a bundle holds exactly one of 'dsseEnvelope' and 'messageSignature'",
+        ),
+        ({"mediaType": BUNDLE_MEDIA_TYPE, "dsseEnvelope": {}}, "'verificationMaterial' must be an object"),
     ],
 )
 def test_bundle_errors_stay_specific(

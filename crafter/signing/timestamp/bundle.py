@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
 
@@ -14,11 +14,6 @@ from crafter.errors import SignatureError, SigningError
 from crafter.signing.timestamp.request import request_timestamp
 from crafter.signing.timestamp.token import TimestampInfo, _decode, _embedded, _find_signer, _info
 from crafter.signing.timestamp.verify import _check_imprint, verify_timestamp
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-
-    from crafter.signing.dsse import Envelope
 
 # sigstore-go and sigstore-python stop at this many timestamps per bundle.
 _MAX_TIMESTAMPS = 32
@@ -72,18 +67,15 @@ def add_timestamp(bundle: dict[str, Any], url: str, *, timeout: float = 30.0) ->
 
 def check_bundle_timestamps(
     bundle: Mapping[str, Any],
-    envelope: Envelope,
-    public_key: PublicKeyTypes,
+    signatures: Sequence[bytes],
     *,
     roots: Sequence[x509.Certificate] = (),
     intermediates: Sequence[x509.Certificate] = (),
     where: str = "",
 ) -> tuple[TimestampInfo, ...]:
-    """The timestamps of a bundle whose envelope verified with ``public_key``: each must be over a signature
-    that verifies with that key; with ``roots`` each is verified (:func:`verify_timestamp`), without them
-    only parsed (``verified`` false). Raises :class:`SignatureError` naming ``where`` and the timestamp."""
-    from crafter.signing.bundle import verified_signatures
-
+    """The timestamps of a bundle whose ``signatures`` verified (over its envelope, or its message): each
+    must be over one of them; with ``roots`` each is verified (:func:`verify_timestamp`), without them only
+    parsed (``verified`` false). Raises :class:`SignatureError` naming ``where`` and the timestamp."""
     prefix = f"{where}: " if where else ""
     try:
         tokens = bundle_timestamps(bundle)
@@ -91,7 +83,6 @@ def check_bundle_timestamps(
         raise SignatureError(prefix + exc.message, hint=exc.hint) from None
     if not tokens:
         return ()
-    signatures = verified_signatures(envelope, public_key)
     infos = []
     for index, token in enumerate(tokens):
         problem: SignatureError | None = None
@@ -108,7 +99,7 @@ def check_bundle_timestamps(
                 continue
             break
         else:
-            message = problem.message if problem else "no signature of the envelope to match"
+            message = problem.message if problem else "no verified signature to match"
             raise SignatureError(
                 f"{prefix}RFC 3161 timestamp {index}: {message}", hint=problem.hint if problem else None
             )
