@@ -182,9 +182,9 @@ def read_bundle(path: Path) -> dict[str, Any]:
     return _checked_file(_load_json(path), path)
 
 
-def _checked_file(bundle: object, path: Path) -> dict[str, Any]:
+def _checked_file(bundle: object, path: Path, *, messages: bool = False) -> dict[str, Any]:
     try:
-        _check_bundle(bundle)
+        _check_bundle(bundle, messages=messages)
     except SigningError as exc:
         raise SigningError(f"{path} is not a usable Sigstore bundle: {exc.message}", hint=exc.hint) from exc
     return bundle  # type: ignore[return-value]  # _check_bundle proved it is a dict
@@ -228,7 +228,7 @@ def read_signed(path: Path) -> SignedFile:
         except SigningError as exc:
             raise SigningError(f"{path} is not a usable DSSE envelope: {exc.message}") from exc
         return SignedFile(DSSE_ENVELOPE, envelope)
-    bundle = _checked_file(doc, path)
+    bundle = _checked_file(doc, path, messages=True)
     if "messageSignature" in bundle:
         return SignedFile(
             SIGSTORE_BUNDLE, None, bundle, message=MessageSignature.from_dict(bundle["messageSignature"])
@@ -254,7 +254,8 @@ def _load_json(path: Path) -> Any:
         raise SigningError(f"{path} is not a Sigstore bundle: invalid JSON ({exc})") from exc
 
 
-def _check_bundle(bundle: object) -> None:
+def _check_bundle(bundle: object, *, messages: bool = False) -> None:
+    """A bundle crafter can read: a DSSE envelope, or with ``messages`` a message signature too."""
     if not isinstance(bundle, dict):
         raise SigningError(f"expected a JSON object, got {type(bundle).__name__}")
     media_type = bundle.get("mediaType")
@@ -266,6 +267,9 @@ def _check_bundle(bundle: object) -> None:
     material = bundle.get("verificationMaterial")
     if not isinstance(material, dict):
         raise SigningError("'verificationMaterial' must be an object")
+    if not messages:
+        envelope_from_bundle(bundle)
+        return
     if ("dsseEnvelope" in bundle) == ("messageSignature" in bundle):
         raise SigningError("a bundle holds exactly one of 'dsseEnvelope' and 'messageSignature'")
     if "messageSignature" in bundle:

@@ -201,7 +201,7 @@ def test_fetched_bytes_are_checked_by_verify_itself(work: Path, capsys: pytest.C
     from crafter.errors import DigestMismatchError
     from crafter.signing.keys import public_key_from_pem
     from crafter.storage import ContentStore
-    from crafter.verify import verify_bundle
+    from crafter.verify import VerifyResult, verify_bundle
 
     class Lying(ContentStore):
         def upload(self, digest: str, path: Path) -> None:
@@ -214,10 +214,11 @@ def test_fetched_bytes_are_checked_by_verify_itself(work: Path, capsys: pytest.C
             return "lying-store"
 
     bundle = attest(work, capsys)
-    result = verify_bundle(
-        bundle, public_key=public_key_from_pem(work / "k.pub"), replay=True, cas=Lying(), cwd=work
-    )
     other = hashlib.sha256(b"other bytes").hexdigest()
-    with pytest.raises(DigestMismatchError, match=f"they hash to sha256:{other}"):
-        result.check()
+    with pytest.raises(DigestMismatchError, match=f"they hash to sha256:{other}") as err:
+        verify_bundle(
+            bundle, public_key=public_key_from_pem(work / "k.pub"), replay=True, cas=Lying(), cwd=work
+        )
+    result = err.value.result
+    assert isinstance(result, VerifyResult)
     assert {r.status for r in result.replay} == {"not-replayed"}
