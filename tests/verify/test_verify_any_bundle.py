@@ -144,7 +144,7 @@ def test_statement_shape_is_checked_for_any_predicate(keys: Keys, edit: dict[str
 
 def test_chainloop_predicate_still_checked_against_its_schema(keys: Keys) -> None:
     path = keys.attestation({**SLSA, "predicateType": "chainloop.dev/attestation/v0.2"})
-    with pytest.raises(SignatureError, match="not a valid chainloop.dev/attestation/v0.2 statement"):
+    with pytest.raises(SignatureError, match=r"not a valid chainloop\.dev/attestation/v0\.2 statement"):
         verify_bundle(path, public_key=keys.key.public_key())
 
 
@@ -303,7 +303,7 @@ def _write(tmp_path: Path, name: str, document: dict[str, Any]) -> Path:
 
 
 def test_derived_wrong_identity_and_issuer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    case, bundle, root = _derived(tmp_path, "rekor2-happy-path")
+    case, _bundle, _root = _derived(tmp_path, "rekor2-happy-path")
     b, r = case / "bundle.sigstore.json", case / "trusted_root.json"
     code, _, err = run_cli(capsys, *_keyless_args(case, b, r, identity="https://github.com/evil/repo"))
     assert code == ExitCode.BAD_SIGNATURE and "not the expected 'https://github.com/evil/repo'" in err
