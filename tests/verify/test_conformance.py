@@ -14,20 +14,10 @@ absent the tests skip, except in CI where they fail.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import SHARED, run_cli
-
-SUITE = SHARED / "sigstore-conformance" / "bundle-verify"
-IDENTITY = (
-    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/"
-    "extremely-dangerous-oidc-beacon.yml@refs/heads/main"
-)
-ISSUER = "https://token.actions.githubusercontent.com"
+from tests.conftest import run_cli
+from tests.verify.conformance import arguments, case_dir, cases
 
 # Why each _fail case is refused: (exit code, words of the one-line error).
 _LOG_MISMATCH = "does not match this bundle: it records another"
@@ -86,48 +76,18 @@ REASONS: dict[str, tuple[int, str]] = {
 }
 
 
-def _cases() -> list[str]:
-    if not SUITE.is_dir():
-        return ["(suite absent)"]
-    return sorted(p.name for p in SUITE.iterdir() if (p / "bundle.sigstore.json").is_file())
-
-
-def _case_dir(name: str) -> Path:
-    if not SUITE.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"the sigstore-conformance suite is missing in CI: {SUITE}")
-        pytest.skip(f"sigstore-conformance suite not found at {SUITE} (set CRAFTER_SHARED_TESTDATA)")
-    return SUITE / name
-
-
-def arguments(case: Path, *, digest: bool) -> list[str]:
-    """``crafter verify`` arguments for ``case``, as the suite's harness passes them to a client."""
-    artifact = case / "artifact" if (case / "artifact").exists() else SUITE / "a.txt"
-    material = "sha256:" + hashlib.sha256(artifact.read_bytes()).hexdigest() if digest else str(artifact)
-    args = ["verify", str(case / "bundle.sigstore.json"), "--material", material]
-    if (case / "key.pub").exists():
-        args += ["--key", str(case / "key.pub")]
-    else:
-        identity = (case / "identity").read_text().strip() if (case / "identity").exists() else IDENTITY
-        issuer = (case / "issuer").read_text().strip() if (case / "issuer").exists() else ISSUER
-        args += ["--certificate-identity", identity, "--certificate-oidc-issuer", issuer]
-    if (case / "trusted_root.json").exists():
-        args += ["--trusted-root", str(case / "trusted_root.json")]
-    return args
-
-
 def test_every_failing_case_has_its_reason() -> None:
-    names = [n for n in _cases() if n != "(suite absent)"]
+    names = [n for n in cases() if n != "(suite absent)"]
     if not names:
-        _case_dir("")
+        case_dir("")
     assert sorted(n for n in names if n.endswith("_fail")) == sorted(REASONS)
     assert len(names) == 70
 
 
 @pytest.mark.parametrize("digest", [False, True], ids=["file", "digest"])
-@pytest.mark.parametrize("name", _cases())
+@pytest.mark.parametrize("name", cases())
 def test_case(name: str, digest: bool, capsys: pytest.CaptureFixture[str]) -> None:
-    case = _case_dir(name)
+    case = case_dir(name)
     code, out, err = run_cli(capsys, *arguments(case, digest=digest))
     if not name.endswith("_fail"):
         assert code == 0, err

@@ -21,7 +21,7 @@ from crafter.errors import DigestMismatchError, ExitCode, SignatureError, UsageE
 from crafter.signing import PrivateKeySigner, sign_statement
 from crafter.verify import VerifyResult, verify_bundle
 from tests.conftest import run_cli
-from tests.verify.test_conformance import IDENTITY, ISSUER, SUITE, _case_dir
+from tests.verify.conformance import IDENTITY, ISSUER, SUITE, case_dir
 
 V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 ARTIFACT = b"release-1.2.3.tar.gz contents\n"
@@ -230,7 +230,7 @@ def test_require_tlog_refuses_a_key_bundle_without_log_entry(keys: Keys) -> None
 
 
 def _suite_case(name: str) -> Path:
-    return _case_dir(name)
+    return case_dir(name)
 
 
 def _key_case_args(case: Path, bundle: Path | None = None) -> list[str]:
