@@ -217,8 +217,8 @@ class SignedFile:
 
 
 def read_signed(path: Path) -> SignedFile:
-    """Read a Sigstore bundle (checked as :func:`read_bundle` does) or a bare DSSE envelope, as Chainloop
-    stores them: an object with ``payloadType`` and no ``mediaType`` is read as an envelope, anything else as
+    """Read a Sigstore bundle (checked as :func:`read_bundle` does, a message signature accepted too) or a
+    bare DSSE envelope, as Chainloop stores them: an object with ``payloadType`` and no ``mediaType`` is read as an envelope, anything else as
     a bundle, so a broken bundle keeps its specific error. Errors as :func:`read_bundle`'s, naming the file.
     """
     doc = _load_json(path)

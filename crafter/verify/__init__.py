@@ -1,11 +1,14 @@
 """``crafter verify``: offline verification of attestation bundles; :mod:`crafter.verify.bundle` lists the
 checks and their order, docs/verify.md gives the user's view.
 
-One job per module: ``bundle`` (the entry points), ``signer`` (the key or certificate, the signer reported),
-``statement`` (the signed statement and its summary fields), ``materials`` (material files and the contract),
+One job per module: ``bundle`` (the entry points), ``content`` (what a bundle signs: an envelope or a message
+signature, and the signer's key), ``signer`` (the key or certificate, the signer reported), ``evidence``
+(log entries and timestamps of key-signed bundles), ``statement`` (the in-toto statement and its summary
+fields), ``materials`` (material files or digests, and the contract),
 ``cas`` (material bytes from a content store), ``replay`` (policy replay), ``result`` (the result models).
 Keyless bundles: ``keyless`` (the policy and the order of its checks), ``certificate`` (identity, chain),
-``times`` (verified times, RFC 3161 timestamps), ``tlog`` (transparency-log entries), ``sct`` (certificate
+``times`` (verified times, RFC 3161 timestamps), ``tlog`` (transparency-log entries), ``checkpoint``
+(inclusion proofs and signed checkpoints), ``sct`` (certificate
 transparency), ``primitives`` (shared signature and field readers).
 """
 

@@ -70,11 +70,13 @@ def verify_reference(
     from crafter.storage.oci import OciStore
 
     data = OciStore(reference, insecure=insecure).get()
+    raise_on_failure = kwargs.pop("raise_on_failure", True)
     with tempfile.TemporaryDirectory(prefix="crafter-verify-") as tmp:
         fetched = Path(tmp) / "bundle.sigstore.json"
         fetched.write_bytes(data)
-        result = verify_bundle(fetched, **kwargs)
-    return attrs.evolve(result, path=reference)
+        result = verify_bundle(fetched, raise_on_failure=False, **kwargs)
+    # the result names the reference, not the temporary file, also when it is raised with an error
+    return _finish(attrs.evolve(result, path=reference), raise_on_failure)
 
 
 def verify_bundle(

@@ -10,9 +10,10 @@
    certificate that names an identity must be constrained, as cosign requires;
 4. the time of signing, from verified evidence only: RFC 3161 timestamps over the signature, verified against
    the trust root's timestamp authorities, and transparency-log entries whose signed entry timestamp (SET)
-   verifies with the log's key. Every entry must bind this envelope and certificate and carry a valid proof
-   (SET and/or Merkle inclusion proof with a signed checkpoint). When the trust root has transparency logs, at
-   least one entry is required. No evidence at all fails, unless the caller accepts the current time;
+   verifies with the log's key. Every entry must bind this content and certificate and carry its proofs
+   (:mod:`crafter.verify.tlog`: a SET in v0.1 bundles, an inclusion proof with a signed checkpoint from
+   v0.2). When the trust root has transparency logs, at least one entry is required. No evidence at all
+   fails, unless the caller accepts the current time;
 5. at every such time the leaf was within its validity window and its chain was valid, with each CA, TSA and
    log inside the window the trust root gives it;
 6. certificate transparency: when the trust root has CT logs, an embedded SCT must verify with one of them.
