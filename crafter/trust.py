@@ -9,6 +9,10 @@ Sources (see docs/verify.md, "Keyless bundles"):
   ``--timestamp-certificate-chain``) for a private CA such as Chainloop's: :meth:`TrustRoot.from_pem_files`;
 - Sigstore public-good's (or staging's) trusted root as shipped inside the installed ``sigstore`` package:
   :func:`sigstore_trust_root`. The file is read as it is (no TUF update); it is as current as that package.
+
+A ``TrustedRoot`` is read as strictly as its schema (sigstore_trustroot.proto): a malformed entry refuses the
+file, naming its JSON path; an entry of a key type crafter does not verify with is left out, never trusted,
+and reported in :attr:`TrustRoot.skipped` (see :meth:`TrustRoot.from_trusted_root`).
 """
 
 from __future__ import annotations
@@ -17,15 +21,18 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import UsageError
@@ -56,6 +63,8 @@ _SIGSTORE_STORES = {
     "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
 }
 _MAX_FILE_BYTES = 16 << 20
+_LOG = logging.getLogger("crafter.trust")
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -141,9 +150,15 @@ def _logs(value: Sequence[TransparencyLog]) -> tuple[TransparencyLog, ...]:
     return tuple(value)
 
 
+def _lines(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class TrustRoot:
-    """Everything keyless verification trusts. ``source`` says where it came from (reported with results)."""
+    """Everything keyless verification trusts. ``source`` says where it came from (reported with results);
+    ``skipped`` has one line per entry of the source that crafter cannot use (an unsupported key type, such as
+    a post-quantum one), left out: never trusted, and worth a warning."""
 
     certificate_authorities: tuple[CertificateAuthority, ...] = attrs.field(
         converter=_authorities, validator=_non_empty
@@ -152,6 +167,7 @@ class TrustRoot:
     transparency_logs: tuple[TransparencyLog, ...] = attrs.field(default=(), converter=_logs)
     ct_logs: tuple[TransparencyLog, ...] = attrs.field(default=(), converter=_logs)
     source: str = ""
+    skipped: tuple[str, ...] = attrs.field(default=(), converter=_lines)
 
     def transparency_log(self, log_id: bytes) -> TransparencyLog | None:
         return next((log for log in self.transparency_logs if log.log_id == log_id), None)
@@ -172,27 +188,40 @@ class TrustRoot:
 
     @classmethod
     def from_trusted_root(cls, document: object, *, source: str = "trusted root") -> TrustRoot:
-        """Build from the parsed JSON of a ``TrustedRoot``; raises ``ValueError`` describing what is wrong."""
+        """Build from the parsed JSON of a ``TrustedRoot``; raises ``ValueError`` describing what is wrong,
+        naming its JSON path (``tlogs[1].publicKey.validFor.start is missing: ...``).
+
+        Read as strictly as the schema (sigstore_trustroot.proto) has it: every ``validFor`` has a ``start``,
+        an ``end`` (optional) is not before it, times are RFC 3339, base64 and DER parse, log ids are unique
+        among the tlogs and among the ctlogs, chains are not empty. An entry that is well-formed but of a key
+        type crafter does not verify with is left out and reported in ``skipped`` (and logged)."""
         if not isinstance(document, Mapping):
             raise _Bad(f"expected a JSON object, got {type(document).__name__}")
         media_type = document.get("mediaType")
         if media_type not in TRUSTED_ROOT_MEDIA_TYPES:
             raise _Bad(f"unsupported mediaType {media_type!r} (expected a Sigstore TrustedRoot)")
-        cas = [
-            _authority(ca, f"certificateAuthorities[{i}]")
-            for i, ca in enumerate(_list(document, "certificateAuthorities"))
-        ]
+        skipped: list[str] = []
+        cas = _entries(document, "certificateAuthorities", _authority, skipped)
+        tsas = _entries(document, "timestampAuthorities", _authority, skipped)
+        tlogs = _entries(document, "tlogs", _log, skipped)
+        ctlogs = _entries(document, "ctlogs", _log, skipped)
+        _unique_log_ids(document, "tlogs")
+        _unique_log_ids(document, "ctlogs")
+        for line in skipped:
+            _LOG.warning("%s: %s", source, line)
         if not cas:
-            raise _Bad("no certificateAuthorities: keyless certificates cannot be checked")
+            raise _Bad(
+                "no certificateAuthorities"
+                + (" crafter can use" if skipped else "")
+                + ": keyless certificates cannot be checked"
+            )
         return cls(
             certificate_authorities=cas,
-            timestamp_authorities=[
-                _authority(ta, f"timestampAuthorities[{i}]")
-                for i, ta in enumerate(_list(document, "timestampAuthorities"))
-            ],
-            transparency_logs=[_log(t, f"tlogs[{i}]") for i, t in enumerate(_list(document, "tlogs"))],
-            ct_logs=[_log(t, f"ctlogs[{i}]") for i, t in enumerate(_list(document, "ctlogs"))],
+            timestamp_authorities=tsas,
+            transparency_logs=tlogs,
+            ct_logs=ctlogs,
             source=source,
+            skipped=skipped,
         )
 
     @classmethod
@@ -228,19 +257,28 @@ def sigstore_trust_root(*, staging: bool = False) -> TrustRoot:
     name = "staging" if staging else "production"
     spec = importlib.util.find_spec("sigstore")  # finds the package without importing it (slow)
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        path = Path(location) / "_store" / _SIGSTORE_STORES[name] / "trusted_root.json"
-        if path.is_file():
-            version = _sigstore_version()
-            return TrustRoot.from_trusted_root_file(
-                path, source=f"Sigstore {'staging' if staging else 'public-good'} (sigstore {version})"
-            )
+    path = _sigstore_trusted_root_file(locations, staging=staging)
+    if path is not None:
+        version = _sigstore_version()
+        return TrustRoot.from_trusted_root_file(
+            path, source=f"Sigstore {'staging' if staging else 'public-good'} (sigstore {version})"
+        )
     if not locations:
         raise UsageError("keyless verification needs a trust root and none was given", hint=_EXTRA_HINT)
     raise UsageError(
         f"the installed sigstore package ships no {name} trusted root (expected under sigstore/_store)",
         hint=_EXTRA_HINT,
     )
+
+
+def _sigstore_trusted_root_file(locations: Sequence[str], *, staging: bool = False) -> Path | None:
+    """The trusted_root.json sigstore-python ships (in one of its package ``locations``), if it does."""
+    name = "staging" if staging else "production"
+    for location in locations:
+        path = Path(location) / "_store" / _SIGSTORE_STORES[name] / "trusted_root.json"
+        if path.is_file():
+            return path
+    return None
 
 
 def _sigstore_version() -> str:
@@ -277,30 +315,122 @@ def _b64(value: object, where: str) -> bytes:
         raise _Bad(f"{where} is not base64") from exc
 
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
+# RFC 3339 (protobuf JSON's Timestamp): a date, a time, optional fraction, and a zone; nothing looser.
+_RFC3339 = re.compile(
+    r"(?P<base>\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,9}))?(?P<zone>[Zz]|[+-]\d{2}:\d{2})"
+)
 
 
-def _time(value: object, where: str) -> datetime | None:
-    if value is None:
-        return None
+def _time(value: object, where: str) -> datetime:
     if not isinstance(value, str):
-        raise _Bad(f"{where} must be an RFC 3339 time")
+        raise _Bad(f"{where} must be an RFC 3339 time, got {type(value).__name__}")
+    match = _RFC3339.fullmatch(value)
+    if match is None:
+        raise _Bad(f"{where} is not an RFC 3339 time: {value!r}")
+    # protobuf JSON allows nanoseconds; datetime keeps microseconds.
+    fraction = (match["fraction"] or "").ljust(6, "0")[:6]
+    zone = "+00:00" if match["zone"] in ("Z", "z") else match["zone"]
     try:
-        # protobuf JSON allows nanoseconds; datetime keeps microseconds.
-        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _Bad(f"{where} is not an RFC 3339 time: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return datetime.fromisoformat(f"{match['base'].upper()}.{fraction}{zone}")
+    except ValueError as exc:  # e.g. month 13, a leap second
+        raise _Bad(f"{where} is not an RFC 3339 time: {value!r} ({exc})") from exc
 
 
 def _validity(entry: Mapping[str, Any], where: str) -> Validity:
-    window = entry.get("validFor") or {}
+    """``validFor`` of an entry: ``start`` required (the schema requires it: an entry trusted "since the
+    beginning" would vouch for anything back-dated), ``end`` optional and not before ``start``."""
+    window = entry.get("validFor")
+    if window is None:
+        raise _Bad(f"{where}.validFor.start is missing: validFor is required, with its start")
     if not isinstance(window, Mapping):
         raise _Bad(f"{where}.validFor must be an object")
-    return Validity(
-        _time(window.get("start"), f"{where}.validFor.start"),
-        _time(window.get("end"), f"{where}.validFor.end"),
-    )
+    if window.get("start") is None:
+        raise _Bad(f"{where}.validFor.start is missing: an entry must say from when it is trusted")
+    start = _time(window["start"], f"{where}.validFor.start")
+    end = None if window.get("end") is None else _time(window["end"], f"{where}.validFor.end")
+    if end is not None and end < start:
+        raise _Bad(f"{where}.validFor.end ({window['end']}) is before its start ({window['start']})")
+    return Validity(start, end)
+
+
+class _Skipped(Exception):
+    """An entry crafter cannot use (an unsupported key type): left out of the trust root, and reported."""
+
+
+def _skip(where: str, label: object, problem: str) -> _Skipped:
+    named = f" ({label})" if isinstance(label, str) and label else ""
+    return _Skipped(f"{where}{named}: {problem}; entry skipped")
+
+
+def _key_kind(key: object) -> str | None:
+    """The name of a key crafter verifies with (``ec-secp256r1``, ``ed25519``, ``rsa``), ``None`` otherwise."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ec-{key.curve.name}" if key.curve.name in ("secp256r1", "secp384r1", "secp521r1") else None
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa"
+    return None
+
+
+def _describe_key(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    return type(key).__name__.removesuffix("PublicKey").lstrip("_") or "unknown"
+
+
+# sigstore_common.proto PublicKeyDetails crafter verifies with: the key kind each names, and for RSA the size
+# (None: any). The deprecated RSA PKCS#1 v1.5 spellings name the same scheme (Sigstore staging's CT log still
+# uses PKCS1_RSA_PKCS1V5). Every other name (RSA-PSS, which crafter does not verify; the deprecated HMAC and
+# P-384/P-521-with-SHA-256 combinations; LMS; ML-DSA; names from the future) is skipped.
+_KEY_DETAILS: dict[str, tuple[str, int | None]] = {
+    "PKIX_ECDSA_P256_SHA_256": ("ec-secp256r1", None),
+    "PKIX_ECDSA_P384_SHA_384": ("ec-secp384r1", None),
+    "PKIX_ECDSA_P521_SHA_512": ("ec-secp521r1", None),
+    "PKIX_ED25519": ("ed25519", None),
+    "PKIX_ED25519_PH": ("ed25519", None),
+    "PKIX_RSA_PKCS1V15_2048_SHA256": ("rsa", 2048),
+    "PKIX_RSA_PKCS1V15_3072_SHA256": ("rsa", 3072),
+    "PKIX_RSA_PKCS1V15_4096_SHA256": ("rsa", 4096),
+    "PKCS1_RSA_PKCS1V5": ("rsa", None),
+    "PKIX_RSA_PKCS1V5": ("rsa", None),
+}
+_UNSPECIFIED = "PUBLIC_KEY_DETAILS_UNSPECIFIED"
+
+
+def _public_key(key: Mapping[str, Any], where: str, label: object) -> PublicKeyTypes:
+    """The key of a ``publicKey`` object; :class:`_Skipped` for a key type crafter does not verify with."""
+    raw = _b64(key.get("rawBytes"), f"{where}.rawBytes")
+    details = key.get("keyDetails")
+    if isinstance(details, bool) or (details is not None and not isinstance(details, (str, int))):
+        raise _Bad(f"{where}.keyDetails must be a PublicKeyDetails name")
+    if details == _UNSPECIFIED or details == 0:
+        details = None  # protobuf JSON's default value: the same as absent
+    if isinstance(details, int) or (details is not None and details not in _KEY_DETAILS):
+        raise _skip(where.removesuffix(".publicKey"), label, f"key type {details} is not supported")
+    try:
+        public_key = serialization.load_der_public_key(raw)
+    except UnsupportedAlgorithm as exc:  # a key algorithm the cryptography library does not know
+        raise _skip(
+            where.removesuffix(".publicKey"), label, f"its key type is not supported ({exc})"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise _Bad(f"{where}.rawBytes is not a DER public key ({exc})") from exc
+    kind = _key_kind(public_key)
+    if kind is None:
+        raise _skip(
+            where.removesuffix(".publicKey"),
+            label,
+            f"key type {_describe_key(public_key)} is not supported"
+            + (f" (keyDetails {details})" if details else ""),
+        )
+    if details is not None:
+        expected_kind, size = _KEY_DETAILS[details]
+        if kind != expected_kind or (size is not None and getattr(public_key, "key_size", size) != size):
+            raise _Bad(f"{where}.keyDetails is {details} but the key is {_describe_key(public_key)}")
+    return public_key
 
 
 def _authority(entry: object, where: str) -> CertificateAuthority:
@@ -323,30 +453,64 @@ def _authority(entry: object, where: str) -> CertificateAuthority:
             certs.append(x509.load_der_x509_certificate(raw))
         except ValueError as exc:
             raise _Bad(f"{where}.certChain.certificates[{i}] is not a DER certificate ({exc})") from exc
-    return CertificateAuthority(certs, _validity(entry, where), str(entry.get("uri", "")))
+    validity = _validity(entry, where)
+    uri = entry.get("uri", "")
+    if not isinstance(uri, str):
+        raise _Bad(f"{where}.uri must be a string")
+    for i, cert in enumerate(certs):
+        try:
+            cert_key: object = cert.public_key()
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            raise _skip(where, uri, f"certificates[{i}]'s key type is not supported ({exc})") from exc
+        if _key_kind(cert_key) is None:
+            raise _skip(
+                where, uri, f"certificates[{i}]'s key type {_describe_key(cert_key)} is not supported"
+            )
+    return CertificateAuthority(certs, validity, uri)
 
 
 def _log(entry: object, where: str) -> TransparencyLog:
     if not isinstance(entry, Mapping):
         raise _Bad(f"{where} must be an object")
+    base_url = entry.get("baseUrl", "")
+    if not isinstance(base_url, str):
+        raise _Bad(f"{where}.baseUrl must be a string")
     key = entry.get("publicKey")
     if not isinstance(key, Mapping):
         raise _Bad(f"{where}.publicKey must be an object")
-    try:
-        public_key = serialization.load_der_public_key(
-            _b64(key.get("rawBytes"), f"{where}.publicKey.rawBytes")
-        )
-    except (ValueError, TypeError) as exc:
-        raise _Bad(f"{where}.publicKey.rawBytes is not a DER public key ({exc})") from exc
     log_id = entry.get("logId")
     if not isinstance(log_id, Mapping):
         raise _Bad(f"{where}.logId must be an object")
-    return TransparencyLog(
-        public_key,
-        _b64(log_id.get("keyId"), f"{where}.logId.keyId"),
-        _validity(key, f"{where}.publicKey"),
-        str(entry.get("baseUrl", "")),
-    )
+    key_id = _b64(log_id.get("keyId"), f"{where}.logId.keyId")
+    validity = _validity(key, f"{where}.publicKey")
+    # Checked last: a skipped entry must still be well-formed.
+    return TransparencyLog(_public_key(key, f"{where}.publicKey", base_url), key_id, validity, base_url)
+
+
+def _entries(
+    document: Mapping[str, Any], key: str, read: Callable[[object, str], _T], skipped: list[str]
+) -> list[_T]:
+    """The entries of ``document[key]`` read with ``read``; skipped ones are reported in ``skipped``."""
+    kept = []
+    for i, item in enumerate(_list(document, key)):
+        try:
+            kept.append(read(item, f"{key}[{i}]"))
+        except _Skipped as skip:
+            skipped.append(str(skip))
+    return kept
+
+
+def _unique_log_ids(document: Mapping[str, Any], key: str) -> None:
+    """Two logs of ``document[key]`` (skipped ones too) with one id: which one signed an entry is ambiguous."""
+    seen: dict[bytes, int] = {}
+    for i, item in enumerate(_list(document, key)):
+        log_id = item.get("logId") if isinstance(item, Mapping) else None
+        if not isinstance(log_id, Mapping):
+            continue  # reported by _log
+        key_id = _b64(log_id.get("keyId"), f"{key}[{i}].logId.keyId")
+        if key_id in seen:
+            raise _Bad(f"{key}[{i}].logId.keyId duplicates {key}[{seen[key_id]}].logId.keyId")
+        seen[key_id] = i
 
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
