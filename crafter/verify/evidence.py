@@ -66,7 +66,7 @@ def key_evidence(
             ),
         )
     root = _trust_root(policy, required=bool(entries))
-    notes = list(signer.notes)
+    notes = [*signer.notes, *(f"trust root: {line}" for line in (root.skipped if root else ()))]
     if ignore_tlog and material.get("tlogEntries"):
         notes.append("transparency-log entries ignored (--insecure-ignore-tlog)")
     times = []

@@ -150,7 +150,7 @@ def verify_keyless(
     check_identity(identities, issuer, leaf, policy, where)
 
     material = bundle.get("verificationMaterial") or {}
-    notes: list[str] = []
+    notes: list[str] = [f"trust root: {line}" for line in root.skipped]  # entries never trusted
     times = timestamp_times(material, signature, root, where)
     entries = 0
     if policy.ignore_tlog:

@@ -515,3 +515,7 @@ def test_cli_verifies_with_a_root_that_has_a_skipped_entry(
     code, out, err = run_cli(capsys, "verify", str(bundle), "--trusted-root", str(root), *WHO)
     assert code == 0, err
     assert "valid" in out
+    # the user is told, once, which entry was not trusted
+    assert (
+        "Warning: trust root: tlogs[1] (https://pq.example): key type PKIX_ML_DSA_65 is not supported" in err
+    )
