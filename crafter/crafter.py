@@ -398,9 +398,13 @@ class Crafter:
         ``timestamp_server``: an RFC 3161 timestamp authority's URL; its timestamp over the signature goes
         into the bundle. If it fails (:class:`SigningError`), nothing is written and the state stays.
 
-        Gated policy violations do not stop the push: the bundle is written, and the result lists them in
-        ``gate_failures`` (the CLI then exits with code 4); ``bypass_policy_check`` is recorded in the
-        predicate. The bundle is then copied to ``stores``; if one fails, the local bundle and the state stay.
+        The bundle is copied to ``stores``; if one fails, the local bundle and the state stay.
+
+        Raises :class:`~crafter.errors.PolicyGateError` (exit code 4) when a gated policy has violations, after
+        the signed bundle is written and stored and the state discarded (as Chainloop does): the exception's
+        ``result`` is the full :class:`PushResult` (``bundle_path``, ``payload_digest``, ``evaluations``,
+        ``gate_failures``). With ``bypass_policy_check=True`` it does not raise; the bypass is recorded in the
+        predicate and the violations are still listed in ``gate_failures``.
         """
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
@@ -445,7 +449,7 @@ class Crafter:
         write_bundle(target, signed)
         stored = publish(stores, target, digest)
         self.store.delete(aid)  # only once the bundle is safely written and stored
-        return PushResult(
+        result = PushResult(
             attestation_id=aid,
             bundle_path=target,
             statement=statement,
@@ -455,6 +459,8 @@ class Crafter:
             gate_failures=tuple(gate_failures(evaluations)),
             bypassed=bypass_policy_check,
         )
+        result.check_gates()  # fail closed: a caller that ignores gate_failures cannot ship a blocked release
+        return result
 
     # -- reset -----------------------------------------------------------------------------------------
     def reset(self, attestation_id: str | None = None) -> str:

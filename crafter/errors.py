@@ -7,6 +7,10 @@ The CLI catches :class:`CrafterError` in one place and renders it; anything else
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crafter.push import PushResult
 
 
 class ExitCode(IntEnum):
@@ -76,7 +80,15 @@ class RunnerError(CrafterError):
 
 
 class PolicyGateError(CrafterError):
+    """A gated policy has violations. Raised by ``Crafter.push`` after the signed bundle is written and stored,
+    with the whole :class:`~crafter.push.PushResult` as ``result`` (bundle path, digest, evaluations)."""
+
     exit_code = ExitCode.POLICY_GATE
+    result: PushResult | None
+
+    def __init__(self, message: str, *, hint: str | None = None, result: PushResult | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
 
 
 class PolicyError(CrafterError):

@@ -28,17 +28,26 @@ class PushResult:
     bypassed: bool = False  # --exception-bypass-policy-check: gates reported, not enforced
     stored: tuple[str, ...] = ()  # where the bundle was copied besides bundle_path (e.g. oci://...)
 
+    def gate_error(self) -> PolicyGateError | None:
+        """The :class:`PolicyGateError` (exit code 4, this result attached) when a gated policy has violations
+        and the check was not bypassed; else None."""
+        if not self.gate_failures or self.bypassed:
+            return None
+        names = ", ".join(f'"{n}"' for n in self.gate_failures)
+        return PolicyGateError(
+            f"the policy {names} is configured as a gate and has violations"
+            if len(self.gate_failures) == 1
+            else f"the policies {names} are configured as gates and have violations",
+            hint=f"the signed bundle was written to {self.bundle_path}; "
+            "--exception-bypass-policy-check lets the release go on, recorded in the predicate",
+            result=self,
+        )
+
     def check_gates(self) -> None:
-        """Raise :class:`PolicyGateError` (exit code 4) when a gated policy has violations and no bypass."""
-        if self.gate_failures and not self.bypassed:
-            names = ", ".join(f'"{n}"' for n in self.gate_failures)
-            raise PolicyGateError(
-                f"the policy {names} is configured as a gate and has violations"
-                if len(self.gate_failures) == 1
-                else f"the policies {names} are configured as gates and have violations",
-                hint=f"the signed bundle was written to {self.bundle_path}; "
-                "--exception-bypass-policy-check lets the release go on, recorded in the predicate",
-            )
+        """Raise :meth:`gate_error` if there is one, each time it is called (``Crafter.push`` already raised it)."""
+        error = self.gate_error()
+        if error is not None:
+            raise error
 
 
 def push_annotations(state: CraftingState, contract: Contract, given: Mapping[str, str]) -> dict[str, str]:

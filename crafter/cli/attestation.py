@@ -331,19 +331,26 @@ def push(
     pushed to a registry; if that fails (exit code 20) the local bundle and the attestation are kept.
     """
     from crafter.crafter import parse_key_values
+    from crafter.errors import PolicyGateError
 
     key = _signing_reference(key, keyless, staging, trust_config)
     c = settings.crafter(policy)
-    result = c.push(
-        key=key,
-        bundle=bundle,
-        annotations=parse_key_values(annotations),
-        attestation_id=attestation_id,
-        password=render.password_provider(key),
-        bypass_policy_check=exception_bypass_policy_check,
-        stores=_oci_stores(oci_ref, insecure),
-        timestamp_server=timestamp_server or None,
-    )
+    try:
+        result = c.push(
+            key=key,
+            bundle=bundle,
+            annotations=parse_key_values(annotations),
+            attestation_id=attestation_id,
+            password=render.password_provider(key),
+            bypass_policy_check=exception_bypass_policy_check,
+            stores=_oci_stores(oci_ref, insecure),
+            timestamp_server=timestamp_server or None,
+        )
+    except PolicyGateError as exc:
+        # The bundle was written and stored: report it (and the action's outputs) before exiting with 4.
+        if exc.result is not None:
+            render.pushed(exc.result, output)
+        raise
     render.pushed(result, output)
     if result.gate_failures and result.bypassed:
         render.warn(
@@ -351,7 +358,6 @@ def push(
             + ", ".join(result.gate_failures)
             + "); the check was bypassed with --exception-bypass-policy-check, as the predicate records"
         )
-    result.check_gates()
 
 
 def _oci_stores(reference: str | None, insecure: bool) -> list[Store]:

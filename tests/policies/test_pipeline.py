@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from crafter.cli.action import push_outputs
 from crafter.errors import ExitCode
 from crafter.models import Material
 from crafter.policies.inputs import material_input
@@ -89,6 +90,23 @@ def test_add_shows_results_and_push_gates_with_code_4(env: Path, capsys: pytest.
     assert sbom_eval["policyReference"]["uri"] == "builtin://cyclonedx-banned-licenses"
     policy_bytes = (ROOT / "policies" / "cyclonedx-banned-licenses" / "policy.yaml").read_bytes()
     assert sbom_eval["policyReference"]["digest"] == {"sha256": hashlib.sha256(policy_bytes).hexdigest()}
+
+
+def test_gated_push_still_reports_the_bundle_as_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_cli(capsys, "init", "--contract", "contract.yaml")
+    run_cli(capsys, "add", "--name", "sbom", "--value", str(DEMO / "sbom.cdx.json"))
+    run_cli(capsys, "add", "--name", "tests", "--value", str(DEMO / "junit.xml"))
+    code, out, err = run_cli(capsys, "push", "--key", "k.key", "--bundle", "b.json", "-o", "json")
+    assert code == ExitCode.POLICY_GATE
+    assert 'the policy "cyclonedx-banned-licenses" is configured as a gate and has violations' in err
+    data = json.loads(out)
+    assert data["bundle"] == "b.json" and data["gateFailures"] == ["cyclonedx-banned-licenses"]
+    bundle_payload = base64.b64decode(json.loads((env / "b.json").read_text())["dsseEnvelope"]["payload"])
+    assert data["digest"] == "sha256:" + hashlib.sha256(bundle_payload).hexdigest()
+    # the GitHub Action reads its push outputs from this output, whatever the exit code
+    outputs = push_outputs(out)
+    assert outputs["bundle"] == "b.json" and outputs["digest"] == data["digest"]
+    assert outputs["attestation-id"] == data["attestationID"] != ""
 
 
 def test_bypass_lets_the_push_pass_and_is_recorded(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ arguments, groups, phases, gating, ordering, recorded fields) independently of R
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sys
@@ -24,6 +25,7 @@ from crafter.errors import ExitCode, PolicyError, PolicyGateError
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata
 from crafter.policies.engines.interface import EngineRegistry
 from crafter.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
+from crafter.push import PushResult
 from crafter.signing.keys import generate_key_pair
 
 ENGINE_MODULE = '''
@@ -307,7 +309,11 @@ def test_broken_reference_is_reported_at_check(work: Path) -> None:
     assert "missing.yaml" in err.value.message and err.value.exit_code == ExitCode.POLICY
 
 
-def test_crafter_pipeline_gates_after_writing_the_bundle(work: Path) -> None:
+def bundle_payload(bundle: Path) -> bytes:
+    return base64.b64decode(json.loads(bundle.read_text())["dsseEnvelope"]["payload"])
+
+
+def test_crafter_push_raises_on_gates_after_writing_the_bundle(work: Path) -> None:
     (work / "contract.yaml").write_text(
         json.dumps(
             {
@@ -326,13 +332,24 @@ def test_crafter_pipeline_gates_after_writing_the_bundle(work: Path) -> None:
     c.add([str(work / "sbom.json")], name="sbom")
     (stored,) = c.status().state.attestation.policy_evaluations
     assert stored["violations"][0]["message"] == "missing components"
-    result = c.push(key=str(key), password=b"pw", bundle=work / "b.json")
-    assert result.bundle_path.exists()
-    assert result.gate_failures == ("needs-components",)
     with pytest.raises(PolicyGateError) as err:
-        result.check_gates()
+        c.push(key=str(key), password=b"pw", bundle=work / "b.json")
     assert err.value.exit_code == ExitCode.POLICY_GATE
-    assert 'the policy "needs-components" is configured as a gate and has violations' in err.value.message
+    assert err.value.message == 'the policy "needs-components" is configured as a gate and has violations'
+    assert err.value.hint is not None and str(work / "b.json") in err.value.hint
+    result = err.value.result
+    assert isinstance(result, PushResult)
+    # the signed attestation exists (Chainloop's behaviour) and the state is discarded
+    assert result.bundle_path == work / "b.json" and result.bundle_path.is_file()
+    payload = bundle_payload(result.bundle_path)
+    assert result.payload_digest == "sha256:" + hashlib.sha256(payload).hexdigest()
+    assert json.loads(payload) == result.statement
+    assert c.list() == []
+    assert result.gate_failures == ("needs-components",) and not result.bypassed
+    assert {e["name"] for e in result.evaluations} == {"needs-components", "statement-keys"}
+    with pytest.raises(PolicyGateError) as again:  # the helper stays, and raises the same error
+        result.check_gates()
+    assert again.value.message == err.value.message and again.value.result is result
     predicate = result.statement["predicate"]
     assert predicate["policyEvaluationsCount"] == 2
     assert predicate["policyHasGatedViolations"] is True and predicate["policyAttBlocked"] is True
@@ -352,12 +369,55 @@ def test_bypass_and_enforce(work: Path) -> None:
     )
     c.init(contract=work / "contract.yaml")
     c.add([str(work / "sbom.json")], name="sbom", kind="SBOM_CYCLONEDX_JSON")
+    with pytest.raises(PolicyGateError) as err:  # --enforce made the policy a gate
+        c.push(key=str(key), password=b"pw", bundle=work / "enforced.json")
+    assert isinstance(err.value.result, PushResult)
+    assert err.value.result.gate_failures == ("needs-components",)
+    assert (work / "enforced.json").is_file()
+
+    c.init(contract=work / "contract.yaml")
+    c.add([str(work / "sbom.json")], name="sbom", kind="SBOM_CYCLONEDX_JSON")
     result = c.push(key=str(key), password=b"pw", bundle=work / "b.json", bypass_policy_check=True)
     result.check_gates()  # bypassed: no error
+    assert result.bypassed and result.gate_failures == ("needs-components",)
+    assert result.gate_error() is None
+    assert result.bundle_path.is_file() and c.list() == []
     p = result.statement["predicate"]
-    assert result.gate_failures == ("needs-components",)
     assert p["policyBlockBypassEnabled"] is True and p["policyCheckBlockingStrategy"] == "ENFORCED"
-    assert p["policyAttBlocked"] is False
+    assert p["policyHasGatedViolations"] is True and p["policyAttBlocked"] is False
+    assert json.loads(bundle_payload(result.bundle_path))["predicate"]["policyBlockBypassEnabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("gate", "sbom"),
+    [
+        (False, {"bomFormat": "CycloneDX"}),  # a violation, but of an advisory policy
+        (True, {"bomFormat": "CycloneDX", "components": []}),  # a gate without violations
+    ],
+    ids=["advisory-violation", "gate-passes"],
+)
+def test_push_without_gated_violations_does_not_raise(work: Path, gate: bool, sbom: dict[str, Any]) -> None:
+    (work / "contract.yaml").write_text(
+        json.dumps(
+            {
+                "schemaVersion": "v1",
+                "policies": {"materials": [{"ref": "needs-components.yaml", "gate": gate}]},
+            }
+        )
+    )
+    (work / "sbom.json").write_text(json.dumps({"specVersion": "1.5", "version": 1, **sbom}))
+    key, _ = generate_key_pair(work / "k", b"pw")
+    c = Crafter(state_dir=work / "st", cwd=work, environ={"PATH": "/usr/bin:/bin"})
+    c.init(contract=work / "contract.yaml")
+    c.add([str(work / "sbom.json")], name="sbom", kind="SBOM_CYCLONEDX_JSON")
+    result = c.push(key=str(key), password=b"pw", bundle=work / "b.json")
+    assert result.gate_failures == () and result.gate_error() is None and not result.bypassed
+    (ev,) = result.evaluations
+    assert bool(ev.get("gate")) is gate and len(ev.get("violations", [])) == (0 if gate else 1)
+    assert result.bundle_path.is_file() and c.list() == []
+    predicate = result.statement["predicate"]  # false fields are omitted, as in protobuf JSON
+    assert not predicate.get("policyHasGatedViolations") and not predicate.get("policyAttBlocked")
+    assert predicate["policyEvaluationsCount"] == 1
 
 
 def test_one_add_of_several_materials_evaluates_each(work: Path) -> None:
