@@ -39,6 +39,16 @@ def test_library_example_runs(
     assert not (tmp_path / ".crafter" / "attestations").exists() or not list(
         (tmp_path / ".crafter" / "attestations").glob("*.json")
     )
+    # then the verifying example, on the bundle just written
+    blocks = re.findall(r"\n```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2 and "verify_bundle" in blocks[1]
+    (tmp_path / "verify.py").write_text(blocks[1])
+    runpy.run_path(str(tmp_path / "verify.py"), run_name="__main__")
+    assert capsys.readouterr().out.splitlines() == [
+        "verified: chainloop.dev/attestation/v0.2 ['chainloop.workflow.hello-release', 'hello-1.0.0.py']",
+        "refused with exit code 12 verified: False",
+        "checks: {'signature': 'passed', 'statement': 'passed', 'materials': 'failed'}",
+    ]
 
 
 def _push_snippets() -> list[str]:
