@@ -73,19 +73,35 @@ _GIT_FIXED_ENV = {
 
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _SCP_USERINFO = re.compile(r"(?P<userinfo>[^/]*)@[^@/:]+:")
+# scp-like "[user@]host:path": a ":" before any "/" (how git tells it from a local path).
+_SCP_HOST = re.compile(r"[^/:]+:")
 
 
 def sanitize_remote_url(url: str) -> str:
-    """``url`` without credentials: the userinfo of ``scheme://user:password@host/...`` is removed.
+    """``url`` without credentials: the userinfo of ``scheme://user:password@host/...`` is removed, and so
+    are a query string and a fragment (``?access_token=...``, ``#token``): git remotes need neither, and
+    tokens are pasted there too.
 
-    scp-style remotes (``git@github.com:org/repo.git``) are kept as they are: their user is a login name,
-    not a secret; if one carries a password (``user:pw@host:path``) the whole userinfo goes. Only the userinfo
-    is removed: query strings and fragments are kept (git remotes practically never have them).
+    scp-style remotes (``git@github.com:org/repo.git``) keep their user: it is a login name, not a secret;
+    if one carries a password (``user:pw@host:path``) the whole userinfo goes. Local paths are kept as they
+    are.
     """
     # Repeated until nothing changes: removing one userinfo can expose another (``a:b@h://c:d@e/``).
     while (clean := _strip_userinfo(url)) != url:
         url = clean
-    return url
+    return _strip_query(url)
+
+
+def _strip_query(url: str) -> str:
+    """``url`` up to its query or fragment, for URL and scp-style remotes (the userinfo is gone by now)."""
+    scheme_end = url.find("://")
+    if scheme_end > 0 and _URL_SCHEME.fullmatch(url[:scheme_end]):
+        if url[:scheme_end].lower() == "file":
+            return url
+    elif not _SCP_HOST.match(url):
+        return url  # a local path: "#" and "?" are ordinary file name characters there
+    cut = min((i for i in (url.find("?"), url.find("#")) if i != -1), default=len(url))
+    return url[:cut]
 
 
 def _strip_userinfo(url: str) -> str:

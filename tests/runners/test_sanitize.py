@@ -26,7 +26,14 @@ from crafter.runners import sanitize_remote_url
         ("https://user:pa?ss@host/repo", "https://host/repo"),
         ("https://user:pw@host", "https://host"),
         ("https://host/org/repo@v1", "https://host/org/repo@v1"),  # "@" in the path is not userinfo
-        ("https://user:pw@host/repo?ref=main", "https://host/repo?ref=main"),  # only userinfo goes
+        ("https://user:pw@host/repo?ref=main", "https://host/repo"),
+        ("https://github.com/acme/widget.git?access_token=ghp_SECRET", "https://github.com/acme/widget.git"),
+        ("https://github.com/acme/widget.git#ghp_SECRET", "https://github.com/acme/widget.git"),
+        ("https://host/repo?a=1#frag", "https://host/repo"),
+        ("git@github.com:acme/widget.git?token=SECRET", "git@github.com:acme/widget.git"),
+        ("host:repo#SECRET", "host:repo"),
+        ("/srv/git/wid#get?.git", "/srv/git/wid#get?.git"),  # a local path keeps its characters
+        ("file:///srv/git/wid#get.git", "file:///srv/git/wid#get.git"),
         ("git@github.com:acme/widget.git", "git@github.com:acme/widget.git"),  # scp-style kept
         ("github.com:acme/widget.git", "github.com:acme/widget.git"),
         ("user:pw@host:acme/widget.git", "host:acme/widget.git"),  # scp-style with a password
@@ -48,7 +55,8 @@ _userinfo = st.text(
     alphabet=st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1, max_size=30
 )
 _host = st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,20}[a-z0-9])?(:[0-9]{1,5})?", fullmatch=True)
-_path = st.from_regex(r"(/[A-Za-z0-9._~@-]{0,12}){0,4}(\?[a-z=&]{0,10})?", fullmatch=True)
+_path = st.from_regex(r"(/[A-Za-z0-9._~@-]{0,12}){0,4}", fullmatch=True)
+_query = st.from_regex(r"(\?[a-z=&_]{0,20})?(#[A-Za-z0-9_]{0,20})?", fullmatch=True)
 
 
 @given(
@@ -57,11 +65,14 @@ _path = st.from_regex(r"(/[A-Za-z0-9._~@-]{0,12}){0,4}(\?[a-z=&]{0,10})?", fullm
     password=_userinfo,
     host=_host,
     path=_path,
+    query=_query,
 )
-@example(scheme="https", user="u", password="p@ss:w?rd#", host="host", path="/r")
-def test_password_never_survives(scheme: str, user: str, password: str, host: str, path: str) -> None:
+@example(scheme="https", user="u", password="p@ss:w?rd#", host="host", path="/r", query="?access_token=x")
+def test_password_never_survives(
+    scheme: str, user: str, password: str, host: str, path: str, query: str
+) -> None:
     expected = f"{scheme}://{host}{path}"
-    out = sanitize_remote_url(f"{scheme}://{user}:{password}@{host}{path}")
+    out = sanitize_remote_url(f"{scheme}://{user}:{password}@{host}{path}{query}")
     assert out == expected
     assume(password not in expected)  # e.g. a one-letter password that is also part of the host
     assert password not in out
