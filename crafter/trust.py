@@ -181,6 +181,8 @@ class TrustRoot:
             document = json.loads(data)
         except (UnicodeDecodeError, ValueError) as exc:
             raise UsageError(f"trusted root {path}: not JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise UsageError(f"trusted root {path}: JSON nested too deeply") from exc
         try:
             return cls.from_trusted_root(document, source=source or f"trusted root {path}")
         except (_Bad, ValueError, TypeError) as exc:

@@ -252,6 +252,8 @@ def _load_json(path: Path) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SigningError(f"{path} is not a Sigstore bundle: invalid JSON ({exc})") from exc
+    except RecursionError as exc:  # the C decoder's depth limit: a bundle is a few levels deep
+        raise SigningError(f"{path} is not a Sigstore bundle: JSON nested too deeply") from exc
 
 
 def _check_bundle(bundle: object, *, messages: bool = False) -> None:

@@ -42,6 +42,8 @@ def parse_statement(payload: bytes, path: Path) -> dict[str, Any]:
         statement = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SignatureError(f"{path}: the signed payload is not JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise SignatureError(f"{path}: the signed payload is JSON nested too deeply") from exc
     if not isinstance(statement, dict):
         raise SignatureError(f"{path}: the signed payload is not a JSON object")
     problem = _in_toto_problem(statement)

@@ -396,3 +396,22 @@ def test_library_raises_with_the_result_or_returns_it_when_asked(keys: Keys) -> 
     assert not result.verified and result.failure() is not None
     with pytest.raises(DigestMismatchError):
         result.check()
+
+
+# -- hostile nesting: a clean error, never an internal one ----------------------------------------------------
+def test_deeply_nested_json_in_bundle_payload_or_trust_root(
+    keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    bundle = keys.tmp / "deep.sigstore.json"
+    bundle.write_text(deep)
+    code, _, err = run_cli(capsys, "verify", str(bundle), "--key", str(keys.pub))
+    assert code == ExitCode.BAD_SIGNATURE and "JSON nested too deeply" in err
+    signed = sign_statement(deep.encode(), PrivateKeySigner(keys.key))
+    code, _, err = run_cli(capsys, "verify", str(keys.write("p.json", signed)), "--key", str(keys.pub))
+    assert code == ExitCode.BAD_SIGNATURE and "the signed payload is JSON nested too deeply" in err
+    root = keys.tmp / "root.json"
+    root.write_text(deep)
+    path = keys.attestation(SLSA)
+    code, _, err = run_cli(capsys, "verify", str(path), "--key", str(keys.pub), "--trusted-root", str(root))
+    assert code == ExitCode.USAGE and f"trusted root {root}: JSON nested too deeply" in err
