@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from crafter.errors import CrafterError, SigningError
 from crafter.files import read_small_file
 from crafter.signing import algorithms
+from crafter.signing.bundle_shape import check_material_shape
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.signing.interface import Signer, VerificationError
 from crafter.signing.message import MessageSignature
@@ -261,7 +262,7 @@ def _check_bundle(bundle: object, *, messages: bool = False) -> None:
     if not isinstance(bundle, dict):
         raise SigningError(f"expected a JSON object, got {type(bundle).__name__}")
     media_type = bundle.get("mediaType")
-    if media_type not in ACCEPTED_MEDIA_TYPES:
+    if not isinstance(media_type, str) or media_type not in ACCEPTED_MEDIA_TYPES:
         raise SigningError(
             f"unsupported mediaType {media_type!r}",
             hint="accepted: " + ", ".join(sorted(ACCEPTED_MEDIA_TYPES)),
@@ -269,6 +270,7 @@ def _check_bundle(bundle: object, *, messages: bool = False) -> None:
     material = bundle.get("verificationMaterial")
     if not isinstance(material, dict):
         raise SigningError("'verificationMaterial' must be an object")
+    check_material_shape(material)
     if not messages:
         envelope_from_bundle(bundle)
         return
