@@ -114,3 +114,28 @@ def test_keyless_bundle_with_any_field_replaced(
     path = tmp_path / "b.json"
     path.write_text(json.dumps(_replaced(bundle, where, value)))
     _verify_ends_cleanly(path, keyless=policy, materials=[SUITE / "a.txt"])
+
+
+@pytest.fixture(scope="module")
+def trusted_root() -> dict[str, Any]:
+    return dict(json.loads((case_dir("rekor2-happy-path") / "trusted_root.json").read_text()))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_trust_root_with_any_field_replaced(
+    tmp_path: Path, trusted_root: dict[str, Any], data: st.DataObject
+) -> None:
+    """A trust root file is the verifier's own input, but often downloaded: any field of any type is read
+    into a trust root or refused as a usage error naming the file."""
+    where = data.draw(st.sampled_from(_paths(trusted_root)))
+    path = tmp_path / "root.json"
+    path.write_text(json.dumps(_replaced(trusted_root, where, data.draw(JSON))))
+    error: CrafterError | None = None
+    try:
+        TrustRoot.from_trusted_root_file(path)
+    except CrafterError as exc:
+        error = exc
+    if error is not None:
+        assert int(error.exit_code) == 2 and error.message.startswith(f"trusted root {path}: ")
+        assert "\n" not in error.message
