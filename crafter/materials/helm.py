@@ -1,8 +1,9 @@
 """HELM_CHART: a packaged Helm chart (``helm package`` output, a gzip-compressed tar).
 
 The archive is read in memory, once, and never extracted: only ``<chart>/Chart.yaml`` and
-``<chart>/values.yaml`` are read, each with a size cap, and parsed with YAML's safe loader. Charts in an OCI
-registry (``oci://``) need registry access, which is not available yet.
+``<chart>/values.yaml`` are read, each with a size cap, and parsed with crafter's bounded safe YAML loader
+(:mod:`crafter.documents`). Charts in an OCI registry (``oci://``) need registry access, which is not
+available yet.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import yaml
 
+from crafter.documents import DocumentLimits, load_yaml
 from crafter.errors import MaterialError
 from crafter.materials.archives import DEFAULT_LIMITS, GZIP_MAGIC, ArchiveLimits, iter_tar_gz
 from crafter.materials.fileio import file_record, read_file
@@ -28,8 +29,9 @@ MISSING_FILES = f"missing required files in the helm chart: {CHART_FILE} and {VA
 #: Chart.yaml and values.yaml larger than this are refused before they are read.
 MAX_YAML_BYTES = 16 << 20
 
-# The C loader when PyYAML was built with libyaml: faster, and it bounds nesting depth itself.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Bounds on Chart.yaml and values.yaml, above the defaults: a large chart's values.yaml may hold tens of
+#: thousands of nodes, and it is only checked to be a mapping (docs/security.md).
+YAML_LIMITS = DocumentLimits(max_aliases=1000, max_nodes=1_000_000)
 
 
 @attrs.frozen
@@ -50,10 +52,9 @@ def _top_level_file(name: str) -> tuple[str, str] | None:
 
 
 def _load_yaml(data: bytes, what: str) -> Any:
-    try:
-        return yaml.load(data, Loader=_SafeLoader)  # _SafeLoader: never constructs Python objects
-    except (yaml.YAMLError, RecursionError, UnicodeDecodeError) as exc:
-        raise MaterialError(f"invalid {what} file: {exc}") from exc
+    # crafter's bounded safe loader: never constructs Python objects, refuses alias bombs, deep nesting and
+    # duplicate keys before expanding anything.
+    return load_yaml(data, f"invalid {what} file", MaterialError, limits=YAML_LIMITS)
 
 
 def _wanted(name: str) -> bool:

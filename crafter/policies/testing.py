@@ -18,7 +18,6 @@ arguments, input document and engine as an attestation does, whatever the policy
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -99,15 +98,13 @@ class Case:
     @classmethod
     def from_file(cls, path: Path) -> Case:
         """Read a case file; a malformed one raises :class:`PolicyError` naming the file and the problem."""
-        import yaml
+        from crafter.documents import load_yaml  # bounded, duplicate keys refused; YAML 1.2 booleans
 
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except OSError as exc:
             raise PolicyError(f"{path}: cannot read test case: {exc.strerror}") from exc
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise PolicyError(f"{path}: invalid test case: {exc}") from exc
-        return cls.from_dict(raw, path)
+        return cls.from_dict(load_yaml(data, f"{path}: invalid test case", PolicyError), path)
 
     @classmethod
     def from_dict(cls, raw: object, path: Path) -> Case:
@@ -206,12 +203,13 @@ def _policy_dir(case_path: Path) -> Path:
 
 
 def _read_statement(path: Path) -> Mapping[str, Any]:
+    from crafter.documents import load_json  # nesting bounded, duplicate keys refused
+
     try:
-        data = json.loads(path.read_bytes())
+        raw = path.read_bytes()
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read statement: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise PolicyError(f"{path}: statement is not JSON: {exc}") from exc
+    data = load_json(raw, f"{path}: statement", PolicyError)
     if not isinstance(data, Mapping):
         raise PolicyError(f"{path}: statement is not a JSON object")
     return data
