@@ -14,7 +14,14 @@ import os
 from typing import Any
 
 from crafter.errors import MaterialError
-from crafter.materials.fileio import FileBytes, file_record, hash_file, parse_json, read_file
+from crafter.materials.fileio import (
+    FileBytes,
+    MaterialReader,
+    hash_file,
+    parse_json,
+    read_file,
+    streamed_file_record,
+)
 from crafter.materials.interface import (
     ANN_EVIDENCE_ID,
     ANN_EVIDENCE_SCHEMA,
@@ -60,11 +67,17 @@ def json_object(doc: object, path: str, what: str) -> dict[str, Any]:
     return doc
 
 
+_CLOSERS = {"{": "}", "[": "]"}
+
+
 def json_prefix(sample: Sample, opener: str = "{") -> str:
-    """The sniffed text of a file whose text starts with ``opener`` (``{`` or ``[``), else ``""``: the first
-    test of every JSON kind's ``sniff``."""
+    """The sniffed text of a file whose text starts with ``opener`` (``{`` or ``[``) and ends with the
+    matching closer, else ``""``: the first test of every JSON kind's ``sniff``. A file that only starts like
+    JSON (a truncated download, a disk image with a JSON header) is not parsed to find out."""
     text = sample.text_prefix
-    return text if sample.is_file and text.startswith(opener) else ""
+    if not (sample.is_file and text.startswith(opener) and sample.text_suffix.endswith(_CLOSERS[opener])):
+        return ""
+    return text
 
 
 def json_prefix_has(sample: Sample, markers: tuple[str, ...]) -> bool:
@@ -144,13 +157,7 @@ class ArtifactKind(MaterialKind):
 def streamed_record(kind: str, path: str, options: CraftOptions) -> Crafted:
     """A file material hashed in a stream (never held in memory): digest, base name, size."""
     digest, size = hash_file(path, options.progress)
-    return Crafted(
-        kind=kind,
-        digest=digest,
-        filename=os.path.basename(path),
-        annotations={ANN_SIZE: str(size)},
-        size=size,
-    )
+    return streamed_file_record(kind, path, digest, size)
 
 
 #: Evidence beyond this size is hashed as a stream, never parsed for its id (that would hold it in memory).
@@ -169,22 +176,17 @@ class EvidenceKind(MaterialKind):
         return False
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        if not _looks_like_json_object(value):
-            return streamed_record(self.kind, value, options)
-        fb = read_file(value)
-        return file_record(self.kind, fb, _evidence_annotations(fb.data))
-
-
-def _looks_like_json_object(path: str) -> bool:
-    """Whether ``path`` is small enough to parse and starts (after whitespace) with ``{``."""
-    try:
-        with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size > EVIDENCE_PARSE_LIMIT:
-                return False
-            head = fh.read(64)
-    except OSError:
-        return False  # the streaming path reports the error in the common wording
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+        with MaterialReader(value, options.progress) as reader:
+            data: bytes | None = None
+            # Small enough to parse, and starting (after a BOM and whitespace) with "{": maybe an envelope.
+            if reader.size_at_open <= EVIDENCE_PARSE_LIMIT:
+                head = reader.read(64)
+                if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+                    data = head + reader.read_all(EVIDENCE_PARSE_LIMIT - len(head))
+            digest = reader.finish()
+            size = reader.done
+        annotations = _evidence_annotations(data) if data is not None else {}
+        return streamed_file_record(self.kind, value, digest, size, annotations)
 
 
 def _evidence_annotations(data: bytes) -> dict[str, str]:

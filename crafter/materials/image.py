@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from crafter.errors import MaterialError
+from crafter.files import open_regular
 from crafter.materials.interface import ANN_IMAGE_TAG, Crafted, CraftOptions, ImageInfo, MaterialKind, Sample
 
 DEFAULT_REGISTRY = "index.docker.io"
@@ -146,16 +147,14 @@ def split_layout(value: str) -> tuple[str, str | None] | None:
 def _read_json(layout: str, what: str) -> Any:
     """A JSON file of the layout, size-capped: ``index.json`` comes from wherever the layout came from."""
     path = os.path.join(layout, what)
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_LAYOUT_JSON_BYTES:
-            raise MaterialError(f"{path}: {what} too large ({size} bytes)")
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_LAYOUT_JSON_BYTES + 1)
-    except FileNotFoundError:
-        raise MaterialError(f"{layout}: not a valid OCI layout: {what} is missing") from None
-    except OSError as exc:
-        raise MaterialError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
+    if not os.path.lexists(path):
+        raise MaterialError(f"{layout}: not a valid OCI layout: {what} is missing")
+    # A regular file only (a FIFO would block the read forever), read with a cap whatever its size says.
+    with open_regular(path, error=MaterialError) as fh:
+        data = fh.read_at_most(MAX_LAYOUT_JSON_BYTES)
+        if len(data) > MAX_LAYOUT_JSON_BYTES:
+            raise MaterialError(f"{path}: {what} too large (more than {MAX_LAYOUT_JSON_BYTES} bytes)")
+        fh.check_unchanged(len(data), "add it again")
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:

@@ -8,6 +8,7 @@ input and raise :class:`crafter.errors.MaterialError` naming the file and the pr
 from __future__ import annotations
 
 import os
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import ClassVar
@@ -15,6 +16,7 @@ from typing import ClassVar
 import attrs
 
 from crafter.errors import MaterialError
+from crafter.files import open_regular
 
 #: ``progress(done_bytes, total_bytes)``: called while a large file is hashed.
 ProgressCallback = Callable[[int, int], None]
@@ -97,29 +99,43 @@ class Crafted:
 
 @attrs.frozen
 class Sample:
-    """A bounded look at a value, for auto-detection: never the whole file, never the network."""
+    """A bounded look at a value, for auto-detection: never the whole file, never the network.
+
+    For a file, the first and the last :data:`SNIFF_BYTES` bytes (a document must start *and* end like its
+    format: a 2 GiB file that only starts like JSON is never parsed to find out).
+    """
 
     value: str
     is_file: bool
     prefix: bytes = b""  # the first SNIFF_BYTES of the file
     size: int = 0
+    suffix: bytes = b""  # the last SNIFF_BYTES of the file (the whole file when it is smaller)
 
     @classmethod
     def of(cls, value: str) -> Sample:
-        if os.path.isfile(value):
-            try:
-                with open(value, "rb") as fh:
-                    prefix = fh.read(SNIFF_BYTES)
-                size = os.path.getsize(value)
-            except OSError as exc:
-                raise MaterialError(f"{value}: cannot read file: {exc.strerror}") from exc
-            return cls(value=value, is_file=True, prefix=prefix, size=size)
-        return cls(value=value, is_file=False)
+        """Raises :class:`MaterialError` for a path that exists but is not a regular file or a directory
+        (a FIFO, a device, a socket), or that cannot be read."""
+        try:
+            mode = os.stat(value).st_mode
+        except (OSError, ValueError):
+            return cls(value=value, is_file=False)  # not a path (an image reference, a string...)
+        if stat.S_ISDIR(mode):
+            return cls(value=value, is_file=False)
+        with open_regular(value, error=MaterialError) as fh:
+            size = fh.size
+            prefix = fh.pread(SNIFF_BYTES, 0)
+            suffix = prefix if size <= SNIFF_BYTES else fh.pread(SNIFF_BYTES, size - SNIFF_BYTES)
+        return cls(value=value, is_file=True, prefix=prefix, size=size, suffix=suffix)
 
     @property
     def text_prefix(self) -> str:
         """The prefix decoded leniently, without a BOM and leading whitespace."""
         return self.prefix.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+
+    @property
+    def text_suffix(self) -> str:
+        """The suffix decoded leniently, without trailing whitespace."""
+        return self.suffix.decode("utf-8", errors="replace").rstrip(" \t\r\n")
 
 
 class MaterialKind(ABC):

@@ -1,19 +1,23 @@
 """Test and coverage report kinds: JUNIT_XML, JACOCO_XML and COBERTURA_XML.
 
 Every XML document is parsed with ``defusedxml``: entity declarations (billion laughs, external entities) are
-refused outright, and no DTD or external resource is ever fetched. JUnit results may also come as a zip or a
-tar.gz of ``*.xml`` files; archives are read in memory (never extracted) within :class:`ArchiveLimits`.
+refused outright, and no DTD or external resource is ever fetched. Documents are parsed incrementally, as
+the file is read and hashed: each element is dropped once it has been accounted for (a test case, a coverage
+package), so memory stays bounded by the largest such element, not by the document. JUnit results may also
+come as a zip or a tar.gz of ``*.xml`` files; archives are read in memory (never extracted) within
+:class:`ArchiveLimits`.
 
-The pure functions :func:`junit_suites`, :func:`jacoco_report` and :func:`cobertura_report` turn the bytes
-into the JSON-able projections policies evaluate.
+The functions :func:`junit_suites`, :func:`jacoco_report` and :func:`cobertura_report` turn the bytes (or a
+binary file object, read incrementally) into the JSON-able projections policies evaluate.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
@@ -28,7 +32,7 @@ from crafter.materials.archives import (
     iter_tar_gz,
     iter_zip,
 )
-from crafter.materials.fileio import file_record, read_file
+from crafter.materials.fileio import MAX_PARSED_BYTES, MaterialFileError, MaterialReader, streamed_file_record
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
 
 # Annotations recorded for JUNIT_XML (totals over every suite, nested suites included; decimal strings).
@@ -44,20 +48,65 @@ MAX_SUITE_DEPTH = 64
 # --- safe XML -----------------------------------------------------------------------------------------------
 
 
-def parse_xml(data: bytes) -> Element:
-    """Parse untrusted XML bytes; raises :class:`MaterialError` (without a file name) on anything unsafe."""
+class Readable(Protocol):
+    """A binary file object, as far as the parser uses one."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+XmlSource = bytes | Readable
+
+
+def _xml_events(source: Readable, context: str) -> Iterator[tuple[str, Element]]:
+    """``("start" | "end", element)`` events of untrusted XML, parsed incrementally (16 KiB reads).
+
+    DTDs are allowed (JaCoCo and Cobertura declare one) but never loaded; entities are refused. Problems
+    are raised as :class:`MaterialError` ``<context>: <problem>`` (without a file name).
+    """
     try:
-        # DTDs are allowed (JaCoCo and Cobertura declare one) but never loaded; entities are refused.
-        root: Element = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        yield from SafeET.iterparse(
+            source, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
     except defusedxml.EntitiesForbidden as exc:
         raise MaterialError(
-            "XML entity declarations are not allowed (refused: entity expansion and external entities)"
+            f"{context}: XML entity declarations are not allowed (refused: entity expansion and external entities)"
         ) from exc
     except defusedxml.DefusedXmlException as exc:
-        raise MaterialError(f"unsafe XML refused: {exc}") from exc
+        raise MaterialError(f"{context}: unsafe XML refused: {exc}") from exc
     except ParseError as exc:
-        raise MaterialError(f"not well-formed XML ({exc})") from exc
-    return root
+        raise MaterialError(f"{context}: not well-formed XML ({exc})") from exc
+
+
+def _walk(
+    source: Readable, context: str, unit: Callable[[list[str]], bool]
+) -> Iterator[tuple[bool, list[str], Element]]:
+    """``(is_start, names, element)`` for every element, ``names`` being the local names from the root down
+    to it (a list reused between events: read it, do not keep it).
+
+    Once its end event has been handled, an element is detached from its parent, so the tree never grows
+    with the document; except inside a *unit* (``unit(names)`` true for the element), whose whole subtree is
+    kept until the unit's own end event (a test case and its failure, a coverage package).
+    """
+    elems: list[Element] = []
+    names: list[str] = []
+    keeps: list[bool] = []  # whether the children of elems[i] are kept until it ends
+    for event, elem in _xml_events(source, context):
+        if event == "start":
+            elems.append(elem)
+            names.append(local_name(elem.tag))
+            keeps.append((keeps[-1] if keeps else False) or unit(names))
+            yield True, names, elem
+        else:
+            yield False, names, elem
+            elems.pop()
+            names.pop()
+            keeps.pop()
+            if elems and not keeps[-1]:
+                elems[-1].remove(elem)
+
+
+def _as_file(source: XmlSource) -> Readable:
+    return io.BytesIO(source) if isinstance(source, bytes) else source
 
 
 def local_name(tag: object) -> str:
@@ -82,6 +131,11 @@ def xml_root_name(text: str) -> str | None:
 
 def _is_archive(prefix: bytes) -> bool:
     return prefix.startswith((*ZIP_MAGICS, GZIP_MAGIC))
+
+
+def _ends_like_xml(sample: Sample) -> bool:
+    """An XML document ends with the root's end tag (or a trailing comment or processing instruction)."""
+    return sample.text_suffix.endswith(">")
 
 
 # --- JUnit --------------------------------------------------------------------------------------------------
@@ -121,76 +175,178 @@ def _testcase(elem: Element) -> dict[str, Any]:
     }
 
 
-def _suite(elem: Element, depth: int) -> dict[str, Any]:
-    if depth > MAX_SUITE_DEPTH:
-        raise MaterialError(f"test suites nested more than {MAX_SUITE_DEPTH} levels deep")
-    cases = [_testcase(c) for c in elem if local_name(c.tag) == "testcase"]
-    nested = [_suite(c, depth + 1) for c in elem if local_name(c.tag) == "testsuite"]
-    counts = {"tests": len(cases), "failures": 0, "errors": 0, "skipped": 0}
-    for case in cases:
+class _Suite:
+    """A ``<testsuite>`` being read: its cases (when kept) and counts, completed at its end event."""
+
+    __slots__ = ("case_time", "cases", "counts", "depth", "nested")
+
+    def __init__(self, depth: int, keep_cases: bool) -> None:
+        if depth > MAX_SUITE_DEPTH:
+            raise MaterialError(f"test suites nested more than {MAX_SUITE_DEPTH} levels deep")
+        self.depth = depth
+        self.cases: list[dict[str, Any]] | None = [] if keep_cases else None
+        self.case_time = 0.0
+        self.counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        self.nested: list[dict[str, Any]] = []
+
+    def add_case(self, case: dict[str, Any]) -> None:
+        self.counts["tests"] += 1
         key = {"failed": "failures", "error": "errors", "skipped": "skipped"}.get(case["status"])
         if key:
-            counts[key] += 1
-    for sub in nested:
-        for key in counts:
-            counts[key] += sub[key]
-    # The suite's own time attribute when it has a usable one; else what its cases and suites add up to.
-    time = _seconds(elem.get("time"))
-    if time is None:
-        time = sum(c["time"] for c in cases) + sum(s["time"] for s in nested)
-    return {"name": elem.get("name", ""), **counts, "time": time, "testcases": cases, "suites": nested}
+            self.counts[key] += 1
+        self.case_time += case["time"]
+        if self.cases is not None:
+            self.cases.append(case)
+
+    def add_suite(self, suite: dict[str, Any]) -> None:
+        self.nested.append(suite)
+
+    def result(self, elem: Element) -> dict[str, Any]:
+        counts = dict(self.counts)
+        for sub in self.nested:
+            for key in counts:
+                counts[key] += sub[key]
+        # The suite's own time attribute when it has a usable one; else what its cases and suites add up to.
+        time = _seconds(elem.get("time"))
+        if time is None:
+            time = self.case_time + sum(s["time"] for s in self.nested)
+        return {
+            "name": elem.get("name", ""),
+            **counts,
+            "time": time,
+            "testcases": self.cases if self.cases is not None else [],
+            "suites": self.nested,
+        }
 
 
-def _suites_of(root: Element) -> list[dict[str, Any]]:
-    if local_name(root.tag) == "testsuite":
-        return [_suite(root, 1)]
-    return [_suite(c, 1) for c in root if local_name(c.tag) == "testsuite"]
+def _is_testcase(names: list[str]) -> bool:
+    return names[-1] == "testcase"
+
+
+def _stream_suites(
+    source: Readable, context: str, *, keep_cases: bool, other_roots: bool
+) -> list[dict[str, Any]]:
+    """The suites of one JUnit document, read incrementally. Suites are the root ``<testsuite>`` or the
+    ``<testsuite>`` children of a ``<testsuites>`` root, and their ``<testsuite>`` children, recursively;
+    their cases are their ``<testcase>`` children. Another root element is an error, or with ``other_roots``
+    a document without suites (still read to the end: it must be well-formed)."""
+    suites: list[dict[str, Any]] = []
+    root = ""
+    frames: list[_Suite | None] = []  # per open element: the suite it is, if it is one that counts
+    for is_start, names, elem in _walk(source, context, _is_testcase):
+        if is_start:
+            frame: _Suite | None = None
+            if len(names) == 1:
+                root = names[0]
+                if names[0] == "testsuite":
+                    frame = _Suite(1, keep_cases)
+            elif names[-1] == "testsuite":
+                parent = frames[-1]
+                if parent is not None:
+                    frame = _Suite(parent.depth + 1, keep_cases)
+                elif len(names) == 2 and names[0] == "testsuites":
+                    frame = _Suite(1, keep_cases)
+            frames.append(frame)
+            continue
+        frame = frames.pop()
+        parent = frames[-1] if frames else None
+        if frame is not None:
+            suite = frame.result(elem)
+            if parent is not None:
+                parent.add_suite(suite)
+            else:
+                suites.append(suite)
+        elif parent is not None and names[-1] == "testcase":
+            parent.add_case(_testcase(elem))
+    # Checked once the whole document is known to be well-formed XML, which is the first thing to fix.
+    if root not in _JUNIT_ROOTS and not other_roots:
+        raise MaterialError(f"{context}: root element is <{root}>, expected <testsuites> or <testsuite>")
+    return suites
 
 
 def _xml_entry(name: str) -> bool:
     return name.endswith(".xml")
 
 
-def _archive_suites(entries: Iterator[tuple[str, bytes]]) -> list[dict[str, Any]]:
+def _archive_suites(entries: Iterator[tuple[str, bytes]], *, keep_cases: bool) -> list[dict[str, Any]]:
     suites: list[dict[str, Any]] = []
     for name, data in entries:
-        try:
-            root = parse_xml(data)
-        except MaterialError as exc:
-            raise MaterialError(f"invalid JUnit XML file {name!r} in archive: {exc.message}") from exc
         # Other XML files beside the reports (tool configs...) are skipped, as Chainloop does.
-        if local_name(root.tag) in _JUNIT_ROOTS:
-            suites.extend(_suites_of(root))
+        context = f"invalid JUnit XML file {name!r} in archive"
+        suites.extend(_stream_suites(io.BytesIO(data), context, keep_cases=keep_cases, other_roots=True))
     return suites
 
 
-def junit_suites(data: bytes, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
+def _junit(source: XmlSource, limits: ArchiveLimits, *, keep_cases: bool) -> list[dict[str, Any]]:
+    fh: Readable = _as_file(source)
+    head = source[:4] if isinstance(source, bytes) else fh.read(4)
+    if _is_archive(head):
+        data = source if isinstance(source, bytes) else head + fh.read(MAX_PARSED_BYTES + 1 - len(head))
+        if len(data) > MAX_PARSED_BYTES:
+            raise MaterialError(f"archive too large to read (more than {MAX_PARSED_BYTES} bytes)")
+        if data.startswith(ZIP_MAGICS):
+            return _archive_suites(iter_zip(data, limits, _xml_entry), keep_cases=keep_cases)
+        return _archive_suites(iter_tar_gz(data, limits, _xml_entry), keep_cases=keep_cases)
+    if not isinstance(source, bytes):
+        fh = _Prepend(head, fh)
+    return _stream_suites(fh, "invalid JUnit XML file", keep_cases=keep_cases, other_roots=False)
+
+
+class _Prepend(io.RawIOBase):
+    """``head`` then the rest of ``fh``: bytes already read to look at the start of a file, given back."""
+
+    def __init__(self, head: bytes, fh: Readable) -> None:
+        super().__init__()
+        self._head = head
+        self._fh = fh
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._head:
+            take = len(self._head) if size is None or size < 0 else size
+            out, self._head = self._head[:take], self._head[take:]
+            return out
+        return self._fh.read(size if size is not None else -1)
+
+
+def junit_suites(data: XmlSource, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
     """The test suites of a JUnit XML document, or of every ``*.xml`` in a zip / tar.gz of them.
 
-    Each suite is ``{name, tests, failures, errors, skipped, time, testcases: [{name, classname, status,
-    message, time}], suites: [nested suites]}``; ``status`` is ``passed``, ``failed``, ``error`` or
-    ``skipped``; counts include nested suites. An empty list means no suites were found.
+    ``data`` is the bytes or a binary file object (an XML document is then read incrementally; an archive
+    is read whole). Each suite is ``{name, tests, failures, errors, skipped, time, testcases: [{name,
+    classname, status, message, time}], suites: [nested suites]}``; ``status`` is ``passed``, ``failed``,
+    ``error`` or ``skipped``; counts include nested suites. An empty list means no suites were found.
     Raises :class:`MaterialError` for malformed or unsafe input.
     """
-    if data.startswith(ZIP_MAGICS):
-        return _archive_suites(iter_zip(data, limits, _xml_entry))
-    if data.startswith(GZIP_MAGIC):
-        return _archive_suites(iter_tar_gz(data, limits, _xml_entry))
-    try:
-        root = parse_xml(data)
-    except MaterialError as exc:
-        raise MaterialError(f"invalid JUnit XML file: {exc.message}") from exc
-    name = local_name(root.tag)
-    if name not in _JUNIT_ROOTS:
-        raise MaterialError(
-            f"invalid JUnit XML file: root element is <{name}>, expected <testsuites> or <testsuite>"
-        )
-    return _suites_of(root)
+    return _junit(data, limits, keep_cases=True)
 
 
 def _in_file(path: str, exc: MaterialError) -> MaterialError:
     """The same error, naming the file it came from."""
     return MaterialError(f"{path}: {exc.message}", hint=exc.hint)
+
+
+_T = TypeVar("_T")
+
+
+def _read_streamed(
+    value: str, options: CraftOptions, parse: Callable[[MaterialReader], _T]
+) -> tuple[_T, str, int]:
+    """``parse`` the material file as it is read once and hashed: ``(what parse returned, digest, size)``.
+    Errors of ``parse`` name the file; those of the file itself already do."""
+    with MaterialReader(value, options.progress) as reader:
+        if reader.size_at_open == 0:
+            reader.finish()  # "file is empty", before any parser complains of a missing root element
+        try:
+            result = parse(reader)
+        except MaterialFileError:
+            raise
+        except MaterialError as exc:
+            raise _in_file(value, exc) from exc
+        digest = reader.finish()
+        return result, digest, reader.done
 
 
 class JUnitKind(MaterialKind):
@@ -204,14 +360,17 @@ class JUnitKind(MaterialKind):
     def sniff(self, sample: Sample) -> bool:
         if not sample.is_file:
             return False
-        return _is_archive(sample.prefix) or xml_root_name(sample.text_prefix) in _JUNIT_ROOTS
+        return _is_archive(sample.prefix) or (
+            xml_root_name(sample.text_prefix) in _JUNIT_ROOTS and _ends_like_xml(sample)
+        )
+
+    def _suites(self, reader: MaterialReader) -> list[dict[str, Any]]:
+        if _is_archive(reader.head(4)):
+            return _junit(reader.read_all(MAX_PARSED_BYTES), self.limits, keep_cases=False)
+        return _stream_suites(reader, "invalid JUnit XML file", keep_cases=False, other_roots=False)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb = read_file(value)
-        try:
-            suites = junit_suites(fb.data, limits=self.limits)
-        except MaterialError as exc:
-            raise _in_file(value, exc) from exc
+        suites, digest, size = _read_streamed(value, options, self._suites)
         if not suites:
             raise MaterialError(
                 f"{value}: invalid JUnit XML file, no suites found",
@@ -224,7 +383,7 @@ class JUnitKind(MaterialKind):
             ANN_JUNIT_ERRORS: str(totals["errors"]),
             ANN_JUNIT_SKIPPED: str(totals["skipped"]),
         }
-        return file_record(self.kind, fb, annotations)
+        return streamed_file_record(self.kind, value, digest, size, annotations)
 
 
 # --- JaCoCo -------------------------------------------------------------------------------------------------
@@ -240,30 +399,36 @@ def _int_attr(elem: Element, name: str, what: str) -> int:
         raise MaterialError(f"invalid {what}: attribute {name}={raw!r} is not an integer") from None
 
 
-def _expect_root(data: bytes, expected: str, what: str) -> Element:
-    try:
-        root = parse_xml(data)
-    except MaterialError as exc:
-        raise MaterialError(f"invalid {what}: {exc.message}") from exc
-    name = local_name(root.tag)
-    if name != expected:
-        raise MaterialError(f"invalid {what}: root element is <{name}>, expected <{expected}>")
-    return root
+def _check_root(root: str, expected: str, what: str) -> None:
+    """Called once the document was read to its end: well-formedness is reported first."""
+    if root != expected:
+        raise MaterialError(f"invalid {what}: root element is <{root}>, expected <{expected}>")
 
 
-def jacoco_report(data: bytes) -> dict[str, Any]:
-    """A JaCoCo XML report as ``{"counters": [{type, missed, covered}]}`` (the report-level counters)."""
-    what = "JaCoCo report file"
-    root = _expect_root(data, "report", what)
-    counters = [
-        {
-            "type": c.get("type", ""),
-            "missed": _int_attr(c, "missed", what),
-            "covered": _int_attr(c, "covered", what),
-        }
-        for c in root
-        if local_name(c.tag) == "counter"
-    ]
+def _no_unit(names: list[str]) -> bool:
+    return False
+
+
+_JACOCO = "JaCoCo report file"
+
+
+def jacoco_report(data: XmlSource) -> dict[str, Any]:
+    """A JaCoCo XML report as ``{"counters": [{type, missed, covered}]}`` (the report-level counters).
+    ``data``: the bytes, or a binary file object read incrementally."""
+    counters = []
+    root = ""
+    for is_start, names, elem in _walk(_as_file(data), f"invalid {_JACOCO}", _no_unit):
+        if is_start:
+            root = root or names[0]
+        elif root == "report" and len(names) == 2 and names[1] == "counter":
+            counters.append(
+                {
+                    "type": elem.get("type", ""),
+                    "missed": _int_attr(elem, "missed", _JACOCO),
+                    "covered": _int_attr(elem, "covered", _JACOCO),
+                }
+            )
+    _check_root(root, "report", _JACOCO)
     return {"counters": counters}
 
 
@@ -273,20 +438,16 @@ class JacocoKind(MaterialKind):
     kind = "JACOCO_XML"
 
     def sniff(self, sample: Sample) -> bool:
-        return sample.is_file and xml_root_name(sample.text_prefix) == "report"
+        return sample.is_file and xml_root_name(sample.text_prefix) == "report" and _ends_like_xml(sample)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb = read_file(value)
-        try:
-            report = jacoco_report(fb.data)
-        except MaterialError as exc:
-            raise _in_file(value, exc) from exc
+        report, digest, size = _read_streamed(value, options, jacoco_report)
         if not report["counters"]:
             raise MaterialError(f"{value}: invalid JaCoCo report file, no counters found")
         # JaCoCo always reports the INSTRUCTION counter; without it this is some other <report>.
         if not any(c["type"] == "INSTRUCTION" for c in report["counters"]):
             raise MaterialError(f"{value}: invalid JaCoCo report file: no INSTRUCTION counter")
-        return file_record(self.kind, fb)
+        return streamed_file_record(self.kind, value, digest, size)
 
 
 # --- Cobertura ----------------------------------------------------------------------------------------------
@@ -343,24 +504,56 @@ def _cobertura_class(cls: Element) -> dict[str, Any]:
     }
 
 
-def cobertura_report(data: bytes) -> dict[str, Any]:
-    """A Cobertura XML report projected as JSON (the shape Chainloop's policies see; NaN rates are null)."""
-    root = _expect_root(data, "coverage", _COBERTURA)
-    packages = [
-        {
-            "name": p.get("name", ""),
-            **_rates(p),
-            "classes": [_cobertura_class(c) for c in _children(p, "classes", "class")],
-        }
-        for p in _children(root, "packages", "package")
-    ]
-    counts = {
-        k: _int_attr(root, k, _COBERTURA)
-        for k in ("lines-covered", "lines-valid", "branches-covered", "branches-valid", "timestamp")
-    }
-    sources = [(s.text or "").strip() for s in _children(root, "sources", "source")]
-    version = root.get("version", "")
-    return {**_rates(root), **counts, "version": version, "sources": sources, "packages": packages}
+def _is_package(names: list[str]) -> bool:
+    """``<coverage><packages><package>``: the unit a Cobertura report is read by, one package at a time."""
+    return len(names) == 3 and names[1] == "packages" and names[2] == "package"
+
+
+def _cobertura(source: Readable, *, keep_packages: bool) -> dict[str, Any]:
+    """The projection of :func:`cobertura_report`; without ``keep_packages``, packages are checked and
+    counted (``"packages"`` then holds ``None`` for each) but their projections are not kept."""
+    root_fields: dict[str, Any] = {}
+    sources: list[str] = []
+    packages: list[dict[str, Any] | None] = []
+    root = ""
+    for is_start, names, elem in _walk(source, f"invalid {_COBERTURA}", _is_package):
+        if root and root != "coverage":
+            continue  # read to the end all the same: malformed XML is reported before a wrong root
+        if is_start:
+            root = root or names[0]
+            if names == ["coverage"]:  # the root's attributes are complete at its start
+                counts = {
+                    k: _int_attr(elem, k, _COBERTURA)
+                    for k in (
+                        "lines-covered",
+                        "lines-valid",
+                        "branches-covered",
+                        "branches-valid",
+                        "timestamp",
+                    )
+                }
+                root_fields = {**_rates(elem), **counts, "version": elem.get("version", "")}
+        elif _is_package(names):
+            package = {
+                "name": elem.get("name", ""),
+                **_rates(elem),
+                "classes": [_cobertura_class(c) for c in _children(elem, "classes", "class")],
+            }
+            packages.append(package if keep_packages else None)
+        elif len(names) == 3 and names[1] == "sources" and names[2] == "source":
+            sources.append((elem.text or "").strip())
+    _check_root(root, "coverage", _COBERTURA)
+    return {**root_fields, "sources": sources, "packages": packages}
+
+
+def cobertura_report(data: XmlSource) -> dict[str, Any]:
+    """A Cobertura XML report projected as JSON (the shape Chainloop's policies see; NaN rates are null).
+    ``data``: the bytes, or a binary file object read incrementally (one package in memory at a time)."""
+    return _cobertura(_as_file(data), keep_packages=True)
+
+
+def _cobertura_summary(source: Readable) -> dict[str, Any]:
+    return _cobertura(source, keep_packages=False)
 
 
 class CoberturaKind(MaterialKind):
@@ -369,16 +562,12 @@ class CoberturaKind(MaterialKind):
     kind = "COBERTURA_XML"
 
     def sniff(self, sample: Sample) -> bool:
-        return sample.is_file and xml_root_name(sample.text_prefix) == "coverage"
+        return sample.is_file and xml_root_name(sample.text_prefix) == "coverage" and _ends_like_xml(sample)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb = read_file(value)
-        try:
-            report = cobertura_report(fb.data)
-        except MaterialError as exc:
-            raise _in_file(value, exc) from exc
+        report, digest, size = _read_streamed(value, options, _cobertura_summary)
         # Only a dataless report is refused: 0% coverage still lists packages, and an empty project
         # reports line-rate="NaN" (0/0), which is not 0 (same rule as Chainloop).
         if report["line-rate"] == 0 and not report["packages"]:
             raise MaterialError(f"{value}: invalid {_COBERTURA}, missing coverage data")
-        return file_record(self.kind, fb)
+        return streamed_file_record(self.kind, value, digest, size)

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crafter.errors import PolicyError
 from crafter.models import Material
+
+if TYPE_CHECKING:
+    from crafter.materials.reports import Readable
 
 #: Kinds whose content policies do not see (Chainloop does not read them either).
 _NOT_READ = {"STRING", "CONTAINER_IMAGE", "HELM_CHART"}
 
 
-def _xml_projection(kind: str) -> Callable[[bytes], Any] | None:
+def _xml_projection(kind: str) -> Callable[[Readable], Any] | None:
     from crafter.materials import reports
 
-    projections: dict[str, Callable[[bytes], Any]] = {
+    projections: dict[str, Callable[[Readable], Any]] = {
         "JUNIT_XML": reports.junit_suites,
         "JACOCO_XML": reports.jacoco_report,
         "COBERTURA_XML": reports.cobertura_report,
@@ -34,18 +37,24 @@ def _xml_projection(kind: str) -> Callable[[bytes], Any] | None:
 def _content(material: Material, path: str | None) -> Any:
     if material.kind in _NOT_READ or path is None:
         return {}
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise PolicyError(
-            f"{path}: cannot read material {material.name!r} for policy input: {exc.strerror}"
-        ) from exc
+    from crafter.files import open_regular
+    from crafter.materials.fileio import MAX_PARSED_BYTES
+
+    # A regular file only, read with a cap (the material may have been replaced by a FIFO since it was added).
+    with open_regular(path, what=f"material {material.name!r}", error=PolicyError) as fh:
+        if fh.size == 0:
+            return {}
+        projection = _xml_projection(material.kind)
+        if projection is not None:
+            return projection(fh)  # parsed as it is read: memory does not grow with the report
+        data = fh.read_at_most(MAX_PARSED_BYTES)
+        if len(data) > MAX_PARSED_BYTES:
+            raise PolicyError(
+                f"{path}: material {material.name!r} is larger than {MAX_PARSED_BYTES} bytes, "
+                "too large for policies to read"
+            )
     if not data:
         return {}
-    projection = _xml_projection(material.kind)
-    if projection is not None:
-        return projection(data)
     if material.kind in ("ATTESTATION", "SLSA_PROVENANCE"):
         from crafter.materials.attestations import extract_statement
 

@@ -204,14 +204,18 @@ def test_empty_file_stops_probing(tmp_path: Path) -> None:
 
 def test_unreadable_file_stops_probing_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Simulated, so the test also holds as root (which reads any file): the open itself is refused.
-    from crafter.materials import interface
-
-    def refuse(*_args: object, **_kwargs: object) -> None:
-        raise PermissionError(13, "Permission denied")
+    import os
 
     path = _file(tmp_path, "secret.xml", b"<testsuites/>")
+    real_open = os.open
+
+    def refuse(name: str, *args: object, **kwargs: object) -> int:
+        if os.fspath(name) == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
+
     spy = _spy_class("SPY")()
-    monkeypatch.setattr(interface, "open", refuse, raising=False)
+    monkeypatch.setattr("crafter.files.os.open", refuse)
     with pytest.raises(MaterialError, match=r"secret\.xml: cannot read file: Permission denied"):
         detect_kind(path, _local_registry(spy, order=("SPY", "ARTIFACT")), OPTS)
     assert spy.samples == []
