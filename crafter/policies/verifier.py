@@ -389,7 +389,16 @@ def evaluate_policy(
         when = evaluation_time or now_rfc3339()
         if statement is not None or (kind or "").upper() == ATTESTATION:
             if statement is None and material is not None:
-                statement = json.loads(Path(material).read_bytes())
+                from crafter.files import read_small_file
+                from crafter.materials.fileio import MAX_PARSED_BYTES
+
+                raw = read_small_file(
+                    Path(material), what="attestation file", limit=MAX_PARSED_BYTES, error=PolicyError
+                )
+                try:
+                    statement = json.loads(raw)
+                except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                    raise PolicyError(f"{material}: not a JSON statement ({exc})") from exc
             return verifier.evaluate(
                 _Task(attachment, policy), ATTESTATION, statement_input(statement or {}), "", when
             )

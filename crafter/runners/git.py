@@ -25,9 +25,12 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import attrs
 
+from crafter.errors import RunnerError
+from crafter.files import read_small_file
 from crafter.runners.head import OID, GitHead, Remote, head_subject
 
 __all__ = [
@@ -43,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds all git processes together may take.
 GIT_TIMEOUT = 10.0
+#: The GitHub event file is read only up to this size (GitHub's own webhook payloads are capped at 25 MB).
+MAX_EVENT_BYTES = 32 << 20
 
 # Variables passed on to git: where it is, where the user's and system configuration are (safe.directory,
 # includes), where discovery must stop, and temp dirs. Everything else (tokens, GIT_DIR, GIT_INDEX_FILE,
@@ -129,7 +134,9 @@ def github_pr_head_sha(environ: Mapping[str, str]) -> str | None:
 
     GitHub checks out a synthetic merge commit for ``pull_request`` events; the commit the author pushed is
     ``pull_request.head.sha`` in the event file. ``pull_request_target`` runs check out the base branch and
-    are left alone. A missing, unreadable or malformed event gives ``None``.
+    are left alone. A missing, unreadable or malformed event gives ``None``; so does an event file that is
+    not a regular file (a FIFO, ``/dev/zero``) or is larger than :data:`MAX_EVENT_BYTES`, with a warning
+    naming it (it is never waited on nor read whole).
     """
     if environ.get("GITHUB_EVENT_NAME") != "pull_request":
         return None
@@ -137,10 +144,22 @@ def github_pr_head_sha(environ: Mapping[str, str]) -> str | None:
     if not event_path:
         return None
     try:
-        with open(event_path, encoding="utf-8") as fh:
-            event = json.load(fh)
+        raw = read_small_file(
+            Path(event_path),
+            what="GitHub event file",
+            limit=MAX_EVENT_BYTES,
+            error=RunnerError,
+            missing_ok=True,
+        )
+    except RunnerError as exc:
+        logger.warning("%s; the pull request's head commit is not looked up", exc.message)
+        return None
+    if raw is None:
+        return None
+    try:
+        event = json.loads(raw)
         sha = event["pull_request"]["head"]["sha"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
     if not isinstance(sha, str):
         return None

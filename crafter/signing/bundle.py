@@ -248,7 +248,8 @@ def bundle_version(bundle: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def _load_json(path: Path) -> Any:
-    raw = read_small_file(path, what="bundle", limit=_MAX_BUNDLE_BYTES)
+    # Not a bundle (a FIFO, a device, too large): SigningError, which verify reports as exit 11.
+    raw = read_small_file(path, what="bundle", limit=_MAX_BUNDLE_BYTES, invalid=SigningError)
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -41,6 +41,8 @@ KEYLESS_SCHEME = "keyless"
 #: An explicit identity token, used before any ambient credential.
 TOKEN_ENV = "SIGSTORE_ID_TOKEN"
 _EXTRA_HINT = "install the sigstore extra: pip install 'crafter-attest[sigstore]'"
+#: A --trust-config file larger than this is refused (the public-good one is about 10 KiB).
+_MAX_TRUST_CONFIG_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,17 @@ class KeylessSigner(Signer):
         from sigstore.models import ClientTrustConfig
 
         if self.options.trust_config is not None:
+            from crafter.files import read_small_file
+
+            raw = read_small_file(
+                self.options.trust_config,
+                what="Sigstore trust config",
+                limit=_MAX_TRUST_CONFIG_BYTES,
+                error=SigningError,
+            )
             try:
-                return ClientTrustConfig.from_json(self.options.trust_config.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                return ClientTrustConfig.from_json(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
                 raise SigningError(
                     f"cannot use Sigstore trust config {self.options.trust_config}: {exc}"
                 ) from exc

@@ -61,16 +61,17 @@ class Digest:
 
     @staticmethod
     def of_file(path: Path, algorithm: str = "sha256") -> Digest:
-        """The digest of the file at ``path`` (read in blocks); :class:`UsageError` when it cannot be read."""
+        """The digest of the file at ``path`` (read in blocks); :class:`UsageError` when it cannot be read, is
+        not a regular file, or changed while it was read."""
+        from crafter.files import open_regular
+
         h = hashlib.new(algorithm)
-        try:
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-        except FileNotFoundError as exc:
-            raise UsageError(f"material file {path} not found") from exc
-        except OSError as exc:
-            raise UsageError(f"cannot read material file {path}: {exc.strerror or exc}") from exc
+        done = 0
+        with open_regular(path, what="material file", error=UsageError) as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+                done += len(block)
+            fh.check_unchanged(done)
         return Digest(algorithm, h.digest())
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from crafter.files import read_small_file
 from crafter.storage.interface import StoreError
 
 #: The helper's ``Username`` that marks ``Secret`` as an identity (refresh) token, not a password.
@@ -31,6 +32,8 @@ TOKEN_USERNAME = "<token>"
 NOT_FOUND = "credentials not found in native keychain"
 #: Seconds a helper may take (some ask a cloud CLI for a token).
 HELPER_TIMEOUT = 30.0
+#: A Docker config.json larger than this is refused (it is a few KiB; never read a FIFO or a device whole).
+MAX_DOCKER_CONFIG_BYTES = 4 << 20
 #: The source of credentials passed in directly (by a script).
 GIVEN = "the caller"
 #: Docker Hub's names: docker keeps its credentials under this key and asks helpers for it.
@@ -78,11 +81,14 @@ def registry_credentials(registry: str, environ: Mapping[str, str]) -> Credentia
     if user and password is not None:
         return Credentials(user, password, "CRAFTER_REGISTRY_USERNAME/_PASSWORD")
     path = docker_config_path(environ)
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    raw = read_small_file(
+        path, what="Docker config file", limit=MAX_DOCKER_CONFIG_BYTES, error=StoreError, missing_ok=True
+    )
+    if raw is None:
         return None
-    except (OSError, ValueError) as exc:
+    try:
+        config = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise StoreError(f"cannot read the Docker config file {path}: {exc}") from exc
     if not isinstance(config, dict):
         raise StoreError(f"the Docker config file {path} is not a JSON object")
