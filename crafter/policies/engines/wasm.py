@@ -13,8 +13,13 @@ Calls run in the caller's thread; the SDK releases the GIL, and Extism enforces 
 
 Sandbox: WASI without preopened directories, environment or arguments; HTTP only to the allowed hosts; the
 time limit (``timeout_ms``) and a memory cap (``memory.max_pages``) on every call. The only host functions are
-Extism's own, ``chainloop_discover`` answering "not available" (0), and a ``poll_oneoff`` that refuses to
-sleep: WASI's own sleeps in a host call that Extism's timeout cannot interrupt.
+Extism's own, ``chainloop_discover`` answering "not available" (0), a ``poll_oneoff`` that refuses to sleep
+(WASI's own sleeps in a host call that Extism's timeout cannot interrupt), and the engine's own ``log_*``
+(wasm_log.py), which keep a capped log per call and cancel the call once its deadline is past.
+
+Time limit: Extism's timeout interrupts WebAssembly code only, so every host function the engine provides
+returns at once, and a call that still returns after its limit is reported as a timeout, never as a result.
+Why in-process rather than in a killable worker (as Rego): docs/policies/wasm.md, "Limits".
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 import math
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -51,6 +57,7 @@ from crafter.policies.engines.wasm_errors import (
     invalid_module,
     missing_export,
 )
+from crafter.policies.engines.wasm_log import GuestLog, HostState, log_functions, state_of
 
 log = logging.getLogger("crafter.policies.wasm")
 
@@ -171,14 +178,20 @@ class WasmEngine(PolicyEngine):
         with plugin:
             if not plugin.function_exists(export):
                 return None
+            guest = GuestLog(_threshold())
             with EXTISM_LOG.watch(str(plugin.id)) as sink:
-                rc, error, output = _invoke(plugin, export, data)
-        _forward(script.policy, sink.entries, sink.dropped)
+                rc, error, output, elapsed = _invoke(plugin, export, data, limits.timeout, guest)
+        _forward(script.policy, guest, sink.entries, sink.dropped)
         if error is not None:
             cause = extism.Error(error)  # what the SDK would have raised
             if account := _runtime_account(sink.entries):
                 cause.add_note(account)  # with its "Caused by", for --debug
-            raise classify(error, sink.entries, context).error(script.policy) from cause
+            entries = [*guest.for_classification, *sink.entries]
+            raise classify(error, entries, context).error(script.policy) from cause
+        if elapsed > limits.timeout:  # back from a host call after the deadline: no result counts then
+            cause = extism.Error("timeout")
+            cause.add_note(f"{export} returned after {elapsed:.3f} s, past its limit of {limits.timeout:g} s")
+            raise classify("timeout", (), context).error(script.policy) from cause
         if rc != 0:  # as in Chainloop: only error_set or a trap fail a call; the code is only logged
             log.debug("policy %s: %s returned %d", script.policy, export, rc)
         return output
@@ -361,7 +374,8 @@ def _compile(script: Script, wasm: bytes, settings: _Settings) -> CompiledModule
     from extism.extism import CompiledPlugin
 
     try:
-        compiled = CompiledPlugin(settings.manifest(wasm), wasi=True, functions=_host_functions())
+        functions = [*_host_functions(), *log_functions()]
+        compiled = CompiledPlugin(settings.manifest(wasm), wasi=True, functions=functions)
     except extism.Error as exc:
         failure: Failure = classify(str(exc))
         raise failure.error(script.policy) from exc
@@ -372,7 +386,8 @@ def _compile(script: Script, wasm: bytes, settings: _Settings) -> CompiledModule
 def _host_functions() -> list[Any]:
     """chainloop_discover in both namespaces the reference registers, and a poll_oneoff that never sleeps.
 
-    Built once per process: Extism calls back into these (cffi callbacks) from any evaluation thread.
+    Built once per process: Extism calls back into these (cffi callbacks) from any evaluation thread. Both
+    answer at once, and cancel a call that is past its deadline (see wasm_log.HostState).
     """
     from extism.extism import Function, ValType
     from extism_sys import ffi  # type: ignore[import-untyped]
@@ -380,12 +395,16 @@ def _host_functions() -> list[Any]:
     signature = "void(ExtismCurrentPlugin*, const ExtismVal*, ExtismSize, ExtismVal*, ExtismSize, void*)"
 
     @ffi.callback(signature)  # type: ignore[untyped-decorator]
-    def discover(_plugin: Any, _inputs: Any, _n_in: int, outputs: Any, n_out: int, _data: Any) -> None:
+    def discover(plugin: Any, _inputs: Any, _n_in: int, outputs: Any, n_out: int, _data: Any) -> None:
+        if (state := state_of(plugin)) is not None:
+            state.check_deadline()
         if n_out:
             outputs[0].v.i64 = 0  # "not available": the reference's answer when it has no control plane
 
     @ffi.callback(signature)  # type: ignore[untyped-decorator]
-    def poll_oneoff(_plugin: Any, _inputs: Any, _n_in: int, outputs: Any, n_out: int, _data: Any) -> None:
+    def poll_oneoff(plugin: Any, _inputs: Any, _n_in: int, outputs: Any, n_out: int, _data: Any) -> None:
+        if (state := state_of(plugin)) is not None:
+            state.check_deadline()
         if n_out:
             outputs[0].v.i32 = WASI_ENOTSUP  # a sleep in the host would outlast the timeout
 
@@ -397,22 +416,30 @@ def _host_functions() -> list[Any]:
     ]
 
 
-def _invoke(plugin: Any, export: str, data: bytes) -> tuple[int, str | None, bytes]:
-    """``(return code, error text or None, output)`` of one call.
+def _invoke(
+    plugin: Any, export: str, data: bytes, timeout: float, guest: GuestLog
+) -> tuple[int, str | None, bytes, float]:
+    """``(return code, error text or None, output, seconds)`` of one call; its log lines go to ``guest``.
 
     The SDK's ``Plugin.call`` raises ``Error code: N`` when ``Execute`` returns non-zero without setting an
-    error, and then loses the output; Chainloop reads the output anyway, so the C API is called directly.
+    error, and then loses the output; Chainloop reads the output anyway, so the C API is called directly. The
+    host functions find the call's :class:`HostState` (deadline, log) through Extism's host context.
     """
     from extism_sys import ffi, lib
 
     handle = plugin.plugin
-    rc = int(lib.extism_plugin_call(handle, export.encode(), data, len(data)))
+    cancel_handle = lib.extism_plugin_cancel_handle(handle)
+    start = time.monotonic()
+    state = HostState(start + timeout, functools.partial(lib.extism_plugin_cancel, cancel_handle), guest)
+    context = ffi.new_handle(state)  # alive until the call returns
+    rc = int(lib.extism_plugin_call_with_host_context(handle, export.encode(), data, len(data), context))
+    elapsed = time.monotonic() - start
     error = lib.extism_plugin_error(handle)
     if error != ffi.NULL:
-        return rc, ffi.string(error).decode("utf-8", "replace"), b""
+        return rc, ffi.string(error).decode("utf-8", "replace"), b"", elapsed
     size = int(lib.extism_plugin_output_length(handle))
     output = bytes(ffi.buffer(lib.extism_plugin_output_data(handle), size)) if size else b""
-    return rc, None, output
+    return rc, None, output, elapsed
 
 
 def _runtime_account(entries: Sequence[LogEntry]) -> str:
@@ -425,15 +452,26 @@ def _runtime_account(entries: Sequence[LogEntry]) -> str:
     )
 
 
-def _forward(policy: str, entries: Sequence[LogEntry], dropped: int) -> None:
-    """The guest's log lines to Python logging at their level; the runtime's own at debug."""
-    for entry in entries:
-        if entry.from_guest:
-            log.log(entry.level, "policy %s: %s", policy, entry.message, extra={"policy": policy})
-        else:
-            log.debug("policy %s: extism: %s", policy, entry.message, extra={"policy": policy})
-    if dropped:
-        log.warning("policy %s: %d more log lines dropped", policy, dropped, extra={"policy": policy})
+def _threshold() -> int:
+    """The lowest level of a guest line that Python logging would show now (above ERROR: none)."""
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR):
+        if log.isEnabledFor(level):
+            return level
+    return logging.CRITICAL
+
+
+def _forward(policy: str, guest: GuestLog, runtime: Sequence[LogEntry], runtime_dropped: int) -> None:
+    """The guest's kept log lines to Python logging at their level, then how many were dropped; the
+    runtime's own events at debug."""
+    extra = {"policy": policy}
+    for entry in guest.entries:
+        log.log(entry.level, "policy %s: %s", policy, entry.message, extra=extra)
+    if guest.dropped:
+        log.warning("policy %s: %s more log lines dropped", policy, f"{guest.dropped:,}", extra=extra)
+    for entry in runtime:
+        log.debug("policy %s: extism: %s", policy, entry.message, extra=extra)
+    if runtime_dropped:
+        log.debug("policy %s: extism: %s more events dropped", policy, f"{runtime_dropped:,}", extra=extra)
 
 
 def _not_json(name: str) -> None:

@@ -288,8 +288,8 @@ def _first_line(text: str) -> str:
 
 # -- Extism's log --------------------------------------------------------------------------------------------
 MAX_ENTRY = 16 * 1024  # characters kept of one event; the head and the tail (where its plugin field is)
-MAX_ENTRIES = 1000  # events kept per evaluation; a policy that logs more has the rest counted and dropped
-PUMP_INTERVAL = 0.05  # seconds between drains while evaluations run, so a flood of log lines cannot pile up
+MAX_ENTRIES = 1000  # runtime events kept per evaluation; the rest are counted and dropped
+PUMP_INTERVAL = 0.05  # seconds between drains while evaluations run, so events cannot pile up
 _EVENT = re.compile(r"^\S+\s+(TRACE|DEBUG|INFO|WARN|ERROR)\s+([\w:]+): (.*)$", re.DOTALL)
 _PLUGIN = re.compile(r'\s?plugin="([0-9a-f-]{36})"\s*$')
 _TAIL = 128
@@ -316,9 +316,12 @@ class ExtismLog:
     silently loses it), so a single instance exists (:data:`EXTISM_LOG`). Every event Extism writes for a plugin
     ends with that plugin's id, and each evaluation watches its own instance's id; events of plugins nobody
     watches (other users of Extism in the process) are dropped. It is installed at level ``debug``, so that
-    the guest's debug lines can reach ``--debug``: measured, that adds about 10 us to a call. While evaluations
-    run a daemon thread drains the buffer every 50 ms, so a policy logging in a loop cannot fill the host's
-    memory; each evaluation keeps at most 1,000 events of at most 16 KiB.
+    Extism's account of each call can reach ``--debug``: measured, that adds about 10 us to a call. The
+    guest's own log lines do not come this way: the engine replaces Extism's ``log_*`` host functions
+    (wasm_log.py), because this buffer is unbounded and draining it holds a lock the logging guest waits on,
+    inside a host call where the time limit cannot reach it. What remains are the runtime's few events per
+    call; still, while evaluations run a daemon thread drains the buffer every 50 ms, and each evaluation
+    keeps at most 1,000 events of at most 16 KiB.
     """
 
     def __init__(self) -> None:
