@@ -4,8 +4,10 @@ Rules (documented for users in docs/materials.md):
 
 1. The value is looked at once, through a bounded :class:`Sample` (the first bytes of a file, never the whole
    file, never the network).
-2. Problems with the file itself stop detection at once: a path that exists but cannot be read, or an empty
-   file. No kind could accept such a value, and trying the next ones would only hide the real problem.
+2. Problems with the file itself stop detection at once: a path that exists but is not a regular file or a
+   directory (a FIFO, a device, a socket), cannot be read, is empty, or changes while a kind reads it (also a
+   file of a directory a kind reads, such as an OCI layout's ``index.json`` that is a FIFO). No kind could
+   accept such a value, and trying the next ones would only hide the real problem.
 3. Kinds are tried in ``registry.detection_order``. A kind whose ``sniff`` rejects the sample is skipped;
    otherwise it crafts the value, and the first success wins. A :class:`MaterialError` from a candidate means
    "not this kind" and the next one is tried.
@@ -23,6 +25,7 @@ import os
 import attrs
 
 from crafter.errors import MaterialError
+from crafter.materials.fileio import MaterialFileError
 from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, Sample
 
 #: How many failed candidates the final error's hint lists, with their reasons.
@@ -49,6 +52,8 @@ def detect_kind(value: str, registry: MaterialRegistry, options: CraftOptions) -
             continue
         try:
             crafted = kind.craft(value, strict)
+        except MaterialFileError:
+            raise  # rule 2, found while reading: the file (or one in the directory) is the problem
         except MaterialError as exc:
             failures.append((name, exc))
             continue

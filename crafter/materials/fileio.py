@@ -33,9 +33,17 @@ _CHANGED_ADVICE = "add it again"
 _EMPTY_HINT = "materials must have content"
 
 
-class MaterialFileError(MaterialError):
-    """A problem with a material file itself (missing, not a regular file, unreadable, too large, changed
-    while it was read, empty); the message already names the file."""
+class NamedFileError(MaterialError):
+    """A material error whose message already names the file."""
+
+
+class MaterialFileError(NamedFileError):
+    """A problem with a material file itself (missing, not a regular file, unreadable, changed while it was
+    read, empty): no kind could accept the file, so auto-detection stops at once."""
+
+
+class TooLargeToParseError(NamedFileError):
+    """The file is larger than a structured kind parses in memory; another kind (ARTIFACT) may take it."""
 
 
 @attrs.frozen
@@ -109,13 +117,13 @@ class MaterialReader(io.RawIOBase):
     def read_all(self, limit: int) -> bytes:
         """The rest of the file, refused when it is larger than ``limit`` (at most ``limit + 1`` bytes read)."""
         if self._file.size > limit:
-            raise _too_large(self.path, self._file.size)
+            raise _too_large(self.path, self._file.size, limit)
         want = limit + 1
         data = self.read(min(want, self._file.size + 1))  # one allocation when the file did not grow
         while len(data) < want and (more := self.read(want - len(data))):
             data += more
         if len(data) > limit:
-            raise _too_large(self.path, len(data), at_least=True)
+            raise _too_large(self.path, len(data), limit, at_least=True)
         return data
 
     def finish(self) -> str:
@@ -130,10 +138,10 @@ class MaterialReader(io.RawIOBase):
         return "sha256:" + self._hash.hexdigest()
 
 
-def _too_large(path: str, size: int, *, at_least: bool = False) -> MaterialFileError:
-    more = "more than " if at_least else ""
-    return MaterialFileError(
-        f"{path}: file too large to parse ({more}{size} bytes, limit {MAX_PARSED_BYTES})",
+def _too_large(path: str, size: int, limit: int, *, at_least: bool = False) -> TooLargeToParseError:
+    more = "at least " if at_least else ""
+    return TooLargeToParseError(
+        f"{path}: file too large to parse ({more}{size} bytes, limit {limit})",
         hint="add it as an ARTIFACT instead",
     )
 

@@ -22,6 +22,7 @@ import attrs
 
 from crafter.errors import MaterialError
 from crafter.files import open_regular
+from crafter.materials.fileio import MaterialFileError
 from crafter.materials.interface import ANN_IMAGE_TAG, Crafted, CraftOptions, ImageInfo, MaterialKind, Sample
 
 DEFAULT_REGISTRY = "index.docker.io"
@@ -150,7 +151,7 @@ def _read_json(layout: str, what: str) -> Any:
     if not os.path.lexists(path):
         raise MaterialError(f"{layout}: not a valid OCI layout: {what} is missing")
     # A regular file only (a FIFO would block the read forever), read with a cap whatever its size says.
-    with open_regular(path, error=MaterialError) as fh:
+    with open_regular(path, error=MaterialFileError) as fh:
         data = fh.read_at_most(MAX_LAYOUT_JSON_BYTES)
         if len(data) > MAX_LAYOUT_JSON_BYTES:
             raise MaterialError(f"{path}: {what} too large (more than {MAX_LAYOUT_JSON_BYTES} bytes)")

@@ -32,7 +32,7 @@ from crafter.materials.archives import (
     iter_tar_gz,
     iter_zip,
 )
-from crafter.materials.fileio import MAX_PARSED_BYTES, MaterialFileError, MaterialReader, streamed_file_record
+from crafter.materials.fileio import MAX_PARSED_BYTES, MaterialReader, NamedFileError, streamed_file_record
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
 
 # Annotations recorded for JUNIT_XML (totals over every suite, nested suites included; decimal strings).
@@ -341,7 +341,7 @@ def _read_streamed(
             reader.finish()  # "file is empty", before any parser complains of a missing root element
         try:
             result = parse(reader)
-        except MaterialFileError:
+        except NamedFileError:
             raise
         except MaterialError as exc:
             raise _in_file(value, exc) from exc
