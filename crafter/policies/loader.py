@@ -232,6 +232,11 @@ class PolicyLoader:
         if found is None:
             where = ", ".join(str(c) for c in absolute)
             problem = "is a directory, not a file" if any(c.is_dir() for c in absolute) else "file not found"
+            special = next((c for c in absolute if c.exists() and not c.is_dir()), None)
+            if special is not None:  # a FIFO, a device, a socket: never opened
+                from crafter.files import describe_mode
+
+                problem = f"{special} is not a regular file ({describe_mode(special.stat().st_mode)})"
             raise PolicyError(f"{ref}: {problem}", hint=f"looked for: {where}")
         return _Location(str(found), "file://" + found.as_posix(), pin)
 
@@ -322,15 +327,27 @@ def _check_url(url: str, pin: str, ref: str) -> None:
         )
 
 
+#: A local policy file (document, Rego or WASM module) larger than this is refused.
+MAX_LOCAL_POLICY_BYTES = 64 << 20
+
+
 def _read_file(path: Path, ref: str) -> bytes:
+    """A local policy file: a regular file only (a FIFO or a device is refused, never waited on), read with a
+    cap (:func:`crafter.files.open_regular`)."""
+    from crafter.files import open_regular
+
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"{ref}: file not found ({path})") from None
-    except IsADirectoryError:
-        raise PolicyError(f"{ref}: is a directory, not a file ({path})") from None
-    except OSError as exc:
-        raise PolicyError(f"{ref}: cannot read {path}: {exc.strerror}") from exc
+        opened = open_regular(path, error=PolicyError)
+    except PolicyError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise PolicyError(f"{ref}: file not found ({path})") from None
+        raise PolicyError(f"{ref}: {exc.message}") from exc
+    with opened as fh:
+        data = fh.read_at_most(MAX_LOCAL_POLICY_BYTES)
+        if len(data) > MAX_LOCAL_POLICY_BYTES:
+            raise PolicyError(f"{ref}: {path} is larger than {MAX_LOCAL_POLICY_BYTES} bytes")
+        fh.check_unchanged(len(data))
+    return data
 
 
 def _parse(data: bytes, source: str) -> Any:

@@ -98,12 +98,10 @@ class Case:
     @classmethod
     def from_file(cls, path: Path) -> Case:
         """Read a case file; a malformed one raises :class:`PolicyError` naming the file and the problem."""
-        from crafter.documents import load_yaml  # bounded, duplicate keys refused; YAML 1.2 booleans
+        from crafter.documents import MAX_DOCUMENT_BYTES, load_yaml  # bounded; YAML 1.2 booleans
+        from crafter.files import read_small_file  # a regular file only, capped
 
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PolicyError(f"{path}: cannot read test case: {exc.strerror}") from exc
+        data = read_small_file(path, what="test case", limit=MAX_DOCUMENT_BYTES, error=PolicyError)
         return cls.from_dict(load_yaml(data, f"{path}: invalid test case", PolicyError), path)
 
     @classmethod
@@ -204,11 +202,10 @@ def _policy_dir(case_path: Path) -> Path:
 
 def _read_statement(path: Path) -> Mapping[str, Any]:
     from crafter.documents import load_json  # nesting bounded, duplicate keys refused
+    from crafter.files import read_small_file  # a regular file only, capped
+    from crafter.materials.fileio import MAX_PARSED_BYTES
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read statement: {exc.strerror}") from exc
+    raw = read_small_file(path, what="statement", limit=MAX_PARSED_BYTES, error=PolicyError)
     data = load_json(raw, f"{path}: statement", PolicyError)
     if not isinstance(data, Mapping):
         raise PolicyError(f"{path}: statement is not a JSON object")

@@ -278,3 +278,22 @@ def test_special_github_event_file_is_a_warning(cli: Cli, fifo: Path, special: s
     assert code == 0, err
     assert f"GitHub event file {path} is not a regular file ({what})" in err
     assert cli("status")[0] == 0
+
+
+# --- policies -----------------------------------------------------------------------------------------------
+
+
+def test_special_policy_file_is_refused(cli: Cli, fifo: Path) -> None:
+    code, _, err = cli("policy", "eval", "--policy", str(fifo), "--material", str(SBOM))
+    assert code == ExitCode.POLICY
+    assert error_line(err).endswith(f"{fifo} is not a regular file (a FIFO)")
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_special_policy_material_is_refused(cli: Cli, fifo: Path, special: str) -> None:
+    path = str(fifo) if special == "fifo" else special
+    policy = ROOT / "policies" / "sbom-min-components" / "policy.yaml"
+    for kind_args in (("--kind", "SBOM_CYCLONEDX_JSON"), ("--kind", "ATTESTATION")):
+        code, _, err = cli("policy", "eval", "--policy", str(policy), "--material", path, *kind_args)
+        assert code in (ExitCode.MATERIAL, ExitCode.POLICY)
+        assert "is not a regular file (a " in error_line(err)
