@@ -18,6 +18,7 @@ import attrs
 
 from crafter.contract import Contract, ContractMaterial, load_contract
 from crafter.errors import MaterialError, UsageError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, ProgressCallback
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
@@ -96,13 +97,18 @@ class Crafter:
         registry: MaterialRegistry | None = None,
         policies: PolicyHook | None = None,
         policy_options: VerifierOptions | None = None,
+        http_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        """``http_timeout``: the deadline, in seconds, of each request to a timestamp server and, unless
+        ``policy_options`` sets its own, of each remote policy download; KMS calls get it as their client
+        allows (``--http-timeout``, docs/security.md)."""
         self.environ: dict[str, str] = dict(os.environ if environ is None else environ)
         self.cwd = cwd or Path.cwd()
         self.store = StateStore(state_dir or default_state_dir(self.environ, self.cwd))
         self._registry = registry
         self._policies = policies  # an explicit hook wins; else one is made per contract
         self.policy_options = policy_options
+        self.http_timeout = http_timeout
 
     def _hook(self, contract: Contract, contract_path: str) -> PolicyHook:
         """The policy hook for an attestation: a verifier when its contract attaches policies."""
@@ -110,11 +116,10 @@ class Crafter:
             return self._policies
         if not contract.policies and not contract.policy_groups:
             return NoPolicies()  # no policy machinery imported for contracts without policies
-        from crafter.policies.verifier import PolicyVerifier
+        from crafter.policies.verifier import PolicyVerifier, VerifierOptions
 
-        return PolicyVerifier(
-            contract, cwd=self.cwd, contract_path=contract_path, options=self.policy_options
-        )
+        options = self.policy_options or VerifierOptions(http_timeout=self.http_timeout)
+        return PolicyVerifier(contract, cwd=self.cwd, contract_path=contract_path, options=options)
 
     @property
     def registry(self) -> MaterialRegistry:
@@ -426,7 +431,7 @@ class Crafter:
         )
         check_complete(state, contract)
         provider: PasswordProvider = password if callable(password) else (lambda: password)
-        signer = load_signer(key, provider, environ=self.environ)
+        signer = load_signer(key, provider, environ=self.environ, timeout=self.http_timeout)
         hook = self._hook(contract, state.contract_path)
         try:
             pushed = hook.verify_statement(state, without_policy_fields(render(state)), phase="PUSH")
@@ -443,7 +448,9 @@ class Crafter:
         statement = render(state)
         payload = serialize(statement)
         validate(payload)
-        signed = sign_statement(payload, signer, timestamp_server=timestamp_server)
+        signed = sign_statement(
+            payload, signer, timestamp_server=timestamp_server, http_timeout=self.http_timeout
+        )
         digest = "sha256:" + hashlib.sha256(payload).hexdigest()
         target = bundle_target(bundle or self.cwd / f"attestation-{aid}.sigstore.json", digest)
         write_bundle(target, signed)

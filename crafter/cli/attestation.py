@@ -11,6 +11,7 @@ import attrs
 import click
 
 from crafter.cli import render
+from crafter.http import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from crafter.crafter import Crafter
@@ -26,8 +27,11 @@ insecure_option = click.option(
 
 @attrs.frozen
 class Settings:
+    """The global options (``crafter --state-dir ... --http-timeout ... COMMAND``)."""
+
     state_dir: str | None
     debug: bool
+    http_timeout: float = DEFAULT_TIMEOUT
 
     def crafter(self, policy: PolicyFlags | None = None) -> Crafter:
         from crafter.crafter import Crafter
@@ -35,7 +39,14 @@ class Settings:
         return Crafter(
             state_dir=Path(self.state_dir) if self.state_dir else None,
             policy_options=policy.options() if policy else None,
+            http_timeout=self.http_timeout,
         )
+
+
+def http_timeout() -> float:
+    """``--http-timeout`` (or ``CRAFTER_HTTP_TIMEOUT``) of the running command, else the default."""
+    settings = click.get_current_context().find_object(Settings)
+    return settings.http_timeout if settings is not None else DEFAULT_TIMEOUT
 
 
 @attrs.frozen
@@ -48,6 +59,7 @@ class PolicyFlags:
     rego_backend: str = "regopy"
     allowed_hosts: tuple[str, ...] = ()
     wasm_memory_mib: int | None = None
+    http_timeout: float = DEFAULT_TIMEOUT  # the global --http-timeout, for remote policies
 
     def options(self) -> VerifierOptions:
         from crafter.crafter import parse_key_values
@@ -59,6 +71,7 @@ class PolicyFlags:
             enforce=self.enforce,
             rego_backend=self.rego_backend,
             allowed_hosts=self.allowed_hosts,
+            http_timeout=self.http_timeout,
         )
         if self.wasm_memory_mib:
             options = attrs.evolve(options, wasm_memory_bytes=self.wasm_memory_mib << 20)
@@ -80,6 +93,7 @@ def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
                 rego_backend=kwargs.pop("rego_backend"),
                 allowed_hosts=kwargs.pop("allowed_hosts"),
                 wasm_memory_mib=kwargs.pop("wasm_memory_mib"),
+                http_timeout=http_timeout(),
             )
             return command(*args, **kwargs)
 
@@ -365,13 +379,13 @@ def _oci_stores(reference: str | None, insecure: bool) -> list[Store]:
         return []
     from crafter.storage.oci import OciStore
 
-    return [OciStore(reference, insecure=insecure)]
+    return [OciStore(reference, insecure=insecure, timeout=http_timeout())]
 
 
 def _content_store(spec: str | None, insecure: bool) -> ContentStore | None:
     from crafter.storage import content_store
 
-    return content_store(spec, insecure=insecure) if spec else None
+    return content_store(spec, insecure=insecure, timeout=http_timeout()) if spec else None
 
 
 @click.command()
@@ -393,7 +407,7 @@ def pull(reference: str, output_file: Path | None, insecure: bool) -> None:
         raise UsageError(
             f"{reference!r} is not an OCI reference", hint="crafter pull oci://REGISTRY/REPO:TAG"
         )
-    data = OciStore(reference, insecure=insecure).get()
+    data = OciStore(reference, insecure=insecure, timeout=http_timeout()).get()
     if output_file is None:
         click.echo(data.decode("utf-8", "replace"), nl=False)
         return

@@ -16,6 +16,7 @@ import click
 from crafter._version import __version__
 from crafter.cli import attestation, keys, policy, verify
 from crafter.errors import CrafterError, ExitCode
+from crafter.http import DEFAULT_TIMEOUT, TIMEOUT_ENV, TIMEOUT_OPTION
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -26,9 +27,18 @@ from crafter.errors import CrafterError, ExitCode
     envvar="CRAFTER_STATE_DIR",
     help="Where attestations in progress are kept [env CRAFTER_STATE_DIR; default ./.crafter].",
 )
+@click.option(
+    TIMEOUT_OPTION,
+    "http_timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    envvar=TIMEOUT_ENV,
+    metavar="SECONDS",
+    help=f"Deadline of each request to a registry, timestamp server or remote policy, connection to last "
+    f"byte [env {TIMEOUT_ENV}; default: {DEFAULT_TIMEOUT:g}].",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.pass_context
-def cli(ctx: click.Context, state_dir: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, state_dir: str | None, http_timeout: float | None, debug: bool) -> None:
     """Make signed, policy-checked supply-chain attestations.
 
     \b
@@ -37,7 +47,9 @@ def cli(ctx: click.Context, state_dir: str | None, debug: bool) -> None:
     crafter status                            see what is recorded and missing
     crafter push --key release.key            sign it into a Sigstore bundle
     """
-    ctx.obj = attestation.Settings(state_dir=state_dir, debug=debug)
+    ctx.obj = attestation.Settings(
+        state_dir=state_dir, debug=debug, http_timeout=http_timeout or DEFAULT_TIMEOUT
+    )
 
 
 cli.add_command(attestation.init)

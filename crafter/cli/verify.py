@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crafter.cli.attestation import output_option
+from crafter.cli.attestation import http_timeout, output_option
 from crafter.errors import CrafterError
 
 if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only when verify runs
@@ -219,6 +219,7 @@ def verify(
             timestamp_intermediates=tsa_intermediates,
             require_tlog=require_tlog,
             raise_on_failure=False,
+            http_timeout=http_timeout(),
         )
     except CrafterError as exc:
         if output == "json":  # one JSON document on failure too, for scripts

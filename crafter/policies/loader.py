@@ -7,8 +7,9 @@ reference may end with ``@sha256:HEX``: the digest of the bytes loaded must matc
 forms (``chainloop://``, ``provider:name``) are refused with the alternatives.
 
 The digest of the bytes actually loaded is recorded in ``Policy.reference`` / ``PolicyGroup.reference``.
-Remote documents and scripts are fetched with ``urllib`` under a time and size limit, and kept in a cache
-keyed by their digest, so that a pinned reference already in the cache needs no network.
+Remote documents and scripts are fetched with :mod:`crafter.http` under a deadline (``--http-timeout``) and a
+size cap (:data:`MAX_DOCUMENT_BYTES`), and kept in a cache keyed by their digest, so that a pinned reference
+already in the cache needs no network.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import attrs
 
 from crafter.errors import PolicyError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.policies.documents import ScriptResolver, parse_group, parse_policy
 from crafter.policies.spec import Policy, PolicyGroup, PolicyReference
 from crafter.schema_check import DNS_PATTERN
@@ -41,7 +42,8 @@ _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\policy.yaml is a path, not provide
 _PROVIDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*:")
 _BUILTIN_NAME = re.compile(DNS_PATTERN)
 _HEX = re.compile(r"^[0-9a-f]{64}$")
-_CHUNK = 64 * 1024
+#: The largest remote policy, group or script fetched (``timeout``: :data:`crafter.http.DEFAULT_TIMEOUT`).
+MAX_DOCUMENT_BYTES = 4 << 20
 
 
 @attrs.frozen
@@ -96,8 +98,8 @@ class PolicyLoader:
         cwd: Path,
         builtin_dir: Path,
         cache_dir: Path | None,
-        timeout: float = 10.0,
-        max_bytes: int = 4 << 20,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
         engines: Collection[str] = ("rego", "wasm"),
         ca_file: str | None = None,
     ) -> None:
@@ -363,54 +365,28 @@ def _parse(data: bytes, source: str) -> Any:
 
 
 def _download(url: str, pin: str, ref: str, *, timeout: float, max_bytes: int, ca_file: str | None) -> bytes:
-    """GET ``url`` with a deadline and a size cap; every failure is one :class:`PolicyError` line."""
-    import http.client
-    import ssl
-    import urllib.error
-    import urllib.request
-
+    """GET ``url`` under a deadline and a size cap (:mod:`crafter.http`); every failure is one
+    :class:`PolicyError` line naming the reference."""
+    from crafter import http
     from crafter._version import __version__
 
-    class Redirects(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-            _check_url(newurl, pin, ref)  # no redirect to another scheme, nor to plain http elsewhere
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
+    def redirect(newurl: str) -> None:
+        _check_url(newurl, pin, ref)  # no redirect to another scheme, nor to plain http elsewhere
 
-    context = ssl.create_default_context(cafile=ca_file)
     # Loopback servers are reached directly; other hosts through the user's proxy settings, if any.
-    proxies = urllib.request.ProxyHandler({} if _is_loopback(url) else None)
-    opener = urllib.request.build_opener(proxies, urllib.request.HTTPSHandler(context=context), Redirects())
-    request = urllib.request.Request(url, headers={"User-Agent": f"crafter/{__version__}"})
-    deadline = time.monotonic() + timeout
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length", "")
-            if length.isdigit() and int(length) > max_bytes:
-                raise PolicyError(f"{ref}: too large ({int(length)} bytes, the limit is {max_bytes})")
-            return _read_capped(response, ref, max_bytes, deadline, timeout)
-    except urllib.error.HTTPError as exc:
-        raise PolicyError(f"{ref}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise PolicyError(f"{ref}: timed out after {timeout:g} s") from None
-        raise PolicyError(f"{ref}: cannot fetch {url}: {exc.reason}") from exc
-    except TimeoutError:
-        raise PolicyError(f"{ref}: timed out after {timeout:g} s") from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise PolicyError(f"{ref}: cannot fetch {url}: {exc}") from exc
-
-
-def _read_capped(response: Any, ref: str, max_bytes: int, deadline: float, timeout: float) -> bytes:
-    """Read at most ``max_bytes`` (one more byte means too large) before ``deadline``."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise PolicyError(f"{ref}: timed out after {timeout:g} s")
-        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            raise PolicyError(f"{ref}: too large (more than {max_bytes} bytes)")
+    answer = http.request(
+        "GET",
+        url,
+        headers={"User-Agent": f"crafter/{__version__}"},
+        peer=ref,
+        what="document",
+        max_bytes=max_bytes,
+        error=PolicyError,
+        timeout=timeout,
+        ca_file=ca_file,
+        check_redirect=redirect,
+        unreachable=f"{ref}: cannot fetch {url}",
+    )
+    if not 200 <= answer.status < 300:
+        raise PolicyError(f"{ref}: HTTP {answer.status} {answer.reason}".rstrip())
+    return answer.body

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crafter.http import DEFAULT_TIMEOUT
+
 if TYPE_CHECKING:
     from crafter.policies.engines.interface import Limits
     from crafter.policies.spec import Attachment
@@ -16,7 +18,8 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class VerifierOptions:
-    """How policies are evaluated (CLI: --policy-timeout, --policy-input, --enforce, --rego-backend)."""
+    """How policies are evaluated (CLI: --policy-timeout, --policy-input, --enforce, --rego-backend) and
+    fetched (``http_timeout``: the deadline of each download of a remote policy, --http-timeout)."""
 
     timeout: float = 60.0
     memory_bytes: int = 1 << 30  # address space a Rego worker may add
@@ -27,6 +30,7 @@ class VerifierOptions:
     runtime_inputs: Mapping[str, str] = attrs.field(factory=dict)
     max_workers: int = 0  # 0: the number of cores
     cache_dir: Path | None = None  # remote policy cache
+    http_timeout: float = DEFAULT_TIMEOUT  # seconds for each remote policy download
 
     def limits(self, attachment: Attachment | None = None) -> Limits:
         """The limits of one evaluation: the attachment's timeout wins; its allowed hosts add to ours."""

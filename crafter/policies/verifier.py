@@ -67,7 +67,11 @@ def default_loader(cwd: Path, options: VerifierOptions, engines: EngineRegistry)
     from crafter.resources import policies_dir
 
     return PolicyLoader(
-        cwd=cwd, builtin_dir=policies_dir(), cache_dir=options.cache_dir, engines=engines.names()
+        cwd=cwd,
+        builtin_dir=policies_dir(),
+        cache_dir=options.cache_dir,
+        engines=engines.names(),
+        timeout=options.http_timeout,
     )
 
 

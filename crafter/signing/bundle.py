@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import CrafterError, SigningError
 from crafter.files import read_small_file
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing import algorithms
 from crafter.signing.bundle_shape import check_material_shape
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
@@ -68,12 +69,14 @@ def sign_statement(
     *,
     payload_type: str = IN_TOTO_PAYLOAD_TYPE,
     timestamp_server: str | None = None,
+    http_timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
     """Sign ``payload`` (the statement, serialised once by the caller) and return the bundle as a JSON dict.
 
     The signature covers ``PAE(payload_type, payload)`` over exactly these bytes; nothing here re-serialises.
     ``timestamp_server``: the URL of an RFC 3161 timestamp authority; its timestamp over the DSSE signature is
-    added to the bundle (:mod:`crafter.signing.timestamp`; a failure is a :class:`SigningError`).
+    added to the bundle (:mod:`crafter.signing.timestamp`; a failure is a :class:`SigningError`), its answer
+    awaited at most ``http_timeout`` seconds (``--http-timeout``).
 
     This is the one place a signer backend is called: any exception it raises becomes :class:`SigningError`,
     and the signature is checked against the signer's own public key before it is used, so a backend that
@@ -84,7 +87,8 @@ def sign_statement(
     if timestamp_server:  # sign, then an RFC 3161 timestamp over the signature (any signer kind)
         from crafter.signing.timestamp import add_timestamp
 
-        return add_timestamp(sign_statement(payload, signer, payload_type=payload_type), timestamp_server)
+        bare = sign_statement(payload, signer, payload_type=payload_type)
+        return add_timestamp(bare, timestamp_server, timeout=http_timeout)
     envelope = Envelope(payload=payload, payload_type=payload_type)
     try:
         whole = signer.sign_bundle(payload, payload_type)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 
 from crafter.errors import SigningError
 from crafter.files import read_small_file
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing import algorithms
 from crafter.signing.interface import Signer
 
@@ -142,11 +143,14 @@ def load_signer(
     password_provider: PasswordProvider,
     *,
     environ: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Signer:
     """Load the signer a key reference names.
 
     ``ref`` is a path to a PEM private key or ``env://VAR``; ``environ`` is where ``env://`` looks (defaults
-    to ``os.environ``). ``password_provider`` is called only if the key is encrypted.
+    to ``os.environ``). ``password_provider`` is called only if the key is encrypted. ``timeout``: seconds
+    for a KMS's network calls, as far as its client allows (:func:`crafter.signing.kms.load_kms_signer`;
+    ``--http-timeout``).
     """
     if ref.lower().startswith("pkcs11:"):  # an RFC 7512 URI has no "//"
         raise SigningError(
@@ -175,7 +179,7 @@ def load_signer(
     from crafter.signing import keyless, kms
 
     if scheme in kms.KMS_SCHEMES:
-        return kms.load_kms_signer(ref)
+        return kms.load_kms_signer(ref, timeout=timeout)
     if scheme == keyless.KEYLESS_SCHEME:
         return keyless.KeylessSigner(keyless.parse_keyless_reference(ref), environ=environ)
     what = "is not supported yet" if scheme in _PLANNED_SCHEMES else "is not a known key reference scheme"

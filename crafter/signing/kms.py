@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import CrafterError, SigningError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing import algorithms
 from crafter.signing.interface import Signer
 
@@ -40,6 +41,8 @@ KMS_SCHEMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "azurekms": ("azure", ("securesystemslib", "azure.identity", "azure.keyvault.keys")),
     "hashivault": ("vault", ("securesystemslib", "hvac")),
 }
+#: Attempts of one AWS KMS call, the first included (botocore's "standard" retry mode).
+AWS_MAX_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -162,13 +165,17 @@ class KmsSigner(Signer):
         return f"KmsSigner({self._reference}, {self._details})"
 
 
-def load_kms_signer(ref: str) -> KmsSigner:
-    """The signer for a cosign KMS reference; needs the backend's extra and its ambient credentials."""
+def load_kms_signer(ref: str, *, timeout: float = DEFAULT_TIMEOUT) -> KmsSigner:
+    """The signer for a cosign KMS reference; needs the backend's extra and its ambient credentials.
+
+    ``timeout`` (``--http-timeout``) bounds AWS KMS calls as botocore can: connecting, and each read, with at
+    most :data:`AWS_MAX_ATTEMPTS` attempts (botocore has no deadline for a whole call). GCP, Azure and Vault
+    go through securesystemslib, which offers no timeout: their own defaults apply (docs/security.md)."""
     parsed = parse_kms_reference(ref)
     _require(parsed.scheme)
     try:
         if parsed.scheme == "awskms":
-            return _aws(ref, parsed)
+            return _aws(ref, parsed, timeout)
         return _via_import(ref, parsed)
     except CrafterError:
         raise
@@ -193,11 +200,17 @@ def _checked(ref: str, pem: str, sslib_scheme: str) -> PublicKeyTypes:
     return public_key
 
 
-def _aws(ref: str, parsed: KmsReference) -> KmsSigner:
+def _aws(ref: str, parsed: KmsReference, timeout: float) -> KmsSigner:
     import boto3
+    from botocore.config import Config
     from securesystemslib.signer import AWSSigner, SSlibKey  # type: ignore[attr-defined]
 
-    client = boto3.client("kms", endpoint_url=parsed.endpoint) if parsed.endpoint else boto3.client("kms")
+    config = Config(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"total_max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+    )
+    client = boto3.client("kms", endpoint_url=parsed.endpoint, config=config)
     response = client.get_public_key(KeyId=parsed.key)
     public_key = serialization.load_der_public_key(response["PublicKey"])
     try:

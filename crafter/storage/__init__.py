@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.storage.interface import BUNDLE_MEDIA_TYPE, ContentStore, Store, StoreError
 
 if TYPE_CHECKING:
@@ -77,13 +78,18 @@ def publish(stores: Sequence[Store], bundle_path: Path, statement_digest: str) -
 
 
 def content_store(
-    spec: str, *, insecure: bool = False, environ: Mapping[str, str] | None = None
+    spec: str,
+    *,
+    insecure: bool = False,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> ContentStore:
-    """``oci://REGISTRY/REPO`` or a directory, as given to ``--cas``."""
+    """``oci://REGISTRY/REPO`` or a directory, as given to ``--cas``; ``timeout``: the deadline of each
+    registry request (``--http-timeout``)."""
     if spec.startswith("oci://"):
         from crafter.storage.oci import OciContentStore
 
-        return OciContentStore(spec, insecure=insecure, environ=environ)
+        return OciContentStore(spec, insecure=insecure, environ=environ, timeout=timeout)
     from crafter.storage.file import DirectoryContentStore
 
     return DirectoryContentStore(Path(spec))

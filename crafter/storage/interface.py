@@ -54,6 +54,12 @@ class ContentStore(ABC):
         """The bytes stored under ``digest``, checked against it: :class:`ContentNotFoundError` when absent,
         :class:`ContentDigestError` when they have another digest."""
 
+    def download_to(self, digest: str, path: Path) -> None:
+        """Write the bytes stored under ``digest`` to ``path``, checked as :meth:`download` checks them
+        (nothing is left at ``path`` when that fails). Stores that can stream (a registry) do so without
+        holding the bytes in memory; the others write what :meth:`download` returns."""
+        path.write_bytes(self.download(digest))
+
     @abstractmethod
     def location(self) -> str:
         """The store, as the user named it (for messages)."""

@@ -31,6 +31,7 @@ from crafter.storage.registry import (
     DOCKER_MANIFEST,
     OCI_INDEX,
     OCI_MANIFEST,
+    TIMEOUT,
     OciReference,
     RegistryClient,
     parse_json,
@@ -64,13 +65,16 @@ class OciStore(Store):
         insecure: bool = False,
         environ: Mapping[str, str] | None = None,
         client: RegistryClient | None = None,
+        timeout: float = TIMEOUT,
     ) -> None:
+        """``timeout``: the deadline of each registry request, in seconds (``--http-timeout``)."""
         self.reference = OciReference.parse(reference)
         env = os.environ if environ is None else environ
         self.client = client or RegistryClient(
             self.reference.registry,
             insecure=insecure,
             credentials=registry_credentials(self.reference.registry, env),
+            timeout=timeout,
         )
 
     def _location(self, digest: str) -> str:
@@ -190,7 +194,7 @@ class OciStore(Store):
         ]
         if len(layers) != 1:
             raise StoreError(f"{ref}: the artifact does not hold exactly one bundle layer")
-        return client.get_blob(ref.repository, str(layers[0]["digest"]))
+        return client.get_blob(ref.repository, str(layers[0]["digest"]), what="bundle")
 
 
 class OciContentStore(ContentStore):
@@ -205,7 +209,9 @@ class OciContentStore(ContentStore):
         *,
         insecure: bool = False,
         environ: Mapping[str, str] | None = None,
+        timeout: float = TIMEOUT,
     ) -> None:
+        """``timeout``: the deadline of each registry request, in seconds (``--http-timeout``)."""
         self.reference = OciReference.parse(reference)
         if self.reference.tag or self.reference.digest:
             raise StoreError(f"a content store is a repository, not a tag or digest: {reference!r}")
@@ -214,6 +220,7 @@ class OciContentStore(ContentStore):
             self.reference.registry,
             insecure=insecure,
             credentials=registry_credentials(self.reference.registry, env),
+            timeout=timeout,
         )
 
     def location(self) -> str:
@@ -232,5 +239,11 @@ class OciContentStore(ContentStore):
         self.client.put_blob(self.reference.repository, data)
 
     def download(self, digest: str) -> bytes:
+        """In memory: at most :data:`~crafter.storage.registry.BLOB_MAX_BYTES`; :meth:`download_to` streams."""
         split_digest(digest)
         return self.client.get_blob(self.reference.repository, digest)
+
+    def download_to(self, digest: str, path: Path) -> None:
+        """Streamed to ``path``: at most :data:`~crafter.storage.registry.CONTENT_BLOB_MAX_BYTES`."""
+        split_digest(digest)
+        self.client.download_blob(self.reference.repository, digest, path)

@@ -1,7 +1,13 @@
 """The OCI distribution API as crafter needs it: references, and a small client with Basic or Bearer-token
-authentication over the standard library (blob and manifest transfers are small; oras-py cannot set a
-manifest's ``artifactType``, so crafter writes manifests itself). Credentials: :mod:`crafter.storage.credentials`.
-The stores built on it: :mod:`crafter.storage.oci`.
+authentication over :mod:`crafter.http` (oras-py cannot set a manifest's ``artifactType``, so crafter writes
+manifests itself). Credentials: :mod:`crafter.storage.credentials`. The stores built on it:
+:mod:`crafter.storage.oci`.
+
+Every request has one deadline (``timeout``, :data:`crafter.http.DEFAULT_TIMEOUT`, ``--http-timeout``) and
+every answer a size cap by kind: manifests and referrers indexes :data:`MANIFEST_MAX_BYTES` (the distribution
+spec's 4 MiB), token answers :data:`TOKEN_MAX_BYTES`, other API answers :data:`ANSWER_MAX_BYTES`, a bundle
+(any blob read into memory) :data:`BLOB_MAX_BYTES`; content-store blobs are streamed to a file
+(:meth:`RegistryClient.download_blob`), at most :data:`CONTENT_BLOB_MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -10,14 +16,14 @@ import base64
 import hashlib
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
+from crafter import http
 from crafter.storage.credentials import DOCKER_HUB_NAMES, GIVEN, Credentials
 from crafter.storage.interface import ContentDigestError, ContentNotFoundError, StoreError, split_digest
 
@@ -28,7 +34,12 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 _MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-TIMEOUT = 30.0
+TIMEOUT = http.DEFAULT_TIMEOUT
+MANIFEST_MAX_BYTES = 4 << 20  # what the distribution spec asks registries to accept at least
+TOKEN_MAX_BYTES = 1 << 20
+ANSWER_MAX_BYTES = 1 << 20  # answers to uploads and to /v2/ (error bodies: crafter.http.ERROR_BODY_BYTES)
+BLOB_MAX_BYTES = 256 << 20  # a blob read into memory (a bundle: as for a bundle file)
+CONTENT_BLOB_MAX_BYTES = 8 << 30  # material bytes, streamed to a file, never held in memory
 MAX_REFERRER_PAGES = 100  # a registry that keeps sending rel="next" must not loop forever
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -96,6 +107,7 @@ class RegistryClient:
         credentials: Credentials | tuple[str, str] | None = None,
         timeout: float = TIMEOUT,
     ) -> None:
+        """``timeout``: the deadline of each request, in seconds (connection to last byte)."""
         self.registry = registry
         # Docker Hub's API lives on another host than the name references use.
         host = "registry-1.docker.io" if registry in DOCKER_HUB_NAMES else registry
@@ -112,12 +124,16 @@ class RegistryClient:
         *,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        what: str = "answer",
+        max_bytes: int = ANSWER_MAX_BYTES,
+        sink: Callable[[bytes], object] | None = None,
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One request; a 401 is answered once from the challenge. Returns status, headers (lower-case
-        names), body."""
+        names), body. The body is ``what`` (for messages), at most ``max_bytes``; a 2xx body goes to ``sink``
+        when given."""
         full = url if "://" in url else self.base + url
         for attempt in range(2):
-            status, resp_headers, body = self._send(method, full, data, headers)
+            status, resp_headers, body = self._send(method, full, data, headers, what, max_bytes, sink)
             if status != 401 or attempt == 1:
                 break
             challenge = resp_headers.get("www-authenticate", "")
@@ -133,22 +149,32 @@ class RegistryClient:
         return status, resp_headers, body
 
     def _send(
-        self, method: str, url: str, data: bytes | None, headers: Mapping[str, str] | None
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        what: str = "answer",
+        max_bytes: int = ANSWER_MAX_BYTES,
+        sink: Callable[[bytes], object] | None = None,
     ) -> tuple[int, Mapping[str, str], bytes]:
-        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-        if self._auth:
-            req.add_header("Authorization", self._auth)
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
-        except urllib.error.URLError as exc:
-            reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
-            hint = "is the registry running? A plain-HTTP registry needs --insecure"
-            raise StoreError(f"cannot reach registry {self.registry}: {reason}", hint=hint) from exc
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot reach registry {self.registry}: {exc}") from exc
+        # The credentials go to the registry only, not to a storage backend a blob download redirects to.
+        answer = http.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            authorization=self._auth,
+            peer=f"registry {self.registry}",
+            what=what,
+            max_bytes=max_bytes,
+            sink=sink,
+            error=StoreError,
+            timeout=self.timeout,
+            unreachable=f"cannot reach registry {self.registry}",
+            hint="is the registry running? A plain-HTTP registry needs --insecure",
+        )
+        return answer.status, answer.headers, answer.body
 
     def _basic(self) -> str | None:
         # An identity token is only good for the token endpoint's refresh-token grant, as with docker.
@@ -172,9 +198,11 @@ class RegistryClient:
                     form["refresh_token"] = self.credentials.secret
                     data = urllib.parse.urlencode(form).encode("ascii")
                     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-                    status, _, body = self._send("POST", params["realm"], data, headers)
+                    status, _, body = self._send(
+                        "POST", params["realm"], data, headers, "token answer", TOKEN_MAX_BYTES
+                    )
                 else:
-                    status, _, body = self._send("GET", url, None, None)
+                    status, _, body = self._send("GET", url, None, None, "token answer", TOKEN_MAX_BYTES)
             finally:
                 self._auth = saved
             if status != 200:
@@ -191,7 +219,11 @@ class RegistryClient:
     def get_manifest(self, repository: str, ref: str) -> tuple[str, str, bytes] | None:
         """(media type, digest, raw bytes) of a manifest or index; None when absent."""
         status, headers, body = self.request(
-            "GET", f"/v2/{repository}/manifests/{ref}", headers={"Accept": ", ".join(_MANIFEST_TYPES)}
+            "GET",
+            f"/v2/{repository}/manifests/{ref}",
+            headers={"Accept": ", ".join(_MANIFEST_TYPES)},
+            what="manifest",
+            max_bytes=MANIFEST_MAX_BYTES,
         )
         if status == 404:
             return None
@@ -230,8 +262,14 @@ class RegistryClient:
         self._check(status, f"uploading blob {digest}", body, ok=(201,))
         return digest
 
-    def get_blob(self, repository: str, digest: str) -> bytes:
-        status, _, body = self.request("GET", f"/v2/{repository}/blobs/{digest}")
+    def get_blob(
+        self, repository: str, digest: str, *, what: str = "blob", max_bytes: int = BLOB_MAX_BYTES
+    ) -> bytes:
+        """A blob's bytes, in memory (``what``, for messages, at most ``max_bytes``), checked against
+        ``digest``."""
+        status, _, body = self.request(
+            "GET", f"/v2/{repository}/blobs/{digest}", what=what, max_bytes=max_bytes
+        )
         if status == 404:
             raise ContentNotFoundError(f"blob {digest} not found in {self.registry}/{repository}")
         self._check(status, f"reading blob {digest}", body)
@@ -240,6 +278,40 @@ class RegistryClient:
                 f"blob {digest} from {self.registry}/{repository} does not match its digest"
             )
         return body
+
+    def download_blob(
+        self, repository: str, digest: str, path: Path, *, max_bytes: int = CONTENT_BLOB_MAX_BYTES
+    ) -> None:
+        """Stream a blob to ``path`` (at most ``max_bytes``; never held in memory), checked against ``digest``;
+        nothing is left at ``path`` when it fails."""
+        hasher = hashlib.sha256()
+        try:
+            out = path.open("wb")
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+        def write(chunk: bytes) -> None:
+            hasher.update(chunk)
+            try:
+                out.write(chunk)
+            except OSError as exc:  # a full disk is not the registry's fault
+                raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+        try:
+            with out:
+                status, _, body = self.request(
+                    "GET", f"/v2/{repository}/blobs/{digest}", what="blob", max_bytes=max_bytes, sink=write
+                )
+            if status == 404:
+                raise ContentNotFoundError(f"blob {digest} not found in {self.registry}/{repository}")
+            self._check(status, f"reading blob {digest}", body)
+            if "sha256:" + hasher.hexdigest() != digest:
+                raise ContentDigestError(
+                    f"blob {digest} from {self.registry}/{repository} does not match its digest"
+                )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
 
     def referrers(
         self, repository: str, digest: str, artifact_type: str | None = None
@@ -253,7 +325,13 @@ class RegistryClient:
         url = path + ("?" + urllib.parse.urlencode({"artifactType": artifact_type}) if artifact_type else "")
         found: list[dict[str, Any]] = []
         for page in range(MAX_REFERRER_PAGES):
-            status, headers, body = self.request("GET", url, headers={"Accept": OCI_INDEX})
+            status, headers, body = self.request(
+                "GET",
+                url,
+                headers={"Accept": OCI_INDEX},
+                what="referrers index",
+                max_bytes=MANIFEST_MAX_BYTES,
+            )
             if page == 0 and status == 404:
                 return None
             self._check(status, f"listing referrers of {digest}", body)

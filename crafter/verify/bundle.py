@@ -30,6 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from crafter.errors import CrafterError, DigestMismatchError, SignatureError, SigningError, UsageError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE
 from crafter.signing.message import Digest
 from crafter.verify.cas import open_content_store
@@ -56,20 +57,28 @@ if TYPE_CHECKING:
 
 
 def verify_reference(
-    reference: str, *, insecure: bool = False, cas: ContentStore | str | None = None, **kwargs: Any
+    reference: str,
+    *,
+    insecure: bool = False,
+    cas: ContentStore | str | None = None,
+    http_timeout: float = DEFAULT_TIMEOUT,
+    **kwargs: Any,
 ) -> VerifyResult:
     """Verify a bundle file, or a bundle fetched from a registry (``oci://REGISTRY/REPO[:TAG|@DIGEST]``:
     the artifact itself, or the newest bundle attached to that image). Keyword arguments: :func:`verify_bundle`'s.
-    ``insecure`` applies to the registry of an ``oci://`` reference and of an ``oci://`` content store.
+    ``insecure`` and ``http_timeout`` (the deadline of each request, ``--http-timeout``) apply to the registry
+    of an ``oci://`` reference and of an ``oci://`` content store.
     """
-    kwargs["cas"] = open_content_store(cas, insecure=insecure) if isinstance(cas, str) else cas
+    if isinstance(cas, str):
+        cas = open_content_store(cas, insecure=insecure, timeout=http_timeout)
+    kwargs["cas"] = cas
     if not reference.startswith("oci://"):
         return verify_bundle(Path(reference), **kwargs)
     import tempfile
 
     from crafter.storage.oci import OciStore
 
-    data = OciStore(reference, insecure=insecure).get()
+    data = OciStore(reference, insecure=insecure, timeout=http_timeout).get()
     raise_on_failure = kwargs.pop("raise_on_failure", True)
     with tempfile.TemporaryDirectory(prefix="crafter-verify-") as tmp:
         fetched = Path(tmp) / "bundle.sigstore.json"

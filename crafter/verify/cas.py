@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crafter.errors import UsageError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.verify.result import MaterialCheck
 from crafter.verify.statement import policy_evaluations
 
@@ -16,14 +17,17 @@ if TYPE_CHECKING:
     from crafter.storage.interface import ContentStore
 
 
-def open_content_store(spec: str, *, insecure: bool = False) -> ContentStore:
+def open_content_store(
+    spec: str, *, insecure: bool = False, timeout: float = DEFAULT_TIMEOUT
+) -> ContentStore:
     """The content store ``crafter add --cas SPEC`` wrote to; a directory must exist (a mistyped path would
-    otherwise only show as materials "not in the content store")."""
+    otherwise only show as materials "not in the content store"). ``timeout``: the deadline of each registry
+    request (``--http-timeout``)."""
     from crafter.storage import content_store
 
     if not spec.startswith("oci://") and not Path(spec).is_dir():
         raise UsageError(f"content store {spec}: no such directory")
-    return content_store(spec, insecure=insecure)
+    return content_store(spec, insecure=insecure, timeout=timeout)
 
 
 def fetch_from_cas(
@@ -54,8 +58,9 @@ def fetch_from_cas(
             continue
         digest, label = f"sha256:{sha}", f"material {material!r}"
         blob = f"{cas.location()}@{digest}"
+        path = tmp / sha
         try:
-            data: bytes | None = cas.download(digest)
+            cas.download_to(digest, path)  # streamed by stores that can: materials may be large
         except ContentNotFoundError:
             reasons[sha] = (
                 f"no local file with the digest of {label} ({digest}) and not in the content store "
@@ -63,11 +68,12 @@ def fetch_from_cas(
             )
             continue
         except ContentDigestError:
-            data = None
+            path.unlink(missing_ok=True)
         except StoreError as exc:  # unreachable, refused: fatal, or every material would be "not replayed"
             raise StoreError(f"content store {cas.location()}: {exc.message}", hint=exc.hint) from exc
-        got = "sha256:" + hashlib.sha256(data).hexdigest() if data is not None else ""
+        got = _file_digest(path) if path.is_file() else ""
         if got != digest:
+            path.unlink(missing_ok=True)
             found = f" (they hash to {got})" if got else ""
             checks.append(
                 MaterialCheck(
@@ -80,8 +86,11 @@ def fetch_from_cas(
             )
             reasons[sha] = f"the content store's bytes for {label} do not match its digest {digest}"
             continue
-        path = tmp / sha
-        path.write_bytes(data or b"")
         paths[sha] = path
         checks.append(MaterialCheck(blob, digest, matched=label, source="cas"))
     return paths, reasons, tuple(checks)
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as fh:
+        return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()

@@ -387,7 +387,7 @@ def test_timeout(work: Path, silent_server: str) -> None:
     start = time.monotonic()
     with pytest.raises(PolicyError) as err:
         loader(work, timeout=0.5).load_policy(silent_server)
-    assert err.value.message == f"{silent_server}: timed out after 0.5 s"
+    assert err.value.message == f"{silent_server}: no complete answer within 0.5 s (--http-timeout)"
     assert time.monotonic() - start < 5
 
 
@@ -400,8 +400,10 @@ def test_size_cap(work: Path, http_server: Server, send_length: bool) -> None:
     assert ld.load_policy(http_server.url("/ok.yaml")).name == "small"
     with pytest.raises(PolicyError) as err:
         ld.load_policy(http_server.url("/big.yaml"))
-    assert err.value.message.startswith(f"{http_server.url('/big.yaml')}: too large (")
-    assert "1000" in err.value.message
+    assert (
+        err.value.message
+        == f"{http_server.url('/big.yaml')}: the document is larger than 1000 bytes: refused"
+    )
 
 
 def test_cache_serves_a_pinned_reference_offline(work: Path, http_server: Server) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from cryptography import x509
 
 from crafter.errors import SignatureError, SigningError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing.timestamp.request import request_timestamp
 from crafter.signing.timestamp.token import TimestampInfo, _decode, _embedded, _find_signer, _info
 from crafter.signing.timestamp.verify import _check_imprint, verify_timestamp
@@ -44,9 +45,9 @@ def bundle_timestamps(bundle: Mapping[str, Any]) -> list[bytes]:
     return tokens
 
 
-def add_timestamp(bundle: dict[str, Any], url: str, *, timeout: float = 30.0) -> dict[str, Any]:
+def add_timestamp(bundle: dict[str, Any], url: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """``bundle`` with a timestamp from the TSA at ``url`` over its DSSE signature appended (a new dict;
-    ``bundle`` is not modified). Errors: :class:`SigningError`."""
+    ``bundle`` is not modified); ``timeout``: seconds for the TSA's whole answer. Errors: :class:`SigningError`."""
     import copy
 
     from crafter.signing.bundle import envelope_from_bundle

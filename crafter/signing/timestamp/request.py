@@ -4,24 +4,27 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import urllib.parse
 
 from crafter.errors import SigningError
+from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing.timestamp._shared import _STATUS, _first_line, _rfc3161
 
 #: The environment variable ``crafter push --timestamp-server`` reads.
 TIMESTAMP_SERVER_ENV = "CRAFTER_TIMESTAMP_SERVER"
 
 # A TimeStampResp is a few KiB (a token with a 4-certificate chain ~8 KiB); more is not a TSA answering.
-_MAX_RESPONSE_BYTES = 1 << 20
+MAX_RESPONSE_BYTES = 1 << 20
 
 
-def request_timestamp(url: str, signature: bytes, *, timeout: float = 30.0) -> bytes:
+def request_timestamp(url: str, signature: bytes, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
     """Ask the TSA at ``url`` for a timestamp over ``signature`` (SHA-256 message imprint, a random nonce,
     certReq so the token carries the TSA's certificate) and return its ``TimeStampResp`` DER, as bundles
     store it. The answer must be granted, for this nonce and imprint; its signature is not checked here
-    (that needs the TSA's roots: :func:`verify_timestamp`). Every failure is one :class:`SigningError`."""
+    (that needs the TSA's roots: :func:`verify_timestamp`). Every failure is one :class:`SigningError`.
+
+    ``timeout``: seconds for the whole exchange (``--http-timeout``); the answer may be at most
+    :data:`MAX_RESPONSE_BYTES`."""
     r = _rfc3161(SigningError)
     _check_url(url)
     if not signature:
@@ -76,19 +79,8 @@ def _check_url(url: str) -> None:
         )
 
 
-def _is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def _post(url: str, data: bytes, timeout: float) -> bytes:
-    import http.client
-    import urllib.error
-    import urllib.request
-
+    from crafter import http
     from crafter._version import __version__
 
     headers = {
@@ -96,25 +88,24 @@ def _post(url: str, data: bytes, timeout: float) -> bytes:
         "Accept": "application/timestamp-reply",
         "User-Agent": f"crafter/{__version__}",
     }
-    # Loopback TSAs are reached directly; other hosts through the user's proxy settings, if any.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({} if _is_loopback(url) else None))
-    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     hint = (
         f"check the URL and that the TSA is up; or sign without --timestamp-server / {TIMESTAMP_SERVER_ENV}"
     )
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            body: bytes = response.read(_MAX_RESPONSE_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise SigningError(f"timestamp server {url}: HTTP {exc.code} {exc.reason}", hint=hint) from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise SigningError(f"timestamp server {url}: no answer within {timeout:g} s", hint=hint) from None
-        raise SigningError(f"timestamp server {url}: cannot connect: {exc.reason}", hint=hint) from None
-    except TimeoutError:
-        raise SigningError(f"timestamp server {url}: no answer within {timeout:g} s", hint=hint) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise SigningError(f"timestamp server {url}: {exc}", hint=hint) from None
-    if len(body) > _MAX_RESPONSE_BYTES:
-        raise SigningError(f"timestamp server {url}: answer larger than {_MAX_RESPONSE_BYTES} bytes")
-    return body
+    # Loopback TSAs are reached directly; other hosts through the user's proxy settings, if any.
+    answer = http.request(
+        "POST",
+        url,
+        data=data,
+        headers=headers,
+        peer=f"timestamp server {url}",
+        what="answer",
+        max_bytes=MAX_RESPONSE_BYTES,
+        error=SigningError,
+        timeout=timeout,
+        hint=hint,
+    )
+    if not 200 <= answer.status < 300:
+        raise SigningError(
+            f"timestamp server {url}: HTTP {answer.status} {answer.reason}".rstrip(), hint=hint
+        )
+    return answer.body
