@@ -9,11 +9,15 @@ What a script goes through:
    query ``data.<package>.result`` in a worker process of the :class:`~crafter.policies.sandbox.Sandbox`,
    and the ``result`` object parsed and checked as the reference does (3.3, 3.7).
 
-Restrictive mode is always on. Calls of ``opa.runtime`` (the process environment), ``trace``,
-``rego.parse_module``, ``http.send``, ``net.lookup_ip_addr`` and ``net.cidr_*`` are refused before evaluation:
-regopy has no capabilities switch, and the network ones do not exist in regopy anyway. A script calling a
-``chainloop.*`` built-in (only the commercial Chainloop CLI has them) is skipped with the reference's
-reason instead (3.6).
+Restrictive mode is always on. ``opa.runtime`` (the process environment), ``trace``, ``rego.parse_module``,
+``http.send``, ``net.lookup_ip_addr`` and ``net.cidr_*`` are refused before evaluation wherever the module
+names them: called, as the target *or the value* of a ``with`` (``time.now_ns() with time.now_ns as
+opa.runtime`` calls ``opa.runtime``), as a value, behind ``opa["runtime"]`` or ``(opa).runtime``, or as a rule
+or import alias name. The names come from a parse of the module as it is evaluated (its v1 form), not from a
+text pattern (:func:`~crafter.policies.engines.rego_syntax.references`). regopy has no capabilities switch,
+and the network ones do not exist in regopy anyway; with the ``opa`` backend the worker checks again on
+OPA's own parse of the module before loading it. A script calling a ``chainloop.*`` built-in (only the
+commercial Chainloop CLI has them) is skipped with the reference's reason instead (3.6).
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ import attrs
 from crafter.errors import PolicyError
 from crafter.policies.engines.interface import Args, EngineResult, Limits, PolicyEngine, Script, Violation
 from crafter.policies.engines.rego_syntax import (
+    CALLED,
+    WITH_TARGET,
+    WITH_VALUE,
     Module,
+    Reference,
+    RegoParseError,
     RegoSyntaxError,
     inject_boilerplate,
     read_module,
@@ -41,6 +50,9 @@ from crafter.policies.sandbox import Job, Outcome, Sandbox
 BACKENDS = ("regopy", "opa")
 FORBIDDEN = frozenset({"opa.runtime", "trace", "rego.parse_module", "http.send", "net.lookup_ip_addr"})
 FORBIDDEN_PREFIXES = ("net.cidr_",)
+#: The restricted built-ins that reach the network (``crafter verify --replay`` reports policies naming them
+#: as not replayed: a replay never uses the network).
+NETWORK = frozenset({"http.send", "net.lookup_ip_addr"})
 UPGRADE = "please upgrade to the latest version"
 OPA_HINT = (
     "install them with `pip install --ignore-requires-python opa-golib-python-bindings` (the package declares "
@@ -150,6 +162,8 @@ class RegoEngine(PolicyEngine):
             timeout=limits.timeout,
             memory_bytes=limits.memory_bytes,
             backend=self.backend,
+            denied_names=tuple(sorted(FORBIDDEN)),
+            denied_prefixes=FORBIDDEN_PREFIXES,
         )
         try:
             return self._pool().run(job)
@@ -219,22 +233,64 @@ def _check(script: Script) -> _Checked:
         checked = _analyse(script.source)
     except UnicodeDecodeError as exc:
         raise PolicyError(f'policy "{script.policy}": the Rego source is not UTF-8 ({exc.reason})') from exc
+    except RegoParseError as exc:  # worded as the engines word theirs
+        raise PolicyError(
+            f'policy "{script.policy}": failed to parse policy: {script.policy}.rego:{exc.line}: {exc.reason}',
+            hint=f"in {script.origin}",
+        ) from exc
     except RegoSyntaxError as exc:
         raise PolicyError(f'policy "{script.policy}": {exc}', hint=f"in {script.origin}") from exc
     except _Forbidden as exc:
         raise PolicyError(
-            f'policy "{script.policy}": line {exc.line}: undefined function {exc.builtin} (not allowed in policies)',
+            f'policy "{script.policy}": line {exc.line}: undefined function {exc.builtin} '
+            f"(not allowed in policies; {exc.usage})",
             hint="crafter refuses opa.runtime, trace, rego.parse_module, http.send, net.lookup_ip_addr and "
-            "net.cidr_* in policies (restrictive mode)",
+            "net.cidr_* in policies wherever they are named: calls, with targets and values, references "
+            "(restrictive mode)",
         ) from exc
     return checked
 
 
 class _Forbidden(Exception):
-    def __init__(self, builtin: str, line: int) -> None:
+    def __init__(self, builtin: str, line: int, usage: str) -> None:
         super().__init__(builtin)
         self.builtin = builtin
         self.line = line
+        self.usage = usage
+
+
+def restricted(ref: Reference) -> str | None:
+    """The restricted built-in ``ref`` names, or None.
+
+    Any leading part of a reference counts (``opa.runtime.env`` names ``opa.runtime``), and so does a
+    reference that picks a member of a restricted namespace by a computed key when it is called or used in
+    a ``with`` (``opa[k]()``: both engines refuse it today, crafter does not depend on that).
+    """
+    segments = ref.segments
+    for n in range(1, len(segments) + 1):
+        name = ".".join(segments[:n])
+        if name in FORBIDDEN or name.startswith(FORBIDDEN_PREFIXES):
+            return name
+    if ref.dynamic and ref.usage in (CALLED, WITH_TARGET, WITH_VALUE):
+        namespace = ref.name + "."
+        if any(f.startswith(namespace) for f in (*FORBIDDEN, *FORBIDDEN_PREFIXES)):
+            return ref.name + "[...]"
+    return None
+
+
+def network_use(source: bytes) -> tuple[str, int] | None:
+    """The first network built-in (:data:`NETWORK`) a Rego source names, with its line; None when it names
+    none or cannot be read (the engine then reports why)."""
+    try:
+        module = read_module(to_v1(source.decode("utf-8")))
+        refs = module.references()
+    except (UnicodeDecodeError, RegoSyntaxError):
+        return None
+    for ref in refs:
+        name = restricted(ref)
+        if name is not None and (name in NETWORK or name in ("http[...]", "net[...]")):
+            return name, ref.line
+    return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -245,12 +301,15 @@ def _analyse(source: bytes) -> _Checked:
         raise RegoSyntaxError("empty policy source", 1)
     text = to_v1(text)
     module = read_module(text)
+    for ref in module.references():
+        # refused whatever the module binds (a local variable, a rule or an import alias named like a
+        # restricted built-in): a false alarm on such a name is the price of never missing the built-in
+        builtin = restricted(ref)
+        if builtin is not None:
+            raise _Forbidden(builtin, ref.line, ref.usage)
     bound = module.bound_names()
     chainloop: list[str] = []
-    for name, line in module.calls():
-        # refused whatever the module binds: a false alarm on a helper named like a built-in is the price
-        if name in FORBIDDEN or name.startswith(FORBIDDEN_PREFIXES):
-            raise _Forbidden(name, line)
+    for name, _line in module.calls():
         if name in bound or name.split(".")[0] in bound:
             continue  # a function of this module or of an import, not a built-in
         if name.startswith("chainloop.") and name not in chainloop:

@@ -13,6 +13,7 @@ need: rule names, ``default`` rules, the package and import lines, and every cal
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -44,7 +45,12 @@ class RegoSyntaxError(Exception):
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(f"line {line}: {message}")
+        self.reason = message
         self.line = line
+
+
+class RegoParseError(RegoSyntaxError):
+    """The module's rules cannot be parsed (:func:`references`): a module neither engine would load."""
 
 
 @attrs.frozen
@@ -118,18 +124,401 @@ class Module:
             names.add(alias or path.split(".")[-1])
         return names
 
+    def references(self) -> tuple[Reference, ...]:
+        """Every name the module uses, how and on which line (:func:`references`; the module must be v1)."""
+        return references(self)
+
     def calls(self) -> Iterator[tuple[str, int]]:
-        """Every ``a.b.c(`` call of a dotted name, with its line (strings and comments never count)."""
-        toks = self.tokens
-        for i, tok in enumerate(toks):
-            if tok.kind != "ident" or (i and toks[i - 1].text == "."):
-                continue
-            j, parts = i, [tok.text]
-            while j + 2 < len(toks) and toks[j + 1].text == "." and toks[j + 2].kind == "ident":
-                j += 2
-                parts.append(toks[j].text)
-            if j + 1 < len(toks) and toks[j + 1].text == "(":
-                yield ".".join(parts), tok.line
+        """Every call of a name (``a.b.c(``, ``a["b"].c(``), with its line; strings and comments never count."""
+        for ref in self.references():
+            if ref.usage == CALLED and not ref.dynamic:
+                yield ref.name, ref.line
+
+
+# -- references: every name a module uses, from a parse of its rules --------------------------------------
+
+#: How a name is used, as the restricted built-in check words it.
+CALLED = "called"
+WITH_TARGET = "used as a with target"
+WITH_VALUE = "used as a with value"
+VALUE = "used as a value"
+IMPORTED = "imported"
+ALIAS = "used as an import alias"
+RULE = "defined as a rule"
+
+_INFIX = frozenset({":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "&", "|"})
+_LITERALS = frozenset({"true", "false", "null"})
+_STRING_KINDS = ("string", "raw")
+
+
+@attrs.frozen
+class Reference:
+    """One use of a name: a variable, or a reference with its constant part (``opa.runtime``,
+    ``opa["runtime"]`` and ``(opa).runtime`` are all the reference ``opa.runtime``).
+
+    ``segments`` are the variable and the constant strings after it, up to the first segment that is not a
+    constant string; ``dynamic`` says such a segment follows (``input.items[i]``: ``input.items``, dynamic).
+    """
+
+    segments: tuple[str, ...]
+    line: int  # line of the variable's token
+    usage: str  # CALLED, WITH_TARGET, WITH_VALUE, VALUE, IMPORTED, ALIAS or RULE
+    dynamic: bool = False
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.segments)
+
+
+@attrs.define
+class _Operand:
+    """What the parser knows about one operand: its reference (index into the list), or its constant string."""
+
+    ref: int | None = None
+    constant: str | None = None
+
+
+class _Parser:
+    """A recursive-descent reader of Rego v1 modules that records every reference with how it is used.
+
+    It reads what OPA's parser reads: rule heads (name, keys, arguments, values), bodies, ``else`` chains,
+    literals with ``not``/``some``/``every`` and ``with`` modifiers, infix expressions, calls, references
+    with ``.name`` and ``[term]`` segments, parenthesised terms, arrays, objects, sets and comprehensions.
+    Where regopy is more lenient than OPA it follows regopy, so that nothing it would evaluate goes unseen:
+    ``opa . runtime``, ``opa.\\nruntime`` and ``opa.runtime ()`` are the same reference. Every identifier
+    of the module (but the package path) ends up in exactly one reference; a token it does not expect is a
+    :class:`RegoSyntaxError`, never skipped.
+    """
+
+    def __init__(self, tokens: tuple[Token, ...]) -> None:
+        self.toks = tokens
+        self.i = 0
+        self.refs: list[Reference] = []
+
+    # -- cursor ------------------------------------------------------------------------------------------
+    def peek(self, k: int = 0) -> Token | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def at(self, text: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok.text == text and tok.kind in ("ident", "op")
+
+    def take(self) -> Token:
+        tok = self.peek()
+        if tok is None:
+            last = self.toks[-1].end_line if self.toks else 1
+            raise RegoSyntaxError("unexpected end of policy", last)
+        self.i += 1
+        return tok
+
+    def expect(self, text: str) -> Token:
+        tok = self.take()
+        if tok.text != text or tok.kind not in ("ident", "op"):
+            raise RegoSyntaxError(f"expected {text!r}, found {tok.text!r}", tok.line)
+        return tok
+
+    def same_line(self) -> bool:
+        """The next token starts on the line where the previous one ends."""
+        tok = self.peek()
+        return tok is not None and self.i > 0 and tok.line == self.toks[self.i - 1].end_line
+
+    def unexpected(self, tok: Token) -> RegoSyntaxError:
+        return _unexpected(tok)
+
+    # -- module ------------------------------------------------------------------------------------------
+    def module(self) -> tuple[Reference, ...]:
+        self.expect("package")
+        mark = len(self.refs)
+        self.operand(VALUE)
+        del self.refs[mark:]  # the package path names this module, nothing it uses
+        while self.at("import"):
+            self.take()
+            self.operand(IMPORTED)
+            if self.at("as"):
+                self.take()
+                alias = self.take()
+                if alias.kind != "ident":
+                    raise self.unexpected(alias)
+                self.refs.append(Reference((alias.text,), alias.line, ALIAS))
+        while self.peek() is not None:
+            self.rule()
+        return tuple(self.refs)
+
+    def rule(self) -> None:
+        if self.at("default"):
+            self.take()
+        name = self.take()
+        if name.kind != "ident" or name.text in _KEYWORDS:
+            raise RegoSyntaxError(f"unexpected {name.text!r} where a rule should start", name.line)
+        self.i -= 1
+        mark = len(self.refs)
+        self.operand(RULE, head=True)
+        if self.at("contains") or self.at(":=") or self.at("="):  # a set element, or the value
+            self.take()
+            self.expr(VALUE)
+        head = self.refs[mark:]
+        while True:
+            if self.at("if"):
+                self.take()
+                if self.at("{"):
+                    self.body_or_literal()
+                else:
+                    self.literal()
+            elif self.at("{"):
+                self.body()
+            else:
+                return
+            while self.at("{"):  # further bodies: each one is a rule with the same head, as OPA reads them
+                self.refs.extend(head)
+                self.body()
+            if not self.at("else"):
+                return
+            self.take()
+            if self.at(":=") or self.at("="):
+                self.take()
+                self.expr(VALUE)
+            if not (self.at("if") or self.at("{")):
+                return
+
+    def body_or_literal(self) -> None:
+        """After ``if``: a braced body, unless it is not one (``if {1: 1}``, ``if {1} == x``): then, as OPA
+        does, one literal starting with an object or set."""
+        start, mark = self.i, len(self.refs)
+        try:
+            self.body()
+            if not self._continues():
+                return
+        except RegoSyntaxError:
+            pass
+        self.i = start
+        del self.refs[mark:]
+        self.literal()
+
+    def _continues(self) -> bool:
+        """The next token carries on the term just read (an infix operator, ``with``, or a postfix)."""
+        tok = self.peek()
+        if tok is None:
+            return False
+        if tok.kind == "ident":
+            return tok.text in ("in", "with")
+        return tok.kind == "op" and (
+            tok.text in _INFIX or tok.text == "." or (tok.text == "[" and self.same_line())
+        )
+
+    def body(self) -> None:
+        """``{ literal; literal \\n literal }``."""
+        self.expect("{")
+        self._literals("}")
+
+    def _literals(self, closer: str) -> None:
+        """Literals separated by ``;`` or line breaks, to ``closer`` (a body's, or a comprehension's)."""
+        while not self.at(closer):
+            self.literal()
+            if self.at(";"):
+                self.take()
+            elif not self.at(closer) and self.same_line():
+                raise self.unexpected(self.take())
+        self.take()
+
+    def literal(self) -> None:
+        if self.at("some"):
+            self.take()
+            self.expr(VALUE)
+            while self.at(","):
+                self.take()
+                self.expr(VALUE)
+            return
+        if self.at("every"):
+            self.take()
+            self.expr(VALUE)
+            while self.at(","):
+                self.take()
+                self.expr(VALUE)
+            self.body()
+            return
+        if self.at("not"):
+            self.take()
+        self.expr(VALUE)
+        while self.at(","):  # ``key, value in collection``
+            self.take()
+            self.expr(VALUE)
+        while self.at("with"):
+            self.take()
+            self.expr(WITH_TARGET)
+            self.expect("as")
+            self.expr(WITH_VALUE)
+
+    # -- expressions ---------------------------------------------------------------------------------------
+    def expr(self, usage: str, *, bar: bool = True) -> _Operand:
+        """Operands joined by infix operators (across lines, as OPA reads them). ``usage`` applies to the
+        first operand only when it stands alone (``with f as opa.runtime``, not ``with f as x + 1``)."""
+        first = self.operand(usage)
+        alone = True
+        while (tok := self.peek()) is not None and (
+            (tok.kind == "op" and tok.text in _INFIX and (bar or tok.text != "|"))
+            or (tok.kind == "ident" and tok.text == "in")
+        ):
+            self.take()
+            self.operand(VALUE)
+            alone = False
+        if not alone:
+            if first.ref is not None and self.refs[first.ref].usage not in (VALUE, CALLED):
+                self.refs[first.ref] = attrs.evolve(self.refs[first.ref], usage=VALUE)
+            return _Operand()
+        return first
+
+    def operand(self, usage: str, *, head: bool = False) -> _Operand:
+        """A term with its ``.name``, ``[term]`` and ``(args)`` postfixes; ``head``: a rule head reference,
+        whose ``(args)`` are the function's parameters, not a call."""
+        while self.at("-"):
+            self.take()
+        tok = self.take()
+        segments: list[str] | None = None
+        ref: int | None = None
+        constant: str | None = None
+        line = tok.line
+        if tok.kind in _STRING_KINDS:
+            constant = _string_value(tok)
+        elif tok.kind == "number" or (tok.kind == "ident" and tok.text in _LITERALS):
+            pass
+        elif tok.kind == "ident" and tok.text == "set" and self.at("(") and self._closes(1):
+            self.take()
+            self.take()  # ``set()``: the empty set, not a call
+        elif tok.kind == "ident" and tok.text not in _KEYWORDS:
+            segments = [tok.text]
+        elif tok.kind == "op" and tok.text == "(":
+            inner = self.expr(VALUE)
+            self.expect(")")
+            constant = inner.constant
+            adopted = self.refs[inner.ref] if inner.ref is not None else None
+            if adopted is not None and not adopted.dynamic and adopted.usage == VALUE:
+                # ``(opa).runtime``: OPA reads the parenthesised reference as the head of a longer one
+                ref = inner.ref
+                segments = list(adopted.segments)
+                line = adopted.line
+        elif tok.kind == "op" and tok.text == "[":
+            self.collection("]")
+        elif tok.kind == "op" and tok.text == "{":
+            self.collection("}")
+        else:
+            raise self.unexpected(tok)
+        dynamic = False
+
+        def emit(how: str) -> int | None:
+            nonlocal ref
+            if segments is None:
+                return None
+            found = Reference(tuple(segments), line, how, dynamic)
+            if ref is None:
+                self.refs.append(found)
+                ref = len(self.refs) - 1
+            else:
+                self.refs[ref] = found
+            return ref
+
+        while (nxt := self.peek()) is not None:
+            if nxt.text == "." and nxt.kind == "op":  # across any space: a term never starts with a dot
+                self.take()
+                part = self.take()
+                if part.kind != "ident":
+                    raise self.unexpected(part)
+                if segments is not None and not dynamic:
+                    segments.append(part.text)
+                constant = None
+            elif nxt.text == "[" and nxt.kind == "op" and self.same_line():
+                self.take()
+                key = self.expr(VALUE)
+                self.expect("]")
+                if segments is not None and not dynamic:
+                    if key.constant is not None:
+                        segments.append(key.constant)
+                    else:
+                        dynamic = True
+                constant = None
+            elif nxt.text == "(" and nxt.kind == "op" and self.same_line():
+                if head:
+                    emit(usage)
+                    segments = None
+                    self.take()
+                    self._arguments()
+                    return _Operand(ref)
+                emit(CALLED)
+                segments, ref, constant = None, None, None
+                self.take()
+                self._arguments()
+            else:
+                break
+        emit(usage)
+        return _Operand(ref, constant if segments is None else None)
+
+    def _closes(self, k: int) -> bool:
+        tok = self.peek(k)
+        return tok is not None and tok.kind == "op" and tok.text == ")"
+
+    def _arguments(self) -> None:
+        """After ``(``: expressions separated by commas, to ``)``."""
+        while not self.at(")"):
+            self.expr(VALUE)
+            if not self.at(","):
+                break
+            self.take()
+        self.expect(")")
+
+    def collection(self, closer: str) -> None:
+        """After ``[`` or ``{``: an array, set or object, or a comprehension."""
+        if self.at(closer):
+            self.take()
+            return
+        self.expr(VALUE, bar=False)
+        if closer == "}" and self.at(":"):
+            self.take()
+            self.expr(VALUE, bar=False)
+            pairs = True
+        else:
+            pairs = False
+        if self.at("|"):
+            self.take()
+            self._literals(closer)
+            return
+        while self.at(","):
+            self.take()
+            if self.at(closer):
+                break
+            self.expr(VALUE, bar=False)
+            if pairs:
+                self.expect(":")
+                self.expr(VALUE, bar=False)
+        self.expect(closer)
+
+
+def _unexpected(tok: Token) -> RegoSyntaxError:
+    if tok.text == "$":  # OPA reads the expressions inside $"...{expr}..."; regopy has no template strings
+        return RegoSyntaxError('template strings ($"...") are not supported', tok.line)
+    return RegoSyntaxError(f"unexpected {tok.text!r}", tok.line)
+
+
+def _string_value(tok: Token) -> str:
+    if tok.kind == "raw":
+        return tok.text[1:-1]
+    try:
+        value = json.loads(tok.text)
+    except ValueError as exc:
+        raise RegoSyntaxError(f"invalid string {tok.text}", tok.line) from exc
+    if not isinstance(value, str):  # pragma: no cover - the tokenizer only makes quoted strings
+        raise RegoSyntaxError(f"invalid string {tok.text}", tok.line)
+    return value
+
+
+def references(module: Module) -> tuple[Reference, ...]:
+    """Every reference of ``module`` (Rego v1, as :func:`to_v1` returns it), in source order;
+    :class:`RegoParseError` when the module cannot be parsed."""
+    try:
+        return _Parser(module.tokens).module()
+    except RegoParseError:
+        raise
+    except RegoSyntaxError as exc:
+        raise RegoParseError(exc.reason, exc.line) from exc
 
 
 class _Reader:
@@ -176,6 +565,17 @@ class _Reader:
                 raise RegoSyntaxError(f"unbalanced {tok.text!r}", tok.line)
         return self.i - 1
 
+    def continues(self) -> bool:
+        """The next token carries on the term just skipped: an infix operator, ``with``, or a postfix."""
+        tok = self.peek()
+        if tok is None:
+            return False
+        if tok.kind == "ident":
+            return tok.text in ("in", "with")
+        return tok.kind == "op" and (
+            tok.text in _BINARY or tok.text in (":=", "=", ".") or (tok.text == "[" and self.adjacent())
+        )
+
     def skip_operand(self) -> None:
         while self.is_("-") or self.is_("not"):
             self.take()
@@ -184,7 +584,7 @@ class _Reader:
             self.i -= 1
             self.skip_group()
         elif tok.kind not in ("ident", "string", "raw", "number"):
-            raise RegoSyntaxError(f"unexpected {tok.text!r}", tok.line)
+            raise _unexpected(tok)
         while True:  # postfix: .field, [key], (args)
             nxt = self.peek()
             if nxt is not None and nxt.text == "." and self.adjacent():
@@ -211,8 +611,17 @@ class _Reader:
         self.skip_operand()
         while (tok := self.peek()) is not None:
             prev = self.toks[self.i - 1]
-            continues = prev.text in _BINARY or prev.text in (",", ":=", "=", "some", "every", "not")
-            starts_rule = tok.kind == "ident" and tok.text not in _BINARY
+            continues = prev.text in _BINARY or prev.text in (
+                ",",
+                ":=",
+                "=",
+                "some",
+                "every",
+                "not",
+                "with",
+                "as",
+            )
+            starts_rule = tok.kind == "ident" and tok.text not in _BINARY and tok.text not in ("with", "as")
             if (tok.line != prev.end_line and starts_rule and not continues) or tok.text == "else":
                 return
             if tok.kind == "op" and tok.text in _OPEN:
@@ -299,8 +708,12 @@ def _read_rule(reader: _Reader) -> Rule:
         if reader.is_("if"):
             reader.take()
             uses_if = True
+            brace = reader.i
             if reader.is_("{"):
                 reader.skip_group()
+                if reader.continues():  # ``if {1} == x``: not a body but a literal, as OPA reads it
+                    reader.i = brace
+                    reader.skip_line_body()
             else:
                 reader.skip_line_body()
         elif reader.is_("{") and not default:

@@ -201,7 +201,7 @@ def test_restricted_builtins_are_refused_before_evaluation(
         engine.prepare(script(text, "restricted"))
     assert (
         str(caught.value)
-        == f'policy "restricted": line 11: undefined function {builtin} (not allowed in policies)'
+        == f'policy "restricted": line 11: undefined function {builtin} (not allowed in policies; called)'
     )
     with pytest.raises(PolicyError, match=f"undefined function {builtin}"):
         engine.evaluate(script(text, "restricted"), b"{}", {}, limits)
