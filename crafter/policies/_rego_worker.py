@@ -86,6 +86,8 @@ class Runner:
         try:
             backend = self.backend(str(header["backend"]))  # outside the cap: Go reserves a lot at start
             with memory_cap(int(header["memory"])):
+                if isinstance(backend, Opa):
+                    backend.screen(header["module"], header["source"], header.get("denied") or {})
                 doc, exact = build_input(data, header.get("args"))
                 found, payload = backend.query(
                     header["module"], header["source"], header["query"], doc, exact, prints
@@ -233,8 +235,37 @@ class Opa:
         with self.engine_type() as warm:  # start the Go runtime now, before any memory cap applies
             warm.add_policy("warm.rego", "package warm\nx := 1\n")
             warm.eval_document("warm.x", {})
+        self.parser = self.engine_type()  # an engine without modules: rego.parse_module, for screen()
         self.capture = capture
         self.cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self.screened: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def screen(self, module: str, source: str, denied: Mapping[str, Any]) -> None:
+        """Refuse a module that names a denied built-in anywhere, found on OPA's own parse of it.
+
+        The parent refuses these before sending a job (crafter's own reader); this is the second, independent
+        check for the one backend that has ``http.send``: what OPA would evaluate, as OPA parses it.
+        """
+        names = frozenset(str(n) for n in denied.get("names", ()))
+        prefixes = tuple(str(p) for p in denied.get("prefixes", ()))
+        key = (module, source)
+        if not (names or prefixes) or key in self.screened:
+            return
+        try:
+            rows = self.parser.eval_query(
+                "ast := rego.parse_module(input.module, input.source)", {"module": module, "source": source}
+            )
+        except self.error as exc:
+            raise JobError("parse", "failed to parse policy: " + opa_message(exc.message)) from exc
+        for name in sorted(ast_names(rows[0]["ast"] if rows else {})):
+            if name in names or name.startswith(prefixes):
+                raise JobError(
+                    "parse",
+                    f"failed to parse policy: {module}: {name} is not allowed in policies (OPA's parse)",
+                )
+        self.screened[key] = None
+        while len(self.screened) > CACHED_MODULES:
+            self.screened.popitem(last=False)
 
     def query(
         self, module: str, source: str, query: str, doc: Any, exact: bool, prints: list[str]
@@ -264,6 +295,32 @@ class Opa:
         while len(self.cache) > CACHED_MODULES:
             self.cache.popitem(last=False)[1].close()
         return engine
+
+
+def ast_names(node: Any) -> set[str]:
+    """Every name an OPA AST (``rego.parse_module``'s JSON) holds, with each leading part of a reference:
+    ``opa["runtime"]().env`` gives ``opa`` and ``opa.runtime``. Walks every node, whatever its kind."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            kind, value = item.get("type"), item.get("value")
+            if kind == "var" and isinstance(value, str):
+                names.add(value)
+            elif kind == "ref" and isinstance(value, list) and value and isinstance(value[0], dict):
+                parts: list[str] = []
+                for term in value:
+                    if not isinstance(term, dict) or term.get("type") not in (
+                        ("var",) if not parts else ("string",)
+                    ):
+                        break
+                    parts.append(str(term.get("value")))
+                    names.add(".".join(parts))
+            stack.extend(item.values())
+    return names
 
 
 def opa_message(text: str) -> str:

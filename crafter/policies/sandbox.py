@@ -69,6 +69,10 @@ class Job:
     timeout: float
     memory_bytes: int
     backend: str = "regopy"  # "regopy" or "opa"
+    # built-ins the module must not name (exact names, and name prefixes): the opa backend checks them again
+    # on OPA's own parse of the module before loading it (regopy has no parser API and no network built-ins)
+    denied_names: tuple[str, ...] = ()
+    denied_prefixes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -221,6 +225,7 @@ class _Worker:
     def run(self, job: Job) -> Outcome:
         header: dict[str, Any] = {"query": job.query, "source": job.source, "module": f"{job.policy}.rego"}
         header |= {"args": job.args, "memory": job.memory_bytes, "backend": job.backend}
+        header["denied"] = {"names": list(job.denied_names), "prefixes": list(job.denied_prefixes)}
         since = self._stderr_size()
         started = time.monotonic()
         try:
