@@ -1,6 +1,15 @@
 """``--replay``: every policy evaluation embedded in the statement evaluated again, offline (policies from the
 cache or the recorded sources, inputs rebuilt from the statement and the material files), and compared with
-the recorded result."""
+the recorded result.
+
+A replay never uses the network, whatever the policy, the bundle or the verifier's options say: the
+policies in a bundle are the producer's, and replaying them must not make the verifier's machine send
+requests for them. WASM policies run with no allowed host at all, and Rego policies naming ``http.send`` or
+``net.lookup_ip_addr`` (anywhere: called, behind a ``with``, as a value) are not evaluated. Both cases are
+evaluations that needed the network when they were made; they are reported *not replayed* with a detail
+starting ``network:``, like everything else a replay cannot do (the Rego engine refuses those built-ins
+anyway, on both backends).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +46,8 @@ def replay_evaluations(
     from crafter.policies.options import VerifierOptions
     from crafter.policies.verifier import PolicyVerifier, default_engines
 
-    opts: VerifierOptions = options or VerifierOptions()
+    # no allowed host, whatever the caller's options: a replay never uses the network (see the module doc)
+    opts: VerifierOptions = attrs.evolve(options or VerifierOptions(), allowed_hosts=())
     by_digest = {file_digest(p): p for p in files}
     predicate = statement["predicate"]
     descriptors = {
@@ -102,6 +112,7 @@ def _replay_one(
     try:
         policy = _replay_policy(verifier, ev)
         kind = str(ev.get("type", ""))
+        _refuse_network(policy, kind)
         if material:
             when = str(ev.get("evaluatedAt", ""))
             input_json = _material_input(statement, material, kind, when, descriptors, files, unavailable)
@@ -112,6 +123,10 @@ def _replay_one(
     except _NotReplayable as exc:
         return ReplayOutcome(name, material, "not-replayed", str(exc))
     except CrafterError as exc:
+        url = _refused_url(exc)
+        if url is not None:
+            detail = f"{NETWORK_NOTE} the policy asked for {url or 'a URL'}{OFFLINE}"
+            return ReplayOutcome(name, material, "not-replayed", detail)
         return ReplayOutcome(name, material, "not-replayed", f"evaluation failed: {exc.message}")
     if result is None:
         return ReplayOutcome(name, material, "differs", "the policy no longer produces an evaluation")
@@ -130,6 +145,33 @@ def _replay_one(
     if problems:
         return ReplayOutcome(name, material, "differs", "; ".join([*problems, *([note] if note else [])]))
     return ReplayOutcome(name, material, "same", note)
+
+
+NETWORK_NOTE = "network:"
+OFFLINE = "; a replay never uses the network"
+
+
+def _refuse_network(policy: Any, kind: str) -> None:
+    """:class:`_NotReplayable` when a Rego script of ``policy`` for ``kind`` names a network built-in."""
+    from crafter.policies.engines.rego import network_use
+
+    for script in policy.scripts_for(kind):
+        if script.engine != "rego":
+            continue
+        found = network_use(script.source)
+        if found is not None:
+            builtin, line = found
+            raise _NotReplayable(f"{NETWORK_NOTE} the policy uses {builtin} (line {line}){OFFLINE}")
+
+
+def _refused_url(exc: CrafterError) -> str | None:
+    """The URL a WASM policy asked for ("" when unknown) and was refused (no host is allowed in a replay);
+    None for any other failure."""
+    from crafter.policies.engines.wasm_errors import Category, WasmPolicyError
+
+    if isinstance(exc, WasmPolicyError) and exc.category is Category.HTTP_FORBIDDEN:
+        return exc.failure.url
+    return None
 
 
 def _matches(input_json: bytes, ev: Mapping[str, Any]) -> bool:
