@@ -136,7 +136,7 @@ def opa_uses(ast: dict[str, Any]) -> Counter[Use]:
                 term(t)
 
     def term(t: dict[str, Any], usage: str = VALUE) -> None:
-        kind, value = t["type"], t.get("value")
+        kind, value = t["type"], t["value"]
         if kind == "var":
             add([value], usage, False)
         elif kind == "ref":
