@@ -321,8 +321,17 @@ class Crafter:
         return self._record(mat_name, result, declared, user_annotations)
 
     def _craft_as_declared(self, value: str, name: str, kind: str, opts: CraftOptions) -> Crafted:
+        from crafter.materials.detect import looks_like_missing_file, missing_file_error
+
+        material_kind = self.registry.get(kind)
+        if material_kind.file_based and looks_like_missing_file(value):
+            missing = missing_file_error(value)
+            raise MaterialError(
+                f"material {name!r} must be {kind} (declared in the contract), but {missing.message}",
+                hint=f"pass a {kind} file for {name!r}",
+            )
         try:
-            return self.registry.get(kind).craft(value, opts)
+            return material_kind.craft(value, opts)
         except MaterialError as exc:
             actual = self._guess_kind(value)
             found = f"{value} looks like {actual}" if actual and actual != kind else str(exc)

@@ -15,12 +15,16 @@ Rules (documented for users in docs/materials.md):
    record the path instead of the file) nor looked up as an image reference.
 5. Detection always crafts with strict validation, whatever the options say: a non-strict schema failure
    is only a warning, and would otherwise turn an invalid SBOM into an SBOM instead of an ARTIFACT.
-6. Nothing matches: ``failed to auto-discover material kind for <value>``.
+6. A value that looks like a file but is none (:func:`looks_like_missing_file`) is ``file not found``, not a
+   STRING: a typo'd path must not be recorded as text. Image references, URLs and version-like values are
+   detected as before.
+7. Nothing matches: ``failed to auto-discover material kind for <value>``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import attrs
 
@@ -38,10 +42,47 @@ def _check_file(sample: Sample) -> None:
         raise MaterialError(f"{sample.value}: file is empty", hint="materials must have content")
 
 
+# A last suffix of letters (".json", ".jsn", ".gz" of ".tar.gz", ".whl"): what file names end with, and
+# version-like values ("v1.2.3", "1.0.0-rc.1") do not.
+_FILE_SUFFIX = re.compile(r"\.[A-Za-z]+$")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def looks_like_missing_file(value: str) -> bool:
+    """Rule 6: ``value`` names no existing path, yet looks like a file (a path separator, or a last suffix
+    of letters), and is neither a URL nor an image reference (a tag, a digest, or a registry host first)."""
+    if os.path.lexists(value) or _URL.match(value):
+        return False
+    if not ("/" in value or os.sep in value or _FILE_SUFFIX.search(value)):
+        return False
+    return not _image_like(value)
+
+
+def _image_like(value: str) -> bool:
+    from crafter.materials.image import parse_reference
+
+    try:
+        reference = parse_reference(value)
+    except MaterialError:
+        return False
+    first = value.split("/", 1)[0]
+    registry_first = "/" in value and (any(c in first for c in ".:") or first == "localhost")
+    return bool(reference.tag or reference.digest) or (registry_first and first not in (".", ".."))
+
+
+def missing_file_error(value: str) -> MaterialError:
+    return MaterialError(
+        f"{value}: file not found",
+        hint=f"to record it as text, not a file: crafter add --kind STRING --value '{value}'",
+    )
+
+
 def detect_kind(value: str, registry: MaterialRegistry, options: CraftOptions) -> Crafted:
     """Craft ``value`` as the first kind of ``registry.detection_order`` that accepts it."""
     sample = Sample.of(value)  # raises for a file that exists but cannot be read
     _check_file(sample)
+    if not sample.is_file and looks_like_missing_file(value):
+        raise missing_file_error(value)
     strict = attrs.evolve(options, strict=True)
     failures: list[tuple[str, MaterialError]] = []
     for name in registry.detection_order:
@@ -80,12 +121,10 @@ def _hint(failures: list[tuple[str, MaterialError]]) -> str:
 def _warn_if_misread(
     crafted: Crafted, value: str, failures: list[tuple[str, MaterialError]], options: CraftOptions
 ) -> None:
-    """A STRING that looks like a path or an image is most likely not meant as a string: say so, without
-    failing. Plain words are left alone (every word is also a syntactically valid image name)."""
+    """A STRING that looks like an image is most likely not meant as a string: say so, without failing
+    (one that looks like a missing file was refused by rule 6). Plain words are left alone."""
     if crafted.kind != "STRING" or not ("/" in value or os.sep in value):
         return
     image = next((exc for name, exc in failures if name == "CONTAINER_IMAGE"), None)
     if image is not None:
         options.warning(f"{value!r} recorded as a STRING: {image.message}")
-    elif not os.path.exists(value):
-        options.warning(f"{value!r} is not an existing file; recorded as a STRING")

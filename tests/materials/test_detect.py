@@ -159,12 +159,13 @@ def test_reference_fixtures_with_a_local_registry(materials_dir: Path, name: str
     assert detect_kind(str(materials_dir / name), _local_registry(), OPTS).kind == kind
 
 
-def test_missing_path_that_is_not_an_image_becomes_string() -> None:
-    warnings: list[str] = []
-    crafted = detect_kind("./no/such/file.bin", _local_registry(), CraftOptions(warn=warnings.append))
-    assert crafted.kind == "STRING"
-    assert crafted.value == "./no/such/file.bin"
-    assert warnings == ["'./no/such/file.bin' is not an existing file; recorded as a STRING"]
+def test_missing_path_that_is_not_an_image_is_file_not_found() -> None:
+    with pytest.raises(MaterialError, match=r"^\./no/such/file\.bin: file not found$") as err:
+        detect_kind("./no/such/file.bin", _local_registry(), OPTS)
+    assert (
+        err.value.hint
+        == "to record it as text, not a file: crafter add --kind STRING --value './no/such/file.bin'"
+    )
 
 
 def test_plain_words_become_strings_without_warnings() -> None:
