@@ -4,8 +4,10 @@
   ``--kind SBOM_CYCLONEDX_JSON`` and by auto-detection;
 - a JUnit XML report of about 40 MB (generated), added with ``--kind JUNIT_XML`` and by auto-detection.
 
-Each line prints the exit code, the wall time and the child's peak resident memory (ru_maxrss, measured by
-the kernel). Usage: ``python bench/large_inputs.py [--sparse-gib 2] [--junit-mb 40]``.
+Each line prints the exit code, the wall time and the peak resident memory of the ``crafter add`` process
+(``VmHWM``, the kernel's high-water mark, read by the process as it exits). ``--source DIR`` runs crafter from
+another source tree, e.g. an older revision exported with ``git archive REV crafter | tar -x -C DIR``, for
+before/after figures. Usage: ``python bench/large_inputs.py [--sparse-gib 2] [--junit-mb 40] [--source DIR]``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import crafter_exe, machine
+from _common import PYTHON, machine
 
+# crafter add, writing its peak resident memory (KiB) to the file named by BENCH_PEAK_FILE as it exits.
+RUN = """
+import atexit, os, sys
+
+def peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+        out.write(kib)
+
+atexit.register(peak)
+from crafter.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
 CYCLONEDX_PREFIX = b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": ['
 
 
@@ -53,30 +69,49 @@ def junit(path: Path, size_mb: int) -> int:
     return cases
 
 
-def measure(label: str, cmd: list[str], env: dict[str, str]) -> None:
+def measure(label: str, args: list[str], env: dict[str, str]) -> None:
+    peak_file = Path(env["CRAFTER_STATE_DIR"]).parent / "peak-kib"
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(
+        [PYTHON, "-c", RUN, *args],
+        cwd=peak_file.parent,  # not this checkout: "-c" puts the working directory first on sys.path
+        env={**env, "BENCH_PEAK_FILE": str(peak_file)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.strip().splitlines()
     first = err[0][:100] if err else ""
-    print(f"{label:<46} exit {code:3d}  {elapsed:6.2f} s  peak {usage.ru_maxrss / 1024:8.1f} MiB  {first}")
+    peak = int(peak_file.read_text()) / 1024
+    print(f"{label:<46} exit {proc.returncode:3d}  {elapsed:6.2f} s  peak {peak:8.1f} MiB  {first}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sparse-gib", type=int, default=2)
     parser.add_argument("--junit-mb", type=int, default=40)
+    parser.add_argument("--source", type=Path, help="run crafter from this source tree")
     args = parser.parse_args()
-    crafter = crafter_exe()
-    print(machine())
+    print(machine() + (f", crafter from {args.source}" if args.source else ""))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {**os.environ, "CRAFTER_STATE_DIR": str(work / "state")}
+        if args.source:
+            env["PYTHONPATH"] = str(args.source.resolve())
         subprocess.run(
-            [crafter, "init", "--workflow", "bench", "--project", "bench"],
+            [
+                PYTHON,
+                "-c",
+                RUN.replace("atexit.register(peak)", ""),
+                "init",
+                "--workflow",
+                "bench",
+                "--project",
+                "bench",
+            ],
+            cwd=work,
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -89,18 +124,18 @@ def main() -> None:
         sparse = f"{args.sparse_gib} GiB sparse CycloneDX-looking"
         measure(
             f"{sparse}, --kind SBOM_CYCLONEDX_JSON",
-            [crafter, "add", "--kind", "SBOM_CYCLONEDX_JSON", "--name", "a", "--value", str(big)],
+            ["add", "--kind", "SBOM_CYCLONEDX_JSON", "--name", "a", "--value", str(big)],
             env,
         )
-        measure(f"{sparse}, detected", [crafter, "add", "--name", "b", "--value", str(big)], env)
+        measure(f"{sparse}, detected", ["add", "--name", "b", "--value", str(big)], env)
         measure(
             f"JUnit {args.junit_mb} MB, --kind JUNIT_XML",
-            [crafter, "add", "--kind", "JUNIT_XML", "--name", "c", "--value", str(report)],
+            ["add", "--kind", "JUNIT_XML", "--name", "c", "--value", str(report)],
             env,
         )
         measure(
             f"JUnit {args.junit_mb} MB, detected",
-            [crafter, "add", "--name", "d", "--value", str(report)],
+            ["add", "--name", "d", "--value", str(report)],
             env,
         )
 
