@@ -3,7 +3,7 @@ the process's memory stays small.
 
 The modules are built here from our own WAT sources (tests/hostile/wasm/*.wat, and one generated below) with
 ``wasmtime.wat2wasm`` from the dev extra, as tests/policies/wasm does. The CLI runs in a child process, so
-that its peak RSS (``ru_maxrss`` from ``wait4``) is its own.
+that its peak RSS (``VmHWM``, written by the child itself) is its own.
 """
 
 from __future__ import annotations
@@ -67,17 +67,37 @@ class Run:
         return lines[0]
 
 
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="peak memory from /proc/self/status: Linux")
+
+
+# The CLI in a child that writes its own peak resident memory (VmHWM, KiB) as it exits: wait4's ru_maxrss
+# would also count what this pytest process had resident when it forked the child, which grows with the
+# tests run before this one.
+_RUN_CLI = """
+import atexit, os, sys
+
+def peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["CRAFTER_TEST_PEAK_FILE"], "w") as out:
+        out.write(kib)
+
+atexit.register(peak)
+from crafter.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def crafter(tmp_path: Path, *args: str) -> Run:
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
-    code = "import sys; from crafter.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    out, err, peak = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak-kib"
+    env = {**os.environ, "CRAFTER_TEST_PEAK_FILE": str(peak)}
     start = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        child = subprocess.Popen([sys.executable, "-c", code, *args], stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)
+        code = subprocess.run(
+            [sys.executable, "-c", _RUN_CLI, *args], stdout=stdout, stderr=stderr, env=env
+        ).returncode
     elapsed = time.monotonic() - start
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
-    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return Run(child.returncode, out.read_text(), err.read_text(), elapsed, peak)
+    return Run(code, out.read_text(), err.read_text(), elapsed, int(peak.read_text()) << 10)
 
 
 def policy(tmp_path: Path, name: str, wasm: bytes) -> Path:
