@@ -95,6 +95,18 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.close(dfd)
 
 
+def _write(path: Path, data: bytes) -> None:
+    """:func:`write_atomic` for state files: a failure (a full disk, a read-only directory) leaves the
+    previous file as it was and is a :class:`StateError`."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise StateError(
+            f"{path}: cannot write the state: {exc.strerror or exc}",
+            hint="the previous state is intact; free space (or fix permissions) and run the command again",
+        ) from exc
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: str, timeout: float) -> Iterator[None]:
     """An exclusive advisory lock on ``path``, released when the process dies (even by SIGKILL).
@@ -175,12 +187,20 @@ class StateStore:
 
     # -- current attestation -------------------------------------------------------------------------
     def current_id(self) -> str | None:
+        pointer = self.directory / "current"
         try:
-            value = (self.directory / "current").read_text().strip()
+            raw = pointer.read_bytes()[:4096]  # an id is 36 characters; more is not a pointer file
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StateError(f"{self.directory / 'current'}: cannot read: {exc.strerror}") from exc
+            raise StateError(f"{pointer}: cannot read: {exc.strerror}") from exc
+        try:
+            value = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise StateError(
+                f"{pointer}: not an attestation id (not UTF-8 text)",
+                hint="pass --attestation-id ID ('crafter status --all' lists them), or remove the file",
+            ) from exc
         return value or None
 
     def set_current(self, attestation_id: str | None) -> None:
@@ -190,7 +210,7 @@ class StateStore:
             with contextlib.suppress(FileNotFoundError):
                 target.unlink()
         else:
-            write_atomic(target, attestation_id.encode() + b"\n")
+            _write(target, attestation_id.encode() + b"\n")
 
     def resolve(self, attestation_id: str | None) -> str:
         """The given id, or the current one; an error when there is none or it does not exist."""
@@ -214,7 +234,7 @@ class StateStore:
         with self._lock(state.attestation_id):
             if path.exists():
                 raise StateError(f"{path}: attestation {state.attestation_id} already exists")
-            write_atomic(path, encode_state(state))
+            _write(path, encode_state(state))
         return path
 
     def load(self, attestation_id: str) -> CraftingState:
@@ -232,7 +252,7 @@ class StateStore:
         path = self.path_of(attestation_id)
         with self._lock(attestation_id):
             new = change(self.load(attestation_id))
-            write_atomic(path, encode_state(new))
+            _write(path, encode_state(new))
         return new
 
     def delete(self, attestation_id: str) -> Path:
