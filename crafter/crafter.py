@@ -53,6 +53,33 @@ def parse_key_values(items: Sequence[str], what: str = "annotation") -> dict[str
     return out
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: command-line arguments and file names that are not carry lone
+    surrogates (Python's surrogateescape), which no JSON statement can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escape_name(text: str) -> str:
+    """A file name as the text a statement records, keeping every byte: each backslash is doubled and each
+    byte that is not UTF-8 becomes ``\\xHH``, so the form reads back to exactly one name. Names with neither
+    (nearly all) are recorded as they are."""
+    if "\\" not in text and is_utf8(text):
+        return text
+    out = []
+    for char in text:
+        if "\udc80" <= char <= "\udcff":  # an undecodable byte, as os and sys.argv carry it
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif "\ud800" <= char <= "\udfff":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append("\\\\" if char == "\\" else char)
+    return "".join(out)
+
+
 def name_from_value(value: str) -> str:
     """A material name derived from a file's base name: lowercase, DNS-1123 (``sbom.cdx.json`` -> ``sbom-cdx-json``)."""
     base = os.path.basename(value.rstrip("/")) or value
@@ -256,6 +283,13 @@ class Crafter:
                 f"invalid material name {name!r}: must contain only lowercase letters, numbers, and hyphens."
             )
         user_annotations = dict(annotations or {})
+        for key, text in user_annotations.items():
+            for what, part in (("name", key), ("value", text)):
+                if not is_utf8(part):
+                    raise UsageError(
+                        f"annotation {escape_name(key)!r}: its {what} is not UTF-8 text ({escape_name(part)!r})",
+                        hint="annotations are recorded as text in the statement",
+                    )
         crafted: list[Material] = []
         for value in expanded:
             opts = CraftOptions(strict=strict, progress=progress(value) if progress else None, warn=warn)
@@ -299,6 +333,28 @@ class Crafter:
         user_annotations: Mapping[str, str],
         opts: CraftOptions,
     ) -> Material:
+        if not is_utf8(value) and not os.path.lexists(value):
+            raise MaterialError(
+                f"{escape_name(value)!r} is not UTF-8 text and names no file",
+                hint="a string material is recorded as text in the statement",
+            )
+        try:
+            return self._craft_unchecked(value, name, kind, contract, user_annotations, opts)
+        except MemoryError:  # a material too large for this machine: a clean error, the state untouched
+            raise MaterialError(
+                f"{escape_name(value)}: too large to process in the memory available",
+                hint="record it as an ARTIFACT (--kind ARTIFACT), which is hashed as a stream",
+            ) from None
+
+    def _craft_unchecked(
+        self,
+        value: str,
+        name: str | None,
+        kind: str | None,
+        contract: Contract,
+        user_annotations: Mapping[str, str],
+        opts: CraftOptions,
+    ) -> Material:
         declared = contract.material(name) if name else None
         if declared is not None:
             if kind is not None and kind != declared.kind:
@@ -318,6 +374,8 @@ class Crafter:
             if result.filename is not None or os.path.exists(value)
             else f"material-{result.digest.split(':')[1][:12]}"
         )
+        if result.filename is not None:
+            result = attrs.evolve(result, filename=escape_name(result.filename))
         return self._record(mat_name, result, declared, user_annotations)
 
     def _craft_as_declared(self, value: str, name: str, kind: str, opts: CraftOptions) -> Crafted:
