@@ -16,7 +16,7 @@ OPA numbers the wildcards (``$0``), crafter keeps ``_``; OPA copies a function's
 ``else`` and the key of ``p[x] := v`` into ``head.key``, which are not uses of their own.
 
 Corpus: every Rego file of the shipped library (policies/), of the tests (engine fixtures, v0 modules,
-boilerplate goldens), Chainloop's reference Rego under ../shared/testdata/chainloop/ when present, the
+boilerplate goldens; the Chainloop reference data holds no Rego), the
 hand-written tricky cases below, and generated modules (hypothesis). Rego v0 sources are compared in the v1
 form crafter converts them to (:func:`to_v1`), which is what both engines evaluate; OPA 1.x's
 ``rego.parse_module`` reads v1 only.
@@ -52,7 +52,6 @@ from crafter.policies.engines.rego_syntax import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "testdata" / "chainloop"
 OPA_MISSING = "OPA's Python bindings are not installed: pip install --ignore-requires-python -r tests/requirements-opa.txt"
 
 #: Calls OPA's parser makes out of operators (``x := 1`` is ``assign(x, 1)``): not names in the source.
@@ -241,14 +240,6 @@ def test_repository_rego_files(parser: Any, path: Path) -> None:
 def test_shipped_library_is_in_the_corpus() -> None:
     shipped = [p for p in rego_files() if p.is_relative_to(ROOT / "policies")]
     assert len(shipped) >= 9  # one per Rego policy of the library
-
-
-def test_reference_rego_files(parser: Any) -> None:
-    files = sorted(REFERENCE.rglob("*.rego")) if REFERENCE.is_dir() else []
-    if not files:
-        pytest.skip(f"no Chainloop reference Rego under {REFERENCE} (it holds materials and contracts only)")
-    for path in files:
-        assert_same(parser, to_v1(path.read_text()))
 
 
 # -- corpus: hand-written tricky cases -----------------------------------------------------------------------

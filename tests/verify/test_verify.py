@@ -26,10 +26,10 @@ from crafter.signing.bundle import sign_statement, write_bundle
 from crafter.signing.keys import generate_key_pair, load_signer, public_key_from_pem
 from crafter.statement import serialize
 from crafter.verify import VerifyResult, verify_bundle
+from tests.conftest import chainloop_path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
-REFERENCE = ROOT.parent / "shared" / "testdata" / "chainloop" / "materials"
 SBOM, JUNIT, RELEASE = DEMO / "sbom.cdx.json", DEMO / "junit.xml", DEMO / "hello-1.0.0.py"
 
 
@@ -255,9 +255,11 @@ def test_reference_keyless_bundles(name: str, tmp_path: Path) -> None:
     # Their CA is Chainloop's private one: against the default trust root they are refused (see
     # tests/verify/test_keyless_verify.py); their own certificate, taken as given, reads them.
     with pytest.raises(SignatureError, match="not issued by a trusted CA"):
-        verify_bundle(REFERENCE / name)
-    cert = _reference_certificate(REFERENCE / name, tmp_path)
-    result = verify_bundle(REFERENCE / name, certificate=cert, allow_expired_certificate=True, replay=True)
+        verify_bundle(chainloop_path("materials", name))
+    cert = _reference_certificate(chainloop_path("materials", name), tmp_path)
+    result = verify_bundle(
+        chainloop_path("materials", name), certificate=cert, allow_expired_certificate=True, replay=True
+    )
     assert result.signer.kind == "certificate"
     assert result.signer.identity.startswith("O=")
     assert result.signer.expired and "taken as given" in result.signer.notes[0]
@@ -278,7 +280,7 @@ def _reference_certificate(bundle: Path, tmp_path: Path) -> Path:
 
 
 def test_reference_bundle_flipped_payload(tmp_path: Path) -> None:
-    data = json.loads((REFERENCE / "attestation-bundle.json").read_text())
+    data = json.loads((chainloop_path("materials", "attestation-bundle.json")).read_text())
     payload = bytearray(base64.b64decode(data["dsseEnvelope"]["payload"]))
     payload[-3] ^= 0x01
     data["dsseEnvelope"]["payload"] = base64.b64encode(bytes(payload)).decode()
@@ -413,7 +415,7 @@ def with_mit() -> dict[str, Any]:
 
 
 def test_keyless_identity_and_issuer_options(tmp_path: Path) -> None:
-    path = REFERENCE / "attestation-bundle.json"
+    path = chainloop_path("materials", "attestation-bundle.json")
     cert = {"certificate": _reference_certificate(path, tmp_path), "allow_expired_certificate": True}
     signer = verify_bundle(path, **cert).signer
     same = verify_bundle(
