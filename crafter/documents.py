@@ -9,13 +9,18 @@ docs/security.md): YAML is composed by crafter's own composer over the parser's 
 nodes (an alias counts as everything its anchor holds), scalar characters and nesting depth and refuses the
 document as soon as a bound is passed, so an alias bomb is refused after reading a few events, never expanded.
 Duplicate mapping keys are refused in YAML and JSON alike (no "last one wins").
+
+A document loaded by reference (a policy, a policy group, a policy test case, a file inside a material) is
+parsed with a :class:`~crafter.redaction.Redaction`: its errors give the position and kind of the problem,
+never a key, a value or a snippet of it, nor a parser message that could quote one (docs/security.md, "Error
+messages"). :class:`KeyLines` finds the line of a key path again, for errors found after parsing.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,6 +40,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from crafter.errors import CrafterError
+from crafter.redaction import Redaction, json_problem
 
 _HINT = "crafter bounds the documents it reads; see docs/security.md"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -55,13 +61,31 @@ DEFAULT_LIMITS = DocumentLimits()
 
 
 class _Refused(yaml.YAMLError):
-    """A document refused by a bound: ``str()`` is the one-line reason."""
+    """A document refused by a bound: ``str()`` is the one-line reason; :meth:`reason` the one that quotes
+    nothing of the document."""
 
     hint: str | None = _HINT
+
+    def __init__(self, message: str, redacted: str | None = None) -> None:
+        super().__init__(message)
+        self.redacted = message if redacted is None else redacted
+
+    def reason(self, redaction: Redaction | None) -> str:
+        return str(self) if redaction is None else self.redacted
 
 
 class _DuplicateYamlKey(_Refused):
     hint = None
+
+    def __init__(self, key: str, where: str) -> None:
+        super().__init__(f"duplicate key {key!r} ({where})", f"duplicate key ({where})")
+        self.key = key
+        self.where = where
+
+    def reason(self, redaction: Redaction | None) -> str:
+        if redaction is not None and redaction.key(self.key) is None:
+            return self.redacted
+        return str(self)
 
 
 @attrs.frozen
@@ -213,7 +237,11 @@ class _BoundedLoader(_BASE):  # type: ignore[valid-type,misc]
             )
         node, size = self._anchors[anchor]
         if size is None:
-            self._refuse(f"cyclic YAML alias *{anchor}: it refers to a node that contains it", event)
+            where = f" (line {event.start_mark.line + 1})" if event.start_mark else ""
+            raise _Refused(
+                f"cyclic YAML alias *{anchor}: it refers to a node that contains it{where}",
+                f"cyclic YAML alias: it refers to a node that contains it{where}",
+            )
         self._count(size, depth, event)
         return node, size
 
@@ -240,7 +268,7 @@ class _BoundedLoader(_BASE):  # type: ignore[valid-type,misc]
                     first = keys.get((key.tag, key.value))
                     if first is not None:
                         also = "" if first == line else f"; first on line {first}"
-                        raise _DuplicateYamlKey(f"duplicate key {key.value!r} (line {line}{also})")
+                        raise _DuplicateYamlKey(key.value, f"line {line}{also}")
                     keys[key.tag, key.value] = line
             node.value = pairs
         else:
@@ -264,22 +292,92 @@ def _loader(limits: DocumentLimits) -> type[_BoundedLoader]:
 _DEFAULT_LOADER = _loader(DEFAULT_LIMITS)
 
 
-def _yaml_documents(text: str, source: str, error: type[CrafterError], limits: DocumentLimits) -> list[Any]:
-    """Every document of a YAML stream, bounded by ``limits``; every failure is one ``error`` line."""
+# What crafter says of a YAML syntax error in a document loaded by reference: the first entry whose text is in
+# the parser's context or problem (PyYAML's and libyaml's wording) gives the kind. The parser's own message is
+# never shown there: some quote the document (a tag, an alias name, the character found).
+_YAML_KINDS = (
+    ("constructor for the tag", "unknown tag"),
+    ("tag handle", "undefined tag handle"),
+    ("while scanning a tag", "malformed tag"),
+    ("undefined alias", "undefined alias"),
+    ("duplicate anchor", "anchor defined twice"),
+    ("second occurrence", "anchor defined twice"),
+    ("while scanning an anchor", "malformed anchor"),
+    ("while scanning an alias", "malformed alias"),
+    ("escape character", "unknown escape sequence in a double-quoted string"),
+    ("hexdecimal number", "malformed escape sequence in a double-quoted string"),
+    ("hexadecimal number", "malformed escape sequence in a double-quoted string"),
+    ("character escape code", "malformed escape sequence in a double-quoted string"),
+    ("cannot start any token", "a character that cannot start a value (a tab in the indentation, @ or `?)"),
+    ("control characters are not allowed", "a control character"),
+    ("special characters are not allowed", "a control character"),
+    ("unacceptable character", "a character YAML does not allow"),
+    ("invalid leading UTF-8 octet", "not UTF-8 text"),
+    ("invalid trailing UTF-8 octet", "not UTF-8 text"),
+    (
+        "mapping values are not allowed",
+        "a ':' where no value can start (bad indentation, or an unquoted ': ')",
+    ),
+    ("while parsing a flow sequence", "unclosed flow sequence (expected ',' or ']')"),
+    ("while parsing a flow mapping", "unclosed flow mapping (expected ',' or '}')"),
+    ("while scanning a quoted scalar", "unclosed quoted string"),
+    ("while scanning a block scalar", "malformed block scalar"),
+    ("while scanning a plain scalar", "malformed plain value"),
+    ("while scanning a simple key", "a key without ':'"),
+    ("expected '-' indicator", "bad indentation of a sequence item"),
+    ("did not find expected key", "bad indentation, or a line that is not a key"),
+    ("while parsing a block", "bad indentation"),
+    ("unhashable key", "a key that is a sequence or a mapping"),
+    ("base64", "invalid !!binary value"),
+    ("directive", "malformed or unknown directive"),
+    ("incompatible YAML document", "unsupported YAML version"),
+    ("single document", "more than one document"),
+    ("document start", "content after the end of the document"),
+    ("node content", "a missing value"),
+    ("end of stream", "unexpected end of the document"),
+    ("expected a", "a value of the wrong type for its tag"),
+)
+
+
+def _yaml_kind(exc: yaml.YAMLError) -> str:
+    said = f"{getattr(exc, 'context', None) or ''} {getattr(exc, 'problem', None) or ''}"
+    return next((kind for text, kind in _YAML_KINDS if text in said), "syntax error")
+
+
+def _yaml_documents(
+    text: str,
+    source: str,
+    error: type[CrafterError],
+    limits: DocumentLimits,
+    redaction: Redaction | None = None,
+) -> list[Any]:
+    """Every document of a YAML stream, bounded by ``limits``; every failure is one ``error`` line (quoting
+    nothing of the document with ``redaction``)."""
     loader = _DEFAULT_LOADER if limits == DEFAULT_LIMITS else _loader(limits)
     try:
         return list(yaml.load_all(text, Loader=loader))
     except _Refused as exc:
-        raise error(f"{source}: {exc}", hint=exc.hint) from None
+        raise error(f"{source}: {exc.reason(redaction)}", hint=exc.hint) from None
     except RecursionError:  # only with a max_depth near Python's recursion limit
         raise error(f"{source}: YAML nesting too deep to compose", hint=_HINT) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "maximum nesting depth" in problem:  # libyaml's own bound (1000), met while scanning ahead
             raise error(f"{source}: YAML nesting deeper than {limits.max_depth} levels", hint=_HINT) from None
+        if redaction is not None:
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise error(f"{source}: invalid YAML{at}: {_yaml_kind(exc)}") from None
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         raise error(f"{source}: invalid YAML{where}: {problem}") from exc
+    # A constructor failing on a value: !!int x, 2024-02-30, !!timestamp x (PyYAML's own AttributeError).
+    except (ValueError, TypeError, OverflowError, AttributeError, LookupError) as exc:
+        if redaction is not None:
+            raise error(
+                f"{source}: invalid YAML: a value its type cannot hold (an impossible date, a tagged number "
+                "that is not one)"
+            ) from None
+        raise error(f"{source}: invalid YAML: {exc}") from exc
 
 
 class _DuplicateKey(dict[str, Any]):
@@ -326,8 +424,10 @@ def load_json(
     error: type[CrafterError] = CrafterError,
     *,
     limits: DocumentLimits = DEFAULT_LIMITS,
+    redaction: Redaction | None = None,
 ) -> Any:
-    """Parse a JSON document, refusing duplicate object keys and nesting deeper than ``limits.max_depth``."""
+    """Parse a JSON document, refusing duplicate object keys and nesting deeper than ``limits.max_depth``.
+    With ``redaction`` (a document loaded by reference), errors quote nothing of the document."""
     duplicates = False
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -345,11 +445,19 @@ def load_json(
     except RecursionError:  # CPython's parser recurses once per level
         raise error(f"{source}: JSON nesting deeper than {limits.max_depth} levels", hint=_HINT) from None
     except ValueError as exc:
+        if redaction is not None:
+            raise error(f"{source}: invalid JSON: {json_problem(exc)}") from None
         raise error(f"{source}: invalid JSON: {exc}") from exc
     if duplicates:
         for item, path in _walk(doc):
             if isinstance(item, _DuplicateKey):
-                raise error(f"{source}: duplicate key {item.key!r} in {_json_path(path)}")
+                if redaction is None:
+                    raise error(f"{source}: duplicate key {item.key!r} in {_json_path(path)}")
+                key = redaction.key(item.key)
+                named = f" {key!r}" if key is not None else ""
+                raise error(
+                    f"{source}: duplicate key{named} in {redaction.path(path, 'the top-level object')}"
+                )
     if _json_depth(doc) > limits.max_depth:
         raise error(f"{source}: JSON nesting deeper than {limits.max_depth} levels", hint=_HINT)
     return doc
@@ -361,14 +469,16 @@ def load_yaml(
     error: type[CrafterError] = CrafterError,
     *,
     limits: DocumentLimits = DEFAULT_LIMITS,
+    redaction: Redaction | None = None,
 ) -> Any:
-    """Parse one YAML document (``None`` when the text holds none) with the bounds of ``limits``."""
+    """Parse one YAML document (``None`` when the text holds none) with the bounds of ``limits``; with
+    ``redaction``, errors quote nothing of the document."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise error(f"{source}: not UTF-8 text") from None
-    docs = _yaml_documents(data, source, error, limits)
+    docs = _yaml_documents(data, source, error, limits, redaction)
     if len(docs) > 1:
         raise error(f"{source}: expected one YAML document, found {len(docs)}")
     return docs[0] if docs else None
@@ -380,18 +490,66 @@ def parse_document(
     error: type[CrafterError] = CrafterError,
     *,
     limits: DocumentLimits = DEFAULT_LIMITS,
+    redaction: Redaction | None = None,
 ) -> Any:
     """Parse ``text`` as JSON when it looks like JSON, else as YAML (YAML 1.2 booleans); bounded by ``limits``,
-    duplicate keys refused."""
+    duplicate keys refused. With ``redaction`` (a document loaded by reference), errors give positions and
+    kinds of problems and quote nothing of the document."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
         raise error(f"{source}: the document is empty")
-    if stripped[0] in "{[":
-        return load_json(stripped, source, error, limits=limits)
-    docs = [d for d in _yaml_documents(stripped, source, error, limits) if d is not None]
+    # The line breaks stripped are given back, so that positions in errors are lines of the file.
+    kind = stripped[0]
+    skipped = text[: len(text) - len(stripped)].replace("\r\n", "\n").replace("\r", "\n").count("\n")
+    stripped = "\n" * skipped + stripped
+    if kind in "{[":
+        return load_json(stripped, source, error, limits=limits, redaction=redaction)
+    docs = [d for d in _yaml_documents(stripped, source, error, limits, redaction) if d is not None]
     if len(docs) != 1:
         raise error(f"{source}: expected one YAML document, found {len(docs)}")
     return docs[0]
+
+
+class KeyLines:
+    """Where the keys of a document are: ``lines(("spec", "policies", 0, "kind"))`` is the line of that key
+    (of the item, for an index), or None. The text is composed again only when an error asks, by the same
+    bounded loader; a document it cannot compose (JSON that is not also YAML) has no lines."""
+
+    def __init__(self, data: str | bytes) -> None:
+        self._data = data
+        self._root: Node | None = None
+        self._done = False
+
+    def _compose(self) -> Node | None:
+        if not self._done:
+            self._done = True
+            try:
+                text = self._data.decode("utf-8") if isinstance(self._data, bytes) else self._data
+                self._root = yaml.compose(text.lstrip("\ufeff"), Loader=_DEFAULT_LOADER)
+            except Exception:  # a position is a courtesy; the document's own error was reported already
+                self._root = None
+            self._data = b""
+        return self._root
+
+    def __call__(self, path: Sequence[str | int]) -> int | None:
+        node = self._compose()
+        if node is None:
+            return None
+        line = node.start_mark.line + 1
+        for part in path:
+            if isinstance(node, MappingNode) and isinstance(part, str):
+                pair = next(
+                    ((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part), None
+                )
+                if pair is None:
+                    return None
+                line, node = pair[0].start_mark.line + 1, pair[1]
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                return None
+        return line
 
 
 #: A document file larger than this is refused before it is parsed (at most this + 1 bytes are read).

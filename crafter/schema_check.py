@@ -4,6 +4,10 @@ Shared by contracts and policy documents. Documents are accepted with camelCase 
 first copied with every schema key turned to camelCase (the caller's document is never touched), then
 validated; the most specific schema error is turned into ``<source>: <key path>: <problem>`` plus a hint,
 with the key path spelled as the user wrote it.
+
+A document loaded by reference (a policy, a policy group) is described with a
+:class:`~crafter.redaction.Redaction`: positions and kinds of problems, never its keys or values (only
+crafter's own names, :func:`crafter_names`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from functools import cache
 from typing import Any
 
 from crafter.errors import CrafterError
+from crafter.redaction import Redaction, schema_names, schema_problem, unknown_key
+from crafter.redaction import json_type as json_type  # kept here for its users
 
 _SNAKE = re.compile(r"_([a-z0-9])")
 # Objects whose keys are user data, never schema keys: not converted from snake_case.
@@ -30,6 +36,22 @@ def camel(key: str) -> str:
     return _SNAKE.sub(lambda m: m.group(1).upper(), key) if "_" in key else key
 
 
+def snake(key: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+@cache
+def crafter_names() -> frozenset[str]:
+    """Every key of crafter's published schemas, camelCase and snake_case: the names an error about a
+    document loaded by reference may quote."""
+    from crafter.resources import load_schema, schemas_dir
+
+    names = frozenset().union(
+        *(schema_names(load_schema(p.name)) for p in schemas_dir().glob("*.schema.json"))
+    )
+    return names | {snake(n) for n in names}
+
+
 def normalise(
     value: Any,
     source: str,
@@ -37,15 +59,18 @@ def normalise(
     *,
     text_keys: Collection[str] = (),
     path: tuple[str | int, ...] = (),
+    redaction: Redaction | None = None,
 ) -> Any:
     """A copy of ``value`` with snake_case keys turned to camelCase.
 
     ``with`` values (and the values of ``text_keys``) that YAML read as numbers or booleans keep their text:
     arguments are strings. An ``embedded`` document is copied as is: it is validated on its own later.
+    With ``redaction``, errors name positions only (a document loaded by reference).
     """
     if isinstance(value, list):
         return [
-            normalise(v, source, error, text_keys=text_keys, path=(*path, i)) for i, v in enumerate(value)
+            normalise(v, source, error, text_keys=text_keys, path=(*path, i), redaction=redaction)
+            for i, v in enumerate(value)
         ]
     if not isinstance(value, dict):
         return value
@@ -53,8 +78,15 @@ def normalise(
     out: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str):
+            if redaction is not None:
+                raise error(f"{source}: {redaction.where(path)}: keys must be strings, got {json_type(key)}")
             raise error(f"{source}: {fmt_path(path)}: keys must be strings, got {key!r}")
         new = key if free else camel(key)
+        if new in out and redaction is not None:
+            raise error(
+                f"{source}: {redaction.where((*path, key))}: the key is given twice, in camelCase and snake_case",
+                hint="use one spelling, camelCase or snake_case",
+            )
         if new in out:
             raise error(
                 f"{source}: {fmt_path((*path, key))}: the key is given twice ({new!r} and {key!r})",
@@ -65,7 +97,9 @@ def normalise(
         elif not free and new in text_keys:
             out[new] = scalar_text(item)
         else:
-            out[new] = normalise(item, source, error, text_keys=text_keys, path=(*path, new))
+            out[new] = normalise(
+                item, source, error, text_keys=text_keys, path=(*path, new), redaction=redaction
+            )
     if free and path[-1] == "with":
         out = {k: scalar_text(v) for k, v in out.items()}
     return out
@@ -105,13 +139,6 @@ def _original_path(doc: Any, norm: Sequence[str | int]) -> list[str | int]:
     return out
 
 
-_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
-
-
-def json_type(value: Any) -> str:
-    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
-
-
 def _quoted_alternatives(names: Sequence[str]) -> str:
     quoted = [f"'{n}'" for n in names]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
@@ -123,8 +150,13 @@ def _one_of_keys(schema: Any) -> list[str]:
     return [b["required"][0] for b in branches if isinstance(b, dict) and b.get("required")]
 
 
-def describe(error: Any, doc: Any, source: str, error_type: type[CrafterError]) -> CrafterError:
-    """One clear line (plus a hint) for a jsonschema error; ``doc`` is the document as the user wrote it."""
+def describe(
+    error: Any, doc: Any, source: str, error_type: type[CrafterError], redaction: Redaction | None = None
+) -> CrafterError:
+    """One clear line (plus a hint) for a jsonschema error; ``doc`` is the document as the user wrote it.
+    With ``redaction``, the line quotes none of the document (:func:`_describe_redacted`)."""
+    if redaction is not None:
+        return _describe_redacted(error, doc, source, error_type, redaction)
     where = fmt_path(_original_path(doc, list(error.absolute_path)))
     validator, inst, expected = error.validator, error.instance, error.validator_value
     custom = error.schema.get(MESSAGE_KEYWORD) if isinstance(error.schema, dict) else None
@@ -166,12 +198,54 @@ def describe(error: Any, doc: Any, source: str, error_type: type[CrafterError]) 
     return error_type(f"{source}: {where}: {error.message}")
 
 
-def validate(doc: Any, raw: Any, source: str, schema_name: str, error_type: type[CrafterError]) -> None:
-    """Validate the normalised ``doc`` against ``schemas/<schema_name>``; raise one described error."""
+def _describe_redacted(
+    error: Any, doc: Any, source: str, error_type: type[CrafterError], redaction: Redaction
+) -> CrafterError:
+    """:func:`describe` for a document loaded by reference: where (key path, line) and what kind of problem,
+    naming only crafter's own keys and values (the schema's keys, its accepted values in the hint)."""
+    path = _original_path(doc, list(error.absolute_path))
+    where = redaction.where(path)
+    validator, inst, expected = error.validator, error.instance, error.validator_value
+    custom = error.schema.get(MESSAGE_KEYWORD) if isinstance(error.schema, dict) else None
+    if custom:
+        return error_type(f"{source}: {where}: {custom}")
+    if validator == "additionalProperties" and isinstance(inst, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in inst if k not in allowed)
+        line = redaction.line_of(_original_path(doc, [*error.absolute_path, extra[0]])) if extra else None
+        return error_type(
+            f"{source}: {unknown_key(redaction, path, line)}",
+            hint="allowed keys here: " + ", ".join(allowed) if allowed else None,
+        )
+    if validator == "enum":
+        return error_type(
+            f"{source}: {where}: not one of the accepted values",
+            hint="accepted: " + ", ".join(map(str, expected)),
+        )
+    if validator == "pattern":
+        hint = NAME_HINT if expected in (DNS_PATTERN, DNS_OR_EMPTY) else None
+        return error_type(f"{source}: {where}: does not match {expected}", hint=hint)
+    if validator == "oneOf" and _one_of_keys(error.schema):
+        return error_type(
+            f"{source}: {where}: give exactly one of {_quoted_alternatives(_one_of_keys(error.schema))}"
+        )
+    return error_type(f"{source}: {schema_problem(error, redaction, path)}")
+
+
+def validate(
+    doc: Any,
+    raw: Any,
+    source: str,
+    schema_name: str,
+    error_type: type[CrafterError],
+    redaction: Redaction | None = None,
+) -> None:
+    """Validate the normalised ``doc`` against ``schemas/<schema_name>``; raise one described error (naming
+    positions only, with ``redaction``)."""
     errors = list(_validator(schema_name).iter_errors(doc))
     if not errors:
         return
-    raise describe(_best(errors), raw, source, error_type)
+    raise describe(_best(errors), raw, source, error_type, redaction)
 
 
 def _best(errors: Sequence[Any]) -> Any:

@@ -3,6 +3,9 @@
 Both are recorded as the file given (digest over the bytes read once, base name, size). The file is a DSSE
 envelope or a Sigstore bundle carrying one; :func:`extract_statement` decodes either into the in-toto
 statement. Signatures are not verified here: an attestation material is evidence, checked by policies.
+
+Errors quote no value of the file (it may be any file) except crafter's own names: a predicate type crafter
+knows is named, any other is not.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ _BUNDLE_MEDIA_TYPE = re.compile(
     r"application/vnd\.dev\.sigstore\.bundle(?:\.v0\.[0-9]+\+json|\+json;\s*version=0\.[0-9]+)"
 )
 _BUNDLE_HINT = "expected a Sigstore bundle 0.x, e.g. application/vnd.dev.sigstore.bundle.v0.3+json"
+_KNOWN_PREDICATES = frozenset({CHAINLOOP_PREDICATE_TYPE, SLSA_PROVENANCE_PREDICATE_TYPE})
 
 
 def is_bundle(obj: object) -> bool:
@@ -52,7 +56,7 @@ def extract_statement(obj: object, path: str, what: str = "attestation") -> dict
         raise invalid(
             path,
             what,
-            f"the payload {json.dumps(envelope.payload_type)} is not of type in-toto",
+            "the payload is not of type in-toto",  # the type found is not quoted: the file may be any file
             hint=f"expected payloadType {IN_TOTO_PAYLOAD_TYPE}",
         )
     return _statement(envelope.payload, path, what)
@@ -64,7 +68,7 @@ def _envelope_object(obj: object, path: str, what: str) -> dict[str, Any]:
         return obj
     media_type = obj["mediaType"]
     if not _BUNDLE_MEDIA_TYPE.fullmatch(media_type):
-        raise invalid(path, what, f"unsupported Sigstore bundle mediaType {media_type!r}", hint=_BUNDLE_HINT)
+        raise invalid(path, what, "unsupported Sigstore bundle mediaType", hint=_BUNDLE_HINT)
     envelope = obj.get("dsseEnvelope")
     if not isinstance(envelope, dict):
         raise invalid(
@@ -85,8 +89,11 @@ def _statement(payload: bytes, path: str, what: str) -> dict[str, Any]:
     if not isinstance(statement, dict):
         raise invalid(path, what, f"{not_statement}: not a JSON object")
     if statement.get("_type") not in STATEMENT_TYPES:
-        found = json.dumps(statement.get("_type"))
-        raise invalid(path, what, f"the DSSE payload is not an in-toto statement: _type={found}")
+        raise invalid(
+            path,
+            what,
+            "the DSSE payload is not an in-toto statement: _type is missing or not an in-toto statement type",
+        )
     subjects = statement.get("subject")
     if not isinstance(subjects, list) or not subjects or not all(isinstance(s, dict) for s in subjects):
         raise invalid(path, what, "the in-toto statement has no subject")
@@ -101,7 +108,8 @@ def _check_predicate(statement: dict[str, Any], expected: str, label: str, path:
         raise invalid(
             path,
             what,
-            f"the provided predicate is not a valid {label}: found={json.dumps(found)}",
+            f"the provided predicate is not a valid {label}: "
+            + (f"found={json.dumps(found)}" if found in _KNOWN_PREDICATES else "another predicateType"),
             hint=f"expected predicateType {expected}",
         )
 

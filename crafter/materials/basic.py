@@ -31,8 +31,9 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
+from crafter.redaction import Redaction, schema_names, schema_problem
 
-#: Schema messages quote the offending instance, which can be a whole SBOM; keep error lines readable.
+#: Reasons are short (they never quote the document); a longer one is cut, to keep error lines readable.
 _MAX_REASON = 300
 
 
@@ -100,11 +101,20 @@ def _structural_validator(schema_file: str) -> Any:
     return jsonschema_module().Draft202012Validator(load_schema(f"materials/{schema_file}"))
 
 
-def first_schema_error(errors: list[Any]) -> str:
-    """``<json path>: <message>`` of the most relevant of jsonschema's errors (its own ranking: the
-    shallowest error, preferring a definite failure over an ``anyOf``/``oneOf`` summary)."""
+def first_schema_error(errors: list[Any], names: frozenset[str] = frozenset()) -> str:
+    """``<json path>: <problem>`` of the most relevant of jsonschema's errors (its own ranking: the
+    shallowest error, preferring a definite failure over an ``anyOf``/``oneOf`` summary).
+
+    It quotes nothing of the document (a material may be any file): no value, and of the path's keys only
+    ``names``, the schema's own (others are written ``*``); jsonschema's own message, which quotes the
+    value, is not used (:func:`crafter.redaction.schema_problem`)."""
     err = jsonschema_module().exceptions.best_match(errors)
-    return f"{err.json_path}: {err.message}"
+    return schema_problem(err, Redaction(names, root="$"))
+
+
+@functools.cache
+def _schema_file_names(schema_file: str) -> frozenset[str]:
+    return schema_names(_structural_validator(schema_file).schema)
 
 
 def check_schema(doc: object, schema_file: str, path: str, what: str) -> None:
@@ -114,7 +124,7 @@ def check_schema(doc: object, schema_file: str, path: str, what: str) -> None:
     except RecursionError:
         raise invalid(path, what, "document nested too deeply to validate") from None
     if errors:
-        raise invalid(path, what, first_schema_error(errors))
+        raise invalid(path, what, first_schema_error(errors, _schema_file_names(schema_file)))
 
 
 class StringKind(MaterialKind):

@@ -24,6 +24,7 @@ import attrs
 from crafter.errors import MaterialError
 from crafter.files import RegularFile, open_regular
 from crafter.materials.interface import ANN_SIZE, Crafted, MainComponent, ProgressCallback
+from crafter.redaction import json_problem
 
 CHUNK = 1 << 20  # 1 MiB: large enough for OpenSSL's SHA-256 to run at full speed
 #: Structured formats read into memory (JSON documents, archives) larger than this are refused before they
@@ -163,11 +164,12 @@ def read_file(path: str) -> FileBytes:
 
 
 def parse_json(fb: FileBytes, what: str) -> Any:
-    """Parse the bytes as JSON; ``what`` names the expected format in the error."""
+    """Parse the bytes as JSON; ``what`` names the expected format in the error, which gives the position and
+    kind of a syntax error, never the file's content (:func:`crafter.redaction.json_problem`)."""
     try:
         return json.loads(fb.data)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise MaterialError(f"{fb.path}: invalid {what}: not valid JSON ({exc})") from exc
+        raise MaterialError(f"{fb.path}: invalid {what}: not valid JSON ({json_problem(exc)})") from None
     except RecursionError as exc:
         raise MaterialError(f"{fb.path}: invalid {what}: JSON nested too deeply") from exc
 

@@ -17,6 +17,7 @@ from crafter.errors import MaterialError
 from crafter.materials.archives import DEFAULT_LIMITS, GZIP_MAGIC, ArchiveLimits, iter_tar_gz
 from crafter.materials.fileio import file_record, read_file
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
+from crafter.redaction import Redaction
 
 # Annotations recorded when Chart.yaml has string ``name`` / ``version`` fields.
 ANN_HELM_CHART_NAME = "chainloop.material.helm.chart.name"
@@ -24,6 +25,28 @@ ANN_HELM_CHART_VERSION = "chainloop.material.helm.chart.version"
 
 OCI_PREFIX = "oci://"
 CHART_FILE = "Chart.yaml"
+# The keys of Chart.yaml (Helm's chart format): the only keys of a chart an error quotes.
+_REDACTION = Redaction(
+    frozenset(
+        [
+            "apiVersion",
+            "name",
+            "version",
+            "kubeVersion",
+            "description",
+            "type",
+            "keywords",
+            "home",
+            "sources",
+            "dependencies",
+            "maintainers",
+            "icon",
+            "appVersion",
+            "deprecated",
+            "annotations",
+        ]
+    )
+)
 VALUES_FILE = "values.yaml"
 MISSING_FILES = f"missing required files in the helm chart: {CHART_FILE} and {VALUES_FILE}"
 #: Chart.yaml and values.yaml larger than this are refused before they are read.
@@ -53,8 +76,9 @@ def _top_level_file(name: str) -> tuple[str, str] | None:
 
 def _load_yaml(data: bytes, what: str) -> Any:
     # crafter's bounded safe loader: never constructs Python objects, refuses alias bombs, deep nesting and
-    # duplicate keys before expanding anything.
-    return load_yaml(data, f"invalid {what} file", MaterialError, limits=YAML_LIMITS)
+    # duplicate keys before expanding anything. Errors give positions and kinds, never the file's content (of
+    # its keys, only Helm's own Chart.yaml names are quoted).
+    return load_yaml(data, f"invalid {what} file", MaterialError, limits=YAML_LIMITS, redaction=_REDACTION)
 
 
 def _wanted(name: str) -> bool:

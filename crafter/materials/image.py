@@ -24,6 +24,7 @@ from crafter.errors import MaterialError
 from crafter.files import open_regular
 from crafter.materials.fileio import MaterialFileError
 from crafter.materials.interface import ANN_IMAGE_TAG, Crafted, CraftOptions, ImageInfo, MaterialKind, Sample
+from crafter.redaction import json_problem
 
 DEFAULT_REGISTRY = "index.docker.io"
 _DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
@@ -158,8 +159,8 @@ def _read_json(layout: str, what: str) -> Any:
         fh.check_unchanged(len(data), "add it again")
     try:
         return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise MaterialError(f"{path}: invalid {what}: not valid JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # position and kind only: never the file's content
+        raise MaterialError(f"{path}: invalid {what}: not valid JSON ({json_problem(exc)})") from None
 
 
 def _layout_manifests(layout: str) -> list[dict[str, Any]]:

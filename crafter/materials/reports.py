@@ -9,6 +9,10 @@ come as a zip or a tar.gz of ``*.xml`` files; archives are read in memory (never
 
 The functions :func:`junit_suites`, :func:`jacoco_report` and :func:`cobertura_report` turn the bytes (or a
 binary file object, read incrementally) into the JSON-able projections policies evaluate.
+
+Errors give the kind and position of a problem and never quote the document (a material may be any file):
+an element is named only when it is one crafter reads (``<testsuite>``, ``<report>``...), an attribute by
+its name, never by its value (docs/security.md, "Error messages").
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 from xml.etree.ElementTree import Element, ParseError
+from xml.parsers.expat import ErrorString
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -67,14 +72,38 @@ def _xml_events(source: Readable, context: str) -> Iterator[tuple[str, Element]]
         yield from SafeET.iterparse(
             source, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True
         )
-    except defusedxml.EntitiesForbidden as exc:
+    except defusedxml.EntitiesForbidden:
         raise MaterialError(
             f"{context}: XML entity declarations are not allowed (refused: entity expansion and external entities)"
-        ) from exc
-    except defusedxml.DefusedXmlException as exc:
-        raise MaterialError(f"{context}: unsafe XML refused: {exc}") from exc
+        ) from None
+    except defusedxml.DefusedXmlException as exc:  # its message quotes the declaration: named by kind only
+        kind = _UNSAFE_XML.get(type(exc).__name__, "a construct crafter does not read")
+        raise MaterialError(f"{context}: unsafe XML refused: {kind}") from None
     except ParseError as exc:
-        raise MaterialError(f"{context}: not well-formed XML ({exc})") from exc
+        raise MaterialError(f"{context}: not well-formed XML ({_xml_problem(exc)})") from None
+
+
+def _xml_problem(exc: ParseError) -> str:
+    """Expat's kind of error and its position; ElementTree's own message can quote the document (the name of
+    an undefined entity), so it is not used."""
+    code = getattr(exc, "code", None)
+    kind = ErrorString(code) if isinstance(code, int) and code > 0 else None
+    line, column = getattr(exc, "position", (0, 0))
+    return f"{kind or 'syntax error'}: line {line}, column {column}"
+
+
+_UNSAFE_XML = {
+    "DTDForbidden": "a DTD",
+    "ExternalReferenceForbidden": "a reference to an external resource",
+    "NotSupportedError": "a construct crafter does not read",
+}
+# Root elements of the XML kinds crafter reads: the only element names an error quotes.
+_KNOWN_ROOTS = frozenset({"testsuites", "testsuite", "report", "coverage"})
+
+
+def _root_is(root: str) -> str:
+    """How an error names a document's root element: by name when crafter knows it, else not at all."""
+    return f"root element is <{root}>" if root in _KNOWN_ROOTS else "root element is another element"
 
 
 def _walk(
@@ -260,7 +289,7 @@ def _stream_suites(
             parent.add_case(_testcase(elem))
     # Checked once the whole document is known to be well-formed XML, which is the first thing to fix.
     if root not in _JUNIT_ROOTS and not other_roots:
-        raise MaterialError(f"{context}: root element is <{root}>, expected <testsuites> or <testsuite>")
+        raise MaterialError(f"{context}: {_root_is(root)}, expected <testsuites> or <testsuite>")
     return suites
 
 
@@ -396,13 +425,13 @@ def _int_attr(elem: Element, name: str, what: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise MaterialError(f"invalid {what}: attribute {name}={raw!r} is not an integer") from None
+        raise MaterialError(f"invalid {what}: attribute {name} is not an integer") from None
 
 
 def _check_root(root: str, expected: str, what: str) -> None:
     """Called once the document was read to its end: well-formedness is reported first."""
     if root != expected:
-        raise MaterialError(f"invalid {what}: root element is <{root}>, expected <{expected}>")
+        raise MaterialError(f"invalid {what}: {_root_is(root)}, expected <{expected}>")
 
 
 def _no_unit(names: list[str]) -> bool:
@@ -463,7 +492,7 @@ def _rate(elem: Element, name: str) -> float | None:
     try:
         rate = float(raw)
     except ValueError:
-        raise MaterialError(f"invalid {_COBERTURA}: attribute {name}={raw!r} is not a number") from None
+        raise MaterialError(f"invalid {_COBERTURA}: attribute {name} is not a number") from None
     return rate if math.isfinite(rate) else None
 
 

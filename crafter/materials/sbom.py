@@ -147,6 +147,14 @@ def _cyclonedx_validator(spec_version: str) -> Any:
     return cls(_cdx_schema(f"bom-{spec_version}.SNAPSHOT.schema.json"), registry=registry)
 
 
+@functools.cache
+def _cyclonedx_names(spec_version: str) -> frozenset[str]:
+    """The keys CycloneDX's schema names: the only keys of an SBOM a schema error quotes."""
+    from crafter.redaction import schema_names
+
+    return schema_names(_cyclonedx_validator(spec_version).schema)
+
+
 def _ignored_by_chainloop(err: Any) -> bool:
     """Schema errors Chainloop tolerates because common scanners produce them: duplicated components
     (JFrog Xray; policies deduplicate) and ``"cwes": null`` in vulnerabilities."""
@@ -163,10 +171,11 @@ def _ignored_by_chainloop(err: Any) -> bool:
 
 
 def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | None:
-    """Why ``doc`` fails its version's schema (``<json path>: <message>``), or ``None``."""
+    """Why ``doc`` fails its version's schema (``<json path>: <problem>``, quoting nothing of ``doc``), or
+    ``None``."""
     if spec_version not in CYCLONEDX_SCHEMA_VERSIONS:
         return (
-            f"specVersion {spec_version!r} is not supported for schema validation "
+            "specVersion is not one supported for schema validation "
             f"(supported: {', '.join(CYCLONEDX_SCHEMA_VERSIONS)})"
         )
     from referencing.exceptions import Unresolvable
@@ -178,7 +187,7 @@ def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | N
         return "document nested too deeply to validate"
     except Unresolvable as exc:  # a schema of the installed cyclonedx-python-lib refers to one we lack
         raise MaterialError(f"CycloneDX {spec_version} schema cannot be loaded: {exc}") from exc
-    return first_schema_error(kept) if kept else None
+    return first_schema_error(kept, _cyclonedx_names(spec_version)) if kept else None
 
 
 def _check_cyclonedx_identity(doc: object, path: str) -> str:

@@ -125,6 +125,9 @@ class OpenVEXKind(MaterialKind):
 
 _CSAF = "CSAF file"
 _CSAF_CATEGORY = re.compile(r'"category"\s*:\s*"(csaf_[a-z_]+)"')
+_CSAF_CATEGORIES = frozenset(
+    {"csaf_vex", "csaf_informational_advisory", "csaf_security_advisory", "csaf_security_incident_response"}
+)
 
 
 class CSAFKind(MaterialKind):
@@ -153,9 +156,13 @@ class CSAFKind(MaterialKind):
             raise invalid(value, _CSAF, "no document object")
         category = document.get("category")
         if isinstance(category, str) and category and category != self.category:
+            # A category crafter has a kind for is named; any other value of the file is not quoted.
+            known = category in _CSAF_CATEGORIES
             raise MaterialError(
                 f"{value}: invalid CSAF category field in file, expected: {self.category}",
-                hint=f"document.category is {category!r}: add it with the kind of that category",
+                hint=f"document.category is {category!r}: add it with the kind of that category"
+                if known
+                else "document.category is not a category crafter has a kind for",
             )
         check_schema(doc, "csaf-2.x.schema.json", value, _CSAF)
         engine = document["tracking"].get("generator", {}).get("engine")

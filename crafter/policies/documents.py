@@ -1,9 +1,13 @@
 """Parsing ``kind: Policy`` and ``kind: PolicyGroup`` documents, and contract attachments, into the models.
 
 Documents are validated against ``schemas/policy.schema.json`` / ``schemas/policy-group.schema.json``
-(camelCase or snake_case keys; an unknown key is an error naming its key path). Scripts given by reference
-are loaded through a callback, so that the loader alone decides where a relative path points and what may
-be fetched.
+(camelCase or snake_case keys). Scripts given by reference are loaded through a callback, so that the loader
+alone decides where a relative path points and what may be fetched.
+
+Policies and groups are loaded by reference: a reference can point at any file, so errors about a document
+give the key path (crafter's own keys only, others written ``*``), the line when the loader passes
+:class:`~crafter.documents.KeyLines`, and the kind of problem, never a key or value of the document
+(:mod:`crafter.redaction`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from crafter.policies.spec import (
     PolicyScript,
     Selector,
 )
-from crafter.schema_check import fmt_path, json_type, normalise, scalar_text, validate
+from crafter.redaction import LineOf, Redaction
+from crafter.schema_check import crafter_names, fmt_path, json_type, normalise, scalar_text, validate
 
 #: Loads a script reference as written in a policy (``ref``/``path`` value): returns the raw bytes and the
 #: resolved location (path or URL) they came from; raises :class:`PolicyError` naming the reference.
@@ -34,18 +39,25 @@ _UNSPECIFIED = {"MATERIAL_TYPE_UNSPECIFIED": "", "MATCH_MODE_UNSPECIFIED": "EXAC
 _TEXT_KEYS = ("default",)
 
 
-def _document(raw: object, source: str, kind: str, schema: str) -> dict[str, Any]:
+def redaction(lines: LineOf | None = None) -> Redaction:
+    """How errors about a policy or group document are written: crafter's own keys, and ``lines``."""
+    return Redaction(crafter_names(), lines)
+
+
+def _document(raw: object, source: str, kind: str, schema: str, redact: Redaction) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise PolicyError(
             f"{source}: a {kind} document must be a mapping, got {json_type(raw)}",
             hint=f"start with 'apiVersion: chainloop.dev/v1' and 'kind: {kind}'",
         )
-    doc: dict[str, Any] = normalise(raw, source, PolicyError, text_keys=_TEXT_KEYS)
-    validate(doc, raw, source, schema, PolicyError)
+    doc: dict[str, Any] = normalise(raw, source, PolicyError, text_keys=_TEXT_KEYS, redaction=redact)
+    validate(doc, raw, source, schema, PolicyError, redact)
     return doc
 
 
-def _inputs(items: Sequence[Mapping[str, Any]], source: str, at: str) -> tuple[PolicyInput, ...]:
+def _inputs(
+    items: Sequence[Mapping[str, Any]], source: str, at: str, redact: Redaction
+) -> tuple[PolicyInput, ...]:
     out: list[PolicyInput] = []
     for i, item in enumerate(items):
         spec = PolicyInput(
@@ -54,13 +66,17 @@ def _inputs(items: Sequence[Mapping[str, Any]], source: str, at: str) -> tuple[P
             required=item.get("required", False),
             default=item.get("default", ""),
         )
-        where = f"{at}[{i}]"
+        where: tuple[str | int, ...] = (*at.split("."), i)
         if spec.required and spec.default:
             raise PolicyError(
-                f"{source}: {where}: input {spec.name} can not be required and have a default at the same time"
+                f"{source}: {redact.where(where)}: an input can not be required and have a default at the same time"
             )
-        if any(o.name == spec.name for o in out):
-            raise PolicyError(f"{source}: {where}.name: input {spec.name!r} is declared twice")
+        first = next((j for j, o in enumerate(out) if o.name == spec.name), None)
+        if first is not None:
+            raise PolicyError(
+                f"{source}: {redact.where((*where, 'name'))}: the input name is declared twice "
+                f"(first in {fmt_path([*at.split('.'), first])})"
+            )
         out.append(spec)
     return tuple(out)
 
@@ -88,8 +104,9 @@ def _engine(entry: Mapping[str, Any], data: bytes, engines: Collection[str], sou
     named = entry.get("engine")
     if named is not None:
         if named not in engines:
+            # The name is not one crafter knows: it is not quoted (the document may be any file).
             raise PolicyError(
-                f"{source}: {where}.engine: unknown policy engine {named!r} (installed: {installed})",
+                f"{source}: {where}.engine: unknown policy engine (installed: {installed})",
                 hint="remove 'engine' to detect it from the script, or install the plugin that provides it",
             )
         return str(named)
@@ -126,9 +143,18 @@ def _scripts(
     return tuple(scripts)
 
 
-def parse_policy(raw: object, source: str, resolve: ScriptResolver, engines: Collection[str]) -> Policy:
-    """A validated :class:`Policy` from a parsed document; ``source`` names it in every error."""
-    doc = _document(raw, source, "Policy", "policy.schema.json")
+def parse_policy(
+    raw: object,
+    source: str,
+    resolve: ScriptResolver,
+    engines: Collection[str],
+    *,
+    lines: LineOf | None = None,
+) -> Policy:
+    """A validated :class:`Policy` from a parsed document; ``source`` names it in every error, ``lines``
+    (:class:`~crafter.documents.KeyLines` of its text) gives them a line."""
+    redact = redaction(lines)
+    doc = _document(raw, source, "Policy", "policy.schema.json", redact)
     meta, spec = doc["metadata"], doc["spec"]
     legacy_type = spec.get("type", "")
     return Policy(
@@ -136,15 +162,17 @@ def parse_policy(raw: object, source: str, resolve: ScriptResolver, engines: Col
         scripts=_scripts(spec, resolve, engines, source),
         description=meta.get("description", ""),
         annotations=meta.get("annotations", {}),
-        inputs=_inputs(spec.get("inputs", []), source, "spec.inputs"),
+        inputs=_inputs(spec.get("inputs", []), source, "spec.inputs", redact),
         finding_type=meta.get("findingType", ""),
         legacy_type=_UNSPECIFIED.get(legacy_type, legacy_type),
     )
 
 
-def parse_group(raw: object, source: str) -> PolicyGroup:
-    """A validated :class:`PolicyGroup` from a parsed document; member policies are loaded later."""
-    doc = _document(raw, source, "PolicyGroup", "policy-group.schema.json")
+def parse_group(raw: object, source: str, *, lines: LineOf | None = None) -> PolicyGroup:
+    """A validated :class:`PolicyGroup` from a parsed document; member policies are loaded later. ``lines``
+    as for :func:`parse_policy`."""
+    redact = redaction(lines)
+    doc = _document(raw, source, "PolicyGroup", "policy-group.schema.json", redact)
     meta, spec = doc["metadata"], doc["spec"]
     policies = spec.get("policies", {})
     materials = []
@@ -166,7 +194,7 @@ def parse_group(raw: object, source: str) -> PolicyGroup:
         attestation=_attachments(policies.get("attestation", []), source, "spec.policies.attestation"),
         description=meta.get("description", ""),
         annotations=meta.get("annotations", {}),
-        inputs=_inputs(spec.get("inputs", []), source, "spec.inputs"),
+        inputs=_inputs(spec.get("inputs", []), source, "spec.inputs", redact),
     )
 
 
@@ -200,7 +228,7 @@ def parse_attachment(d: Mapping[str, Any]) -> Attachment:
             timeout=float(timeout) if timeout is not None else None,
             allowed_hosts=tuple(d.get("allowedHosts", ())),
         )
-    except ValueError as exc:
+    except ValueError as exc:  # the model's own rule (exactly one of ref or embedded): no value quoted
         raise PolicyError(f"invalid policy attachment: {exc}") from exc
 
 

@@ -55,17 +55,21 @@ def _content(material: Material, path: str | None) -> Any:
             )
     if not data:
         return {}
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        from crafter.redaction import json_problem  # position and kind: never the file's content
+
+        # An ARTIFACT or EVIDENCE that is not JSON: policies see its metadata only, as the reference refuses it.
+        raise PolicyError(
+            f"{path}: material {material.name!r} ({material.kind}) is not JSON, so policies cannot read it "
+            f"({json_problem(exc)})"
+        ) from None
     if material.kind in ("ATTESTATION", "SLSA_PROVENANCE"):
         from crafter.materials.attestations import extract_statement
 
-        return extract_statement(json.loads(data), path)
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        # An ARTIFACT or EVIDENCE that is not JSON: policies see its metadata only, as the reference refuses it.
-        raise PolicyError(
-            f"{path}: material {material.name!r} ({material.kind}) is not JSON, so policies cannot read it ({exc})"
-        ) from exc
+        return extract_statement(doc, path)
+    return doc
 
 
 def metadata(

@@ -150,13 +150,16 @@ class PolicyLoader:
         data = self._read(loc, ref)
         reference = PolicyReference(name="", uri=loc.uri, digest="sha256:" + hashlib.sha256(data).hexdigest())
         doc = _parse(data, loc.target)
+        from crafter.documents import KeyLines  # errors name lines, never the document's content
+
+        lines = KeyLines(data)
         result: Policy | PolicyGroup
         if what == "group":
-            result = parse_group(doc, loc.target)
+            result = parse_group(doc, loc.target, lines=lines)
         else:
             # A policy's scripts live next to it: its own directory or URL (not the working directory).
             own = _Base(url=loc.target) if loc.remote else _Base(Path(loc.target).parent, also_cwd=False)
-            result = parse_policy(doc, loc.target, self._resolver(own), self.engines)
+            result = parse_policy(doc, loc.target, self._resolver(own), self.engines, lines=lines)
         result = attrs.evolve(result, reference=attrs.evolve(reference, name=result.name))
         with self._lock:
             self._loaded[key] = result
@@ -353,15 +356,17 @@ def _read_file(path: Path, ref: str) -> bytes:
 
 
 def _parse(data: bytes, source: str) -> Any:
+    """The parsed document; a reference may name any file, so errors quote none of it (positions and kinds)."""
     from crafter.documents import parse_document  # YAML parsing: only when a document is loaded
+    from crafter.policies.documents import redaction
 
     if source.lower().endswith(".cue"):
         raise PolicyError(f"{source}: CUE format is no longer supported; use JSON or YAML")
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{source}: not a YAML or JSON document (not UTF-8 text)") from exc
-    return parse_document(text, source, PolicyError)
+    except UnicodeDecodeError:
+        raise PolicyError(f"{source}: not a YAML or JSON document (not UTF-8 text)") from None
+    return parse_document(text, source, PolicyError, redaction=redaction())
 
 
 def _download(url: str, pin: str, ref: str, *, timeout: float, max_bytes: int, ca_file: str | None) -> bytes:

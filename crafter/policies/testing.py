@@ -14,6 +14,9 @@ evaluation time, and what the evaluation must give (docs/policies/testing.md)::
 
 Cases go through :func:`crafter.policies.verifier.evaluate_policy`, so they exercise the same loading,
 arguments, input document and engine as an attestation does, whatever the policy's engine.
+
+A case file, like the statement it names, is read as a document loaded by reference: errors about it give the
+line and the kind of the problem, and name only the case format's own keys (docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from crafter.errors import CrafterError, PolicyError
+from crafter.redaction import LineOf, Redaction, unknown_key
 
 if TYPE_CHECKING:
     from crafter.policies.evaluation import PolicyEvaluation
@@ -35,6 +39,7 @@ POLICY_FILE = "policy.yaml"
 CASES_DIR = "tests"
 _CASE_KEYS = {"material", "statement", "kind", "args", "evaluation_time", "expect", "description"}
 _EXPECT_KEYS = {"skipped", "violations", "skip_reason_contains"}
+_NAMES = frozenset(_CASE_KEYS | _EXPECT_KEYS)  # the keys errors about a case file may name
 
 
 @attrs.frozen
@@ -98,22 +103,28 @@ class Case:
     @classmethod
     def from_file(cls, path: Path) -> Case:
         """Read a case file; a malformed one raises :class:`PolicyError` naming the file and the problem."""
-        from crafter.documents import MAX_DOCUMENT_BYTES, load_yaml  # bounded; YAML 1.2 booleans
+        from crafter.documents import MAX_DOCUMENT_BYTES, KeyLines, load_yaml  # bounded; YAML 1.2 booleans
         from crafter.files import read_small_file  # a regular file only, capped
 
         data = read_small_file(path, what="test case", limit=MAX_DOCUMENT_BYTES, error=PolicyError)
-        return cls.from_dict(load_yaml(data, f"{path}: invalid test case", PolicyError), path)
+        lines = KeyLines(data)
+        raw = load_yaml(data, f"{path}: invalid test case", PolicyError, redaction=Redaction(_NAMES, lines))
+        return cls.from_dict(raw, path, lines=lines)
 
     @classmethod
-    def from_dict(cls, raw: object, path: Path) -> Case:
+    def from_dict(cls, raw: object, path: Path, *, lines: LineOf | None = None) -> Case:
+        """A case from its parsed file; ``lines`` (:class:`~crafter.documents.KeyLines`) gives errors a line.
+        Errors name the case format's own keys only, never the file's other keys or values."""
+
         def bad(message: str) -> PolicyError:
             return PolicyError(f"{path}: invalid test case: {message}", hint="see docs/policies/testing.md")
 
         if not isinstance(raw, Mapping):
             raise bad("expected a mapping")
-        unknown = sorted(set(map(str, raw)) - _CASE_KEYS)
+        redact = Redaction(_NAMES, lines)
+        unknown = [k for k in raw if k not in _CASE_KEYS]
         if unknown:
-            raise bad(f"unknown keys {unknown}")
+            raise _unknown_key(path, redact, (), unknown[0], _CASE_KEYS)
         base = path.parent.resolve()
         documents = [k for k in ("material", "statement") if raw.get(k) is not None]
         if len(documents) != 1:
@@ -137,7 +148,7 @@ class Case:
             name=f"{_policy_dir(path).name}/{path.stem}",
             path=path,
             policy=_policy_dir(path).resolve() / POLICY_FILE,
-            expect=_expectation(raw.get("expect"), bad),
+            expect=_expectation(raw.get("expect"), bad, path, redact),
             material=base / doc_value if doc_key == "material" else None,
             statement=base / doc_value if doc_key == "statement" else None,
             kind=kind.upper() if kind else None,
@@ -167,14 +178,25 @@ class Case:
         )
 
 
-def _expectation(raw: object, bad: Any) -> Expectation:
+def _unknown_key(
+    path: Path, redact: Redaction, at: tuple[str, ...], key: object, allowed: set[str]
+) -> PolicyError:
+    """An unknown key of a case file, by its line: the key itself is not quoted (the file may be any file)."""
+    line = redact.line_of((*at, key)) if isinstance(key, str) else None
+    return PolicyError(
+        f"{path}: invalid test case: {unknown_key(redact, at, line)}",
+        hint="allowed keys here: " + ", ".join(sorted(allowed)) + "; see docs/policies/testing.md",
+    )
+
+
+def _expectation(raw: object, bad: Any, path: Path, redact: Redaction) -> Expectation:
     if raw is None:
         raise bad("expect is required")
     if not isinstance(raw, Mapping):
         raise bad("expect must be a mapping")
-    unknown = sorted(set(map(str, raw)) - _EXPECT_KEYS)
+    unknown = [k for k in raw if k not in _EXPECT_KEYS]
     if unknown:
-        raise bad(f"unknown keys in expect {unknown}")
+        raise _unknown_key(path, redact, ("expect",), unknown[0], _EXPECT_KEYS)
     skipped = raw.get("skipped", False)
     if not isinstance(skipped, bool):
         raise bad("expect.skipped must be true or false")
@@ -206,7 +228,7 @@ def _read_statement(path: Path) -> Mapping[str, Any]:
     from crafter.materials.fileio import MAX_PARSED_BYTES
 
     raw = read_small_file(path, what="statement", limit=MAX_PARSED_BYTES, error=PolicyError)
-    data = load_json(raw, f"{path}: statement", PolicyError)
+    data = load_json(raw, f"{path}: statement", PolicyError, redaction=Redaction())
     if not isinstance(data, Mapping):
         raise PolicyError(f"{path}: statement is not a JSON object")
     return data

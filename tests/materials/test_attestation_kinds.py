@@ -92,7 +92,7 @@ def test_attestation_fixtures(materials_dir: Path, name: str, digest: str) -> No
     [
         (
             "attestation-dsse-invalidtype.json",
-            'the payload "application/vnd.othertype+json" is not of type in-toto',
+            "the payload is not of type in-toto",
         ),
         ("attestation-invalid-intoto.json", "failed to parse the DSSE payload as an in-toto statement"),
         ("attestation-invalid-payload.json", "invalid attestation"),
@@ -118,7 +118,8 @@ def test_attestation_invalid_payload_is_not_base64(tmp_path: Path) -> None:
 
 def test_wrong_predicate_names_it(tmp_path: Path) -> None:
     err = error_of(ATT, write(tmp_path, envelope(statement("https://example.com/other"))))
-    assert 'not a valid chainloop attestation: found="https://example.com/other"' in err.message
+    # A predicate type crafter does not know is not quoted (the file may be any file); a known one is.
+    assert err.message.endswith("not a valid chainloop attestation: another predicateType")
     assert err.hint == f"expected predicateType {CHAINLOOP}"
 
 
@@ -185,7 +186,10 @@ def test_extract_statement_tolerates_double_base64_signature() -> None:
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
-        (statement(_type="https://example.com/Statement"), '_type="https://example.com/Statement"'),
+        (
+            statement(_type="https://example.com/Statement"),
+            "_type is missing or not an in-toto statement type",
+        ),
         (statement(subject=[]), "has no subject"),
         (statement(subject="x"), "has no subject"),
         (statement(predicateType=""), "has no predicateType"),

@@ -388,7 +388,7 @@ def test_jacoco_fixture(materials_dir: Path) -> None:
     [
         (b'<report name="x"><package name="p"/></report>', "invalid JaCoCo report file, no counters found"),
         (b'<report><counter type="LINE" missed="1" covered="2"/></report>', "no INSTRUCTION counter"),
-        (b'<report><counter type="INSTRUCTION" missed="x"/></report>', "missed='x' is not an integer"),
+        (b'<report><counter type="INSTRUCTION" missed="x"/></report>', "attribute missed is not an integer"),
         (b"<testsuites/>", "root element is <testsuites>, expected <report>"),
         (b"<report>", "not well-formed XML"),
     ],
@@ -451,7 +451,7 @@ def test_cobertura_zero_coverage_with_packages_is_accepted(tmp_path: Path) -> No
             "invalid Cobertura report file, missing coverage data",
         ),
         (b"<coverage/>", "missing coverage data"),  # an absent line-rate is 0, as Go decodes it
-        (b'<coverage line-rate="high"/>', "line-rate='high' is not a number"),
+        (b'<coverage line-rate="high"/>', "attribute line-rate is not a number"),
         (b'<report><counter type="INSTRUCTION"/></report>', "root element is <report>, expected <coverage>"),
     ],
 )

@@ -271,7 +271,7 @@ def test_test_malformed_case_is_a_failure_not_a_crash(
     )
     code, out, _ = run(capsys, "policy", "test", str(policies))
     assert code == 1
-    assert "unknown keys in expect ['oops']" in out
+    assert "wrong.yaml: invalid test case: unknown key at line 2 in expect" in out
 
 
 def test_test_without_cases(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
