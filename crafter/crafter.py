@@ -292,8 +292,19 @@ class Crafter:
                     )
         crafted: list[Material] = []
         for value in expanded:
+            if not is_utf8(value) and not os.path.lexists(value):
+                raise MaterialError(
+                    f"{escape_name(value)!r} is not UTF-8 text and names no file",
+                    hint="a string material is recorded as text in the statement",
+                )
             opts = CraftOptions(strict=strict, progress=progress(value) if progress else None, warn=warn)
-            crafted.append(self._craft_one(value, name, kind, contract, user_annotations, opts))
+            try:
+                crafted.append(self._craft_one(value, name, kind, contract, user_annotations, opts))
+            except MemoryError:  # a material too large for this machine: a clean error, the state untouched
+                raise MaterialError(
+                    f"{escape_name(value)}: too large to process in the memory available",
+                    hint="record it as an ARTIFACT (--kind ARTIFACT), which is hashed as a stream",
+                ) from None
         names = [m.name for m in crafted]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -325,28 +336,6 @@ class Crafter:
         return crafted
 
     def _craft_one(
-        self,
-        value: str,
-        name: str | None,
-        kind: str | None,
-        contract: Contract,
-        user_annotations: Mapping[str, str],
-        opts: CraftOptions,
-    ) -> Material:
-        if not is_utf8(value) and not os.path.lexists(value):
-            raise MaterialError(
-                f"{escape_name(value)!r} is not UTF-8 text and names no file",
-                hint="a string material is recorded as text in the statement",
-            )
-        try:
-            return self._craft_unchecked(value, name, kind, contract, user_annotations, opts)
-        except MemoryError:  # a material too large for this machine: a clean error, the state untouched
-            raise MaterialError(
-                f"{escape_name(value)}: too large to process in the memory available",
-                hint="record it as an ARTIFACT (--kind ARTIFACT), which is hashed as a stream",
-            ) from None
-
-    def _craft_unchecked(
         self,
         value: str,
         name: str | None,

@@ -18,6 +18,7 @@ from crafter.signing import PrivateKeySigner, sign_statement
 from crafter.trust import TrustRoot
 from crafter.verify import verify_bundle
 from crafter.verify.keyless import KeylessPolicy
+from tests.hostile.mutations import JSON, paths, replaced
 from tests.verify.conformance import IDENTITY, ISSUER, SUITE, case_dir
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -27,33 +28,6 @@ STATEMENT = {
     "predicateType": "https://slsa.dev/provenance/v1",
     "predicate": {"buildDefinition": {"buildType": "x"}},
 }
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(document, dict):
-        for key, value in document.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
-def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    copy = json.loads(json.dumps(document))
-    target = copy
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return copy
 
 
 def _verify_ends_cleanly(path: Path, **kwargs: Any) -> None:
@@ -70,14 +44,14 @@ def _verify_ends_cleanly(path: Path, **kwargs: Any) -> None:
 
 
 KEY_BUNDLE = sign_statement(json.dumps(STATEMENT).encode(), PrivateKeySigner(KEY))
-KEY_PATHS = _paths(KEY_BUNDLE)
+KEY_PATHS = paths(KEY_BUNDLE)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(where=st.sampled_from(KEY_PATHS), value=JSON)
-def test_key_bundle_with_any_field_replaced(tmp_path: Path, where: tuple[Any, ...], value: Any) -> None:
+def test_key_bundle_with_any_fieldreplaced(tmp_path: Path, where: tuple[Any, ...], value: Any) -> None:
     path = tmp_path / "b.json"
-    path.write_text(json.dumps(_replaced(KEY_BUNDLE, where, value)))
+    path.write_text(json.dumps(replaced(KEY_BUNDLE, where, value)))
     _verify_ends_cleanly(path, public_key=KEY.public_key(), materials=[f"sha256:{'ab' * 32}"])
 
 
@@ -105,14 +79,14 @@ def keyless_case(request: pytest.FixtureRequest) -> tuple[dict[str, Any], Keyles
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_keyless_bundle_with_any_field_replaced(
+def test_keyless_bundle_with_any_fieldreplaced(
     tmp_path: Path, keyless_case: tuple[dict[str, Any], KeylessPolicy], data: st.DataObject
 ) -> None:
     bundle, policy = keyless_case
-    where = data.draw(st.sampled_from(_paths(bundle)))
+    where = data.draw(st.sampled_from(paths(bundle)))
     value = data.draw(JSON)
     path = tmp_path / "b.json"
-    path.write_text(json.dumps(_replaced(bundle, where, value)))
+    path.write_text(json.dumps(replaced(bundle, where, value)))
     _verify_ends_cleanly(path, keyless=policy, materials=[SUITE / "a.txt"])
 
 
@@ -123,14 +97,14 @@ def trusted_root() -> dict[str, Any]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_trust_root_with_any_field_replaced(
+def test_trust_root_with_any_fieldreplaced(
     tmp_path: Path, trusted_root: dict[str, Any], data: st.DataObject
 ) -> None:
     """A trust root file is the verifier's own input, but often downloaded: any field of any type is read
     into a trust root or refused as a usage error naming the file."""
-    where = data.draw(st.sampled_from(_paths(trusted_root)))
+    where = data.draw(st.sampled_from(paths(trusted_root)))
     path = tmp_path / "root.json"
-    path.write_text(json.dumps(_replaced(trusted_root, where, data.draw(JSON))))
+    path.write_text(json.dumps(replaced(trusted_root, where, data.draw(JSON))))
     error: CrafterError | None = None
     try:
         TrustRoot.from_trusted_root_file(path)

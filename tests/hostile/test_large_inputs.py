@@ -27,6 +27,7 @@ from crafter.materials.interface import SNIFF_BYTES, Sample
 from crafter.materials.registry import default_registry
 from crafter.materials.reports import cobertura_report, junit_suites
 from tests.conftest import RUNNER_MARKERS
+from tests.hostile.child import RUN_CLI
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE = 1 << 30  # RLIMIT_AS of the child: far below what reading a 2 GiB file whole would take
@@ -34,22 +35,6 @@ HANG_TIMEOUT = 120.0
 MAX_PEAK_MIB = 100  # the child's peak resident memory (crafter add of a small file: about 25 MiB)
 SPARSE = 2 << 30
 CYCLONEDX_HEAD = b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": ['
-# The CLI, writing its peak resident memory (VmHWM, in KiB) to CRAFTER_TEST_PEAK_FILE as it exits. Measured in
-# the child rather than with wait4's ru_maxrss, which also counts the resident memory this test process had
-# when it forked the child (a pytest process that has run other tests can be larger than the bound).
-_RUN_CLI = """
-import atexit, os, sys
-
-def peak():
-    with open("/proc/self/status") as status:
-        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    with open(os.environ["CRAFTER_TEST_PEAK_FILE"], "w") as out:
-        out.write(kib)
-
-atexit.register(peak)
-from crafter.cli.main import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc/self/status: Linux")
 
@@ -139,7 +124,7 @@ class Cli:
         peak_file = self.work.parent / "peak-kib"
         peak_file.unlink(missing_ok=True)
         proc = subprocess.Popen(
-            [sys.executable, "-c", _RUN_CLI, *args],
+            [sys.executable, "-c", RUN_CLI, *args],
             cwd=self.work,
             env={**self.env, "CRAFTER_TEST_PEAK_FILE": str(peak_file)},
             stdout=subprocess.PIPE,

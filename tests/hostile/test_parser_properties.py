@@ -16,15 +16,11 @@ from hypothesis import strategies as st
 from crafter.cli.main import main
 from crafter.errors import CrafterError, ExitCode
 from crafter.state import decode_state
+from tests.hostile.mutations import JSON, paths, replaced
 
 DOCUMENTED = {int(code) for code in ExitCode}
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-    max_leaves=12,
 )
 # YAML-looking text: indentation, keys, flow collections, anchors, tags, quotes.
 YAML_ATOMS = st.sampled_from(
@@ -137,28 +133,6 @@ def test_material_kinds_on_any_bytes(
     assert code in (0, ExitCode.MATERIAL)
 
 
-def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(document, dict):
-        for key, value in document.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
-def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    copy = json.loads(json.dumps(document))
-    target = copy
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return copy
-
-
 CYCLONEDX = {
     "bomFormat": "CycloneDX",
     "specVersion": "1.5",
@@ -173,9 +147,9 @@ CYCLONEDX = {
 @SETTINGS
 @given(data=st.data())
 def test_mutated_cyclonedx(env: Path, capsys: pytest.CaptureFixture[str], data: st.DataObject) -> None:
-    where = data.draw(st.sampled_from(_paths(CYCLONEDX)))
+    where = data.draw(st.sampled_from(paths(CYCLONEDX)))
     path = env / "sbom.cdx.json"
-    path.write_text(json.dumps(_replaced(CYCLONEDX, where, data.draw(JSON))))
+    path.write_text(json.dumps(replaced(CYCLONEDX, where, data.draw(JSON))))
     for args in (["--kind", "SBOM_CYCLONEDX_JSON"], []):
         code, _ = _run(capsys, "add", *args, str(path))
         assert code in (0, ExitCode.MATERIAL)
@@ -186,8 +160,8 @@ def test_mutated_cyclonedx(env: Path, capsys: pytest.CaptureFixture[str], data: 
 def test_state_files(env: Path, data: st.DataObject) -> None:
     (state_file,) = (env / "state" / "attestations").glob("*.json")
     document = json.loads(state_file.read_bytes())
-    where = data.draw(st.sampled_from(_paths(document)))
-    mutated = json.dumps(_replaced(document, where, data.draw(JSON))).encode()
+    where = data.draw(st.sampled_from(paths(document)))
+    mutated = json.dumps(replaced(document, where, data.draw(JSON))).encode()
     for raw in (mutated, data.draw(st.binary(max_size=200))):
         error: CrafterError | None = None
         try:

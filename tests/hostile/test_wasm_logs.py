@@ -31,6 +31,7 @@ from crafter.policies.engines.wasm_log import (
     GuestLog,
     HostState,
 )
+from tests.hostile.child import RUN_CLI
 
 MODULES = Path(__file__).parent / "wasm"
 MARGIN = 6.0  # seconds beyond a time limit: process start, imports, a busy 2-core machine
@@ -70,31 +71,13 @@ class Run:
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="peak memory from /proc/self/status: Linux")
 
 
-# The CLI in a child that writes its own peak resident memory (VmHWM, KiB) as it exits: wait4's ru_maxrss
-# would also count what this pytest process had resident when it forked the child, which grows with the
-# tests run before this one.
-_RUN_CLI = """
-import atexit, os, sys
-
-def peak():
-    with open("/proc/self/status") as status:
-        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    with open(os.environ["CRAFTER_TEST_PEAK_FILE"], "w") as out:
-        out.write(kib)
-
-atexit.register(peak)
-from crafter.cli.main import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def crafter(tmp_path: Path, *args: str) -> Run:
     out, err, peak = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak-kib"
     env = {**os.environ, "CRAFTER_TEST_PEAK_FILE": str(peak)}
     start = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         code = subprocess.run(
-            [sys.executable, "-c", _RUN_CLI, *args], stdout=stdout, stderr=stderr, env=env
+            [sys.executable, "-c", RUN_CLI, *args], stdout=stdout, stderr=stderr, env=env
         ).returncode
     elapsed = time.monotonic() - start
     return Run(code, out.read_text(), err.read_text(), elapsed, int(peak.read_text()) << 10)
