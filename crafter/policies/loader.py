@@ -15,7 +15,6 @@ already in the cache needs no network.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import os
 import re
@@ -28,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import attrs
 
 from crafter.errors import PolicyError
-from crafter.http import DEFAULT_TIMEOUT
+from crafter.http import DEFAULT_TIMEOUT, is_loopback
 from crafter.policies.documents import ScriptResolver, parse_group, parse_policy
 from crafter.policies.spec import Policy, PolicyGroup, PolicyReference
 from crafter.schema_check import DNS_PATTERN
@@ -77,16 +76,6 @@ def split_pin(ref: str) -> tuple[str, str]:
     if not _HEX.match(digest):
         raise PolicyError(f"{ref}: malformed digest, expected @sha256: and 64 hexadecimal digits")
     return body, digest
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class PolicyLoader:
@@ -325,7 +314,7 @@ def _check_url(url: str, pin: str, ref: str) -> None:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise PolicyError(f"{ref}: only https:// (or http:// to a loopback host) can be fetched, not {url}")
-    if scheme == "http" and not pin and not _is_loopback(url):
+    if scheme == "http" and not pin and not is_loopback(url):
         raise PolicyError(
             f"{ref}: plain http:// is only allowed for a loopback host or a reference pinned with @sha256:",
             hint="use https://, or pin the digest of the document",
