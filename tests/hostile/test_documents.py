@@ -9,10 +9,8 @@ import io
 import resource
 import sys
 import tarfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -124,34 +122,6 @@ def policy_eval(capsys: pytest.CaptureFixture[str], ref: str) -> tuple[int, str]
 
 def loader(tmp_path: Path) -> PolicyLoader:
     return PolicyLoader(cwd=tmp_path, builtin_dir=tmp_path / "no-builtins", cache_dir=None)
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[bytes], str]]:
-    """A loopback HTTP server answering every GET with the given body; yields ``body -> URL``."""
-    body = [b""]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body[0])))
-            self.end_headers()
-            self.wfile.write(body[0])
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def url(data: bytes) -> str:
-        body[0] = data
-        return f"http://127.0.0.1:{httpd.server_address[1]}/policy.yaml"
-
-    yield url
-    httpd.shutdown()
-    httpd.server_close()
 
 
 # -- contracts through the CLI ---------------------------------------------------------------------------------
