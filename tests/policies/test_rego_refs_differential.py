@@ -26,8 +26,6 @@ Without the bindings these tests skip (fail when ``CI`` is set).
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,9 +48,9 @@ from crafter.policies.engines.rego_syntax import (
     read_module,
     to_v1,
 )
+from tests.policies.rego.conftest import opa_bindings
 
 ROOT = Path(__file__).resolve().parents[2]
-OPA_MISSING = "OPA's Python bindings are not installed: pip install --ignore-requires-python -r tests/requirements-opa.txt"
 
 #: Calls OPA's parser makes out of operators (``x := 1`` is ``assign(x, 1)``): not names in the source.
 OPERATORS = frozenset(
@@ -80,18 +78,9 @@ OPERATORS = frozenset(
 Use = tuple[tuple[str, ...], str, bool]
 
 
-def bindings() -> Any:
-    try:
-        return importlib.import_module("opa_bindings")
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail(OPA_MISSING + " (required in CI)")
-        pytest.skip(OPA_MISSING)
-
-
 @pytest.fixture(scope="module")
 def parser() -> Iterator[Any]:
-    with bindings().OpaEngine() as engine:
+    with opa_bindings().OpaEngine() as engine:
         yield engine
 
 
@@ -104,7 +93,7 @@ def opa_ast(parser: Any, source: str) -> dict[str, Any]:
         rows = parser.eval_query(
             "ast := rego.parse_module(input.name, input.source)", {"name": "m.rego", "source": source}
         )
-    except bindings().OpaError as exc:
+    except opa_bindings().OpaError as exc:
         raise OpaRefused(exc.message) from exc
     return rows[0]["ast"]  # type: ignore[no-any-return]
 
