@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -178,7 +178,32 @@ class _Operand:
     constant: str | None = None
 
 
-class _Parser:
+class _Cursor:
+    """A position in a token sequence, shared by the parser and the v0-to-v1 reader."""
+
+    def __init__(self, tokens: Sequence[Token]) -> None:
+        self.toks = tokens
+        self.i = 0
+
+    def peek(self, k: int = 0) -> Token | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def at(self, text: str) -> bool:
+        """The next token is the keyword or operator ``text``."""
+        tok = self.peek()
+        return tok is not None and tok.text == text and tok.kind in ("ident", "op")
+
+    def take(self) -> Token:
+        tok = self.peek()
+        if tok is None:
+            last = self.toks[-1].end_line if self.toks else 1
+            raise RegoSyntaxError("unexpected end of policy", last)
+        self.i += 1
+        return tok
+
+
+class _Parser(_Cursor):
     """A recursive-descent reader of Rego v1 modules that records every reference with how it is used.
 
     It reads what OPA's parser reads: rule heads (name, keys, arguments, values), bodies, ``else`` chains,
@@ -191,27 +216,10 @@ class _Parser:
     """
 
     def __init__(self, tokens: tuple[Token, ...]) -> None:
-        self.toks = tokens
-        self.i = 0
+        super().__init__(tokens)
         self.refs: list[Reference] = []
 
     # -- cursor ------------------------------------------------------------------------------------------
-    def peek(self, k: int = 0) -> Token | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
-
-    def at(self, text: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.text == text and tok.kind in ("ident", "op")
-
-    def take(self) -> Token:
-        tok = self.peek()
-        if tok is None:
-            last = self.toks[-1].end_line if self.toks else 1
-            raise RegoSyntaxError("unexpected end of policy", last)
-        self.i += 1
-        return tok
-
     def expect(self, text: str) -> Token:
         tok = self.take()
         if tok.text != text or tok.kind not in ("ident", "op"):
@@ -521,33 +529,13 @@ def references(module: Module) -> tuple[Reference, ...]:
         raise RegoParseError(exc.reason, exc.line) from exc
 
 
-class _Reader:
+class _Reader(_Cursor):
     """A cursor over tokens that knows how to skip bracketed groups and head values."""
-
-    def __init__(self, tokens: list[Token]) -> None:
-        self.toks = tokens
-        self.i = 0
-
-    def peek(self, k: int = 0) -> Token | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
-
-    def is_(self, text: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.text == text and tok.kind in ("ident", "op")
 
     def adjacent(self) -> bool:
         """The next token follows the previous one with no space in between (as in ``a[x]``, ``f(x)``)."""
         tok = self.peek()
         return tok is not None and self.i > 0 and self.toks[self.i - 1].end == tok.start
-
-    def take(self) -> Token:
-        tok = self.peek()
-        if tok is None:
-            last = self.toks[-1].end_line if self.toks else 1
-            raise RegoSyntaxError("unexpected end of policy", last)
-        self.i += 1
-        return tok
 
     def skip_group(self) -> int:
         """Skip from an opening bracket to its match; returns the index of the closing token."""
@@ -577,7 +565,7 @@ class _Reader:
         )
 
     def skip_operand(self) -> None:
-        while self.is_("-") or self.is_("not"):
+        while self.at("-") or self.at("not"):
             self.take()
         tok = self.take()
         if tok.kind == "op" and tok.text in _OPEN:
@@ -644,7 +632,7 @@ def read_module(source: str) -> Module:
             reader.take()
             path = _read_path(reader, tok.line)
             alias = None
-            if reader.is_("as"):
+            if reader.at("as"):
                 reader.take()
                 alias = reader.take().text
             imports.append((path, alias, tok.line))
@@ -691,47 +679,47 @@ def _read_rule(reader: _Reader) -> Rule:
             open_i = reader.i
             key = (open_i, reader.skip_group())
     ref = "".join(t.text for t in reader.toks[head_start : reader.i])
-    function = reader.is_("(") and reader.adjacent()
+    function = reader.at("(") and reader.adjacent()
     if function:
         reader.skip_group()
     value = contains = uses_if = False
-    if reader.is_("contains"):
+    if reader.at("contains"):
         reader.take()
         reader.skip_term()
         contains = True
-    elif reader.is_("=") or reader.is_(":="):
+    elif reader.at("=") or reader.at(":="):
         reader.take()
         reader.skip_term()
         value = True
     bare: list[int] = []
     while True:
-        if reader.is_("if"):
+        if reader.at("if"):
             reader.take()
             uses_if = True
             brace = reader.i
-            if reader.is_("{"):
+            if reader.at("{"):
                 reader.skip_group()
                 if reader.continues():  # ``if {1} == x``: not a body but a literal, as OPA reads it
                     reader.i = brace
                     reader.skip_line_body()
             else:
                 reader.skip_line_body()
-        elif reader.is_("{") and not default:
+        elif reader.at("{") and not default:
             bare.append(reader.i)
             reader.skip_group()
         else:
             break
-        while reader.is_("{"):  # further bodies of the same head (a disjunction, valid in v0 and v1)
+        while reader.at("{"):  # further bodies of the same head (a disjunction, valid in v0 and v1)
             reader.skip_group()
-        if not reader.is_("else"):
+        if not reader.at("else"):
             break
         else_tok = reader.take()
-        if reader.is_("=") or reader.is_(":="):
+        if reader.at("=") or reader.at(":="):
             reader.take()
             reader.skip_term()
-            if not (reader.is_("if") or reader.is_("{")):
+            if not (reader.at("if") or reader.at("{")):
                 break  # ``else := value`` with no body of its own
-        elif not (reader.is_("if") or reader.is_("{")):
+        elif not (reader.at("if") or reader.at("{")):
             raise RegoSyntaxError("`else` must be followed by a value or a body", else_tok.line)
     return Rule(
         name=name_tok.text if segments == 1 or (segments == 2 and key is not None) else None,
