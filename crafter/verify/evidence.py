@@ -11,7 +11,7 @@ import attrs
 from cryptography import x509
 
 from crafter.errors import SignatureError
-from crafter.signing.timestamp import TimestampInfo, bundle_timestamps, check_bundle_timestamps
+from crafter.signing.timestamp import TimestampInfo, bundle_timestamps, check_timestamps
 from crafter.trust import TrustRoot
 from crafter.verify.content import SignedContent, SignerKey
 from crafter.verify.keyless import KeylessPolicy
@@ -61,8 +61,12 @@ def key_evidence(
     if not entries and (not tokens or explicit_tsa):
         return KeyEvidence(
             signer,
-            check_bundle_timestamps(
-                bundle, signatures, roots=timestamp_roots, intermediates=timestamp_intermediates, where=where
+            check_timestamps(
+                list(enumerate(tokens)),
+                signatures,
+                roots=timestamp_roots,
+                intermediates=timestamp_intermediates,
+                where=where,
             ),
         )
     root = _trust_root(policy, required=bool(entries))
@@ -79,8 +83,12 @@ def key_evidence(
         times += logged
     timestamps: tuple[TimestampInfo, ...] = ()
     if explicit_tsa:
-        timestamps = check_bundle_timestamps(
-            bundle, signatures, roots=timestamp_roots, intermediates=timestamp_intermediates, where=where
+        timestamps = check_timestamps(
+            list(enumerate(tokens)),
+            signatures,
+            roots=timestamp_roots,
+            intermediates=timestamp_intermediates,
+            where=where,
         )
     elif tokens:
         verified, unknown = _trust_root_timestamps(tokens, signatures, root, where)
@@ -106,22 +114,16 @@ def _trust_root_timestamps(
     """Timestamps of a key-signed bundle without an explicit TSA chain: those a TSA of the trust root
     verifies give verified times; the others must still be over the signature (else they are forged or
     misplaced: a failure) and are reported as not verified, since a key-signed bundle needs no time."""
-    import base64
-
-    verified, others = [], []
+    verified: list[SigningTime] = []
+    others: list[tuple[int, bytes]] = []
     for index, token in enumerate(tokens):
-        label = f"{where}: RFC 3161 timestamp {index}"
         try:
             if root is None:
-                raise SignatureError(label)
-            verified.append(verify_token(token, signatures[0], root, label))
+                raise SignatureError("no trust root")
+            verified.append(verify_token(token, signatures[0], root, f"{where}: RFC 3161 timestamp {index}"))
         except SignatureError:
-            others.append({"signedTimestamp": base64.b64encode(token).decode()})
-    unknown = check_bundle_timestamps(
-        {"verificationMaterial": {"timestampVerificationData": {"rfc3161Timestamps": others}}},
-        signatures,
-        where=where,
-    )
+            others.append((index, token))
+    unknown = check_timestamps(others, signatures, where=where)  # over this signature, at least
     return verified, unknown
 
 

@@ -17,7 +17,12 @@ The public API is re-exported here.
 """
 
 from crafter.signing.timestamp.authorities import split_chain, with_timestamp_authorities
-from crafter.signing.timestamp.bundle import add_timestamp, bundle_timestamps, check_bundle_timestamps
+from crafter.signing.timestamp.bundle import (
+    add_timestamp,
+    bundle_timestamps,
+    check_bundle_timestamps,
+    check_timestamps,
+)
 from crafter.signing.timestamp.request import TIMESTAMP_SERVER_ENV, request_timestamp
 from crafter.signing.timestamp.token import TimestampInfo, parse_timestamp
 from crafter.signing.timestamp.verify import verify_timestamp
@@ -28,6 +33,7 @@ __all__ = [
     "add_timestamp",
     "bundle_timestamps",
     "check_bundle_timestamps",
+    "check_timestamps",
     "parse_timestamp",
     "request_timestamp",
     "split_chain",

@@ -77,15 +77,27 @@ def check_bundle_timestamps(
     """The timestamps of a bundle whose ``signatures`` verified (over its envelope, or its message): each
     must be over one of them; with ``roots`` each is verified (:func:`verify_timestamp`), without them only
     parsed (``verified`` false). Raises :class:`SignatureError` naming ``where`` and the timestamp."""
-    prefix = f"{where}: " if where else ""
     try:
         tokens = bundle_timestamps(bundle)
     except SignatureError as exc:
-        raise SignatureError(prefix + exc.message, hint=exc.hint) from None
-    if not tokens:
-        return ()
+        raise SignatureError((f"{where}: " if where else "") + exc.message, hint=exc.hint) from None
+    return check_timestamps(
+        list(enumerate(tokens)), signatures, roots=roots, intermediates=intermediates, where=where
+    )
+
+
+def check_timestamps(
+    tokens: Sequence[tuple[int, bytes]],
+    signatures: Sequence[bytes],
+    *,
+    roots: Sequence[x509.Certificate] = (),
+    intermediates: Sequence[x509.Certificate] = (),
+    where: str = "",
+) -> tuple[TimestampInfo, ...]:
+    """:func:`check_bundle_timestamps` for timestamps already read, each with its index in the bundle."""
+    prefix = f"{where}: " if where else ""
     infos = []
-    for index, token in enumerate(tokens):
+    for index, token in tokens:
         problem: SignatureError | None = None
         for sig in signatures:
             try:
