@@ -4,139 +4,197 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from crafter.cli.attestation import http_timeout, output_option
+from crafter.cli.attestation import F, http_timeout, output_option
 from crafter.errors import CrafterError
 
 if TYPE_CHECKING:  # the verify package (cryptography, x509) is imported only when verify runs
     from crafter.verify import VerifyResult
 
 
+#: The options verify takes, shared with ``crafter report`` (which verifies first): :func:`verify_options`
+#: applies them, :func:`run_verify` runs the verification they describe.
+VERIFY_OPTIONS: tuple[Callable[[F], F], ...] = (
+    click.option(
+        "-k",
+        "--key",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Public key (PEM) of a key-signed bundle [default: the certificate in a keyless bundle].",
+    ),
+    click.option(
+        "--certificate",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="CERT",
+        help="Verify with the public key of this X.509 certificate (PEM or DER); not with --key.",
+    ),
+    click.option(
+        "--allow-expired-certificate",
+        is_flag=True,
+        help="Accept a --certificate whose validity has ended (e.g. a short-lived signing certificate).",
+    ),
+    click.option(
+        "--material",
+        "materials",
+        multiple=True,
+        metavar="FILE|sha256:HEX",
+        help="A local file, or a digest, to check against the statement's subjects and recorded materials; "
+        "files are also read by --replay (repeatable). A message-signature bundle needs exactly one: the "
+        "signed file or its digest.",
+    ),
+    click.option(
+        "--contract",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Check that the attestation has the materials this contract requires.",
+    ),
+    click.option(
+        "--replay", is_flag=True, help="Evaluate every embedded policy evaluation again and compare."
+    ),
+    click.option(
+        "--cas",
+        metavar="DIR|oci://REGISTRY/REPO",
+        help="--replay: fetch the bytes of materials no --material file matches from this content store "
+        "(as written by add --cas), checked against their digests.",
+    ),
+    click.option(
+        "--insecure", is_flag=True, help="Reach an oci:// registry (bundle or --cas) over plain HTTP."
+    ),
+    click.option(
+        "--certificate-identity", help="Keyless: the identity (email or URI) the certificate must name."
+    ),
+    click.option("--certificate-oidc-issuer", help="Keyless: the OIDC issuer the certificate must name."),
+    click.option(
+        "--certificate-identity-regexp",
+        metavar="REGEXP",
+        help="Keyless: a regular expression the whole identity must match (instead of --certificate-identity).",
+    ),
+    click.option(
+        "--certificate-oidc-issuer-regexp",
+        metavar="REGEXP",
+        help="Keyless: a regular expression the whole OIDC issuer must match.",
+    ),
+    click.option(
+        "--trusted-root",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Keyless: a Sigstore TrustedRoot JSON file (CAs, TSAs, logs) [default: Sigstore public-good's].",
+    ),
+    click.option(
+        "--ca-roots",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PEM",
+        help="Keyless: trust the CA root certificates in this PEM file (a private CA, e.g. Chainloop's).",
+    ),
+    click.option(
+        "--ca-intermediates",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PEM",
+        help="Keyless, with --ca-roots: intermediate CA certificates.",
+    ),
+    click.option(
+        "--timestamp-certificate-chain",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PEM",
+        help="Verify the bundle's RFC 3161 timestamps against this timestamp authority's chain: its root "
+        "(self-signed), optionally intermediates and the TSA's certificate; without it timestamps of a "
+        "key-signed bundle are shown, not verified.",
+    ),
+    click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging instance instead."),
+    click.option(
+        "--require-tlog",
+        is_flag=True,
+        help="A key-signed bundle must carry a transparency-log entry (verified against the trust root).",
+    ),
+    click.option(
+        "--insecure-ignore-tlog",
+        is_flag=True,
+        help="Keyless: neither require nor use transparency-log entries.",
+    ),
+    click.option(
+        "--insecure-current-time",
+        is_flag=True,
+        help="Keyless: when the bundle has no verified time of signing, check the certificate against the "
+        "current time instead of failing (proves nothing once it expires).",
+    ),
+    click.option(
+        "--policy-cache",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="CRAFTER_POLICY_CACHE",
+        help="Cache of remote policies by digest, for --replay (nothing is downloaded) [env CRAFTER_POLICY_CACHE].",
+    ),
+    click.option(
+        "--policy-timeout",
+        type=click.FloatRange(min=0.001),
+        default=60.0,
+        show_default=True,
+        help="Seconds one replayed policy evaluation may take.",
+    ),
+    click.option(
+        "--rego-backend",
+        type=click.Choice(["regopy", "opa"]),
+        default="regopy",
+        show_default=True,
+        help="Rego evaluator for --replay.",
+    ),
+)
+
+
+def verify_options(f: F) -> F:
+    """Apply :data:`VERIFY_OPTIONS` to a command (the first listed is shown first in ``--help``)."""
+    for option in reversed(VERIFY_OPTIONS):
+        f = option(f)
+    return f
+
+
 @click.command()
 @click.argument("bundle")
-@click.option(
-    "-k",
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Public key (PEM) of a key-signed bundle [default: the certificate in a keyless bundle].",
-)
-@click.option(
-    "--certificate",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="CERT",
-    help="Verify with the public key of this X.509 certificate (PEM or DER); not with --key.",
-)
-@click.option(
-    "--allow-expired-certificate",
-    is_flag=True,
-    help="Accept a --certificate whose validity has ended (e.g. a short-lived signing certificate).",
-)
-@click.option(
-    "--material",
-    "materials",
-    multiple=True,
-    metavar="FILE|sha256:HEX",
-    help="A local file, or a digest, to check against the statement's subjects and recorded materials; "
-    "files are also read by --replay (repeatable). A message-signature bundle needs exactly one: the "
-    "signed file or its digest.",
-)
-@click.option(
-    "--contract",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Check that the attestation has the materials this contract requires.",
-)
-@click.option("--replay", is_flag=True, help="Evaluate every embedded policy evaluation again and compare.")
-@click.option(
-    "--cas",
-    metavar="DIR|oci://REGISTRY/REPO",
-    help="--replay: fetch the bytes of materials no --material file matches from this content store "
-    "(as written by add --cas), checked against their digests.",
-)
-@click.option("--insecure", is_flag=True, help="Reach an oci:// registry (bundle or --cas) over plain HTTP.")
-@click.option(
-    "--certificate-identity", help="Keyless: the identity (email or URI) the certificate must name."
-)
-@click.option("--certificate-oidc-issuer", help="Keyless: the OIDC issuer the certificate must name.")
-@click.option(
-    "--certificate-identity-regexp",
-    metavar="REGEXP",
-    help="Keyless: a regular expression the whole identity must match (instead of --certificate-identity).",
-)
-@click.option(
-    "--certificate-oidc-issuer-regexp",
-    metavar="REGEXP",
-    help="Keyless: a regular expression the whole OIDC issuer must match.",
-)
-@click.option(
-    "--trusted-root",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Keyless: a Sigstore TrustedRoot JSON file (CAs, TSAs, logs) [default: Sigstore public-good's].",
-)
-@click.option(
-    "--ca-roots",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Keyless: trust the CA root certificates in this PEM file (a private CA, e.g. Chainloop's).",
-)
-@click.option(
-    "--ca-intermediates",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Keyless, with --ca-roots: intermediate CA certificates.",
-)
-@click.option(
-    "--timestamp-certificate-chain",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Verify the bundle's RFC 3161 timestamps against this timestamp authority's chain: its root "
-    "(self-signed), optionally intermediates and the TSA's certificate; without it timestamps of a "
-    "key-signed bundle are shown, not verified.",
-)
-@click.option("--staging", is_flag=True, help="Keyless: trust Sigstore's staging instance instead.")
-@click.option(
-    "--require-tlog",
-    is_flag=True,
-    help="A key-signed bundle must carry a transparency-log entry (verified against the trust root).",
-)
-@click.option(
-    "--insecure-ignore-tlog",
-    is_flag=True,
-    help="Keyless: neither require nor use transparency-log entries.",
-)
-@click.option(
-    "--insecure-current-time",
-    is_flag=True,
-    help="Keyless: when the bundle has no verified time of signing, check the certificate against the "
-    "current time instead of failing (proves nothing once it expires).",
-)
-@click.option(
-    "--policy-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="CRAFTER_POLICY_CACHE",
-    help="Cache of remote policies by digest, for --replay (nothing is downloaded) [env CRAFTER_POLICY_CACHE].",
-)
-@click.option(
-    "--policy-timeout",
-    type=click.FloatRange(min=0.001),
-    default=60.0,
-    show_default=True,
-    help="Seconds one replayed policy evaluation may take.",
-)
-@click.option(
-    "--rego-backend",
-    type=click.Choice(["regopy", "opa"]),
-    default="regopy",
-    show_default=True,
-    help="Rego evaluator for --replay.",
-)
+@verify_options
 @output_option
-def verify(
+def verify(bundle: str, output: str, **options: Any) -> None:
+    """Verify BUNDLE (a Sigstore bundle or a bare DSSE envelope file, or oci://REGISTRY/REPO[:TAG|@DIGEST]):
+    signature, trust, statement, and optionally materials, contract and policy results. An attestation of
+    any in-toto predicate, or a message signature over a file (give the file with --material). Offline, but
+    for fetching an oci:// bundle and --cas oci:// contents.
+
+    \b
+    Exit codes: 0 valid; 11 not genuine (bad signature, payload type, malformed bundle or statement,
+    untrusted keyless certificate, a log entry or timestamp that does not verify, a --certificate expired
+    or not valid yet); 12 a --material file or digest, or --cas content, does not match; 13 --replay gives
+    another policy result; 7 --contract not met; 2 usage; 20 a registry cannot be reached.
+    """
+    try:
+        result = run_verify(bundle, **options)
+    except CrafterError as exc:
+        if output == "json":  # one JSON document on failure too, for scripts
+            click.echo(json.dumps(failure_document(bundle, exc), indent=2, ensure_ascii=False))
+        raise
+    if output == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _table(result)
+    for outcome in result.not_replayed:
+        click.echo(
+            f"Warning: not replayed: {outcome.name} on {outcome.material or 'the attestation'}: {outcome.detail}",
+            err=True,
+        )
+    for note in result.signer.notes:
+        click.echo(f"Warning: {note}", err=True)
+    if any(not t.verified for t in result.timestamps):
+        click.echo(
+            "Warning: the bundle's RFC 3161 timestamps were not verified: give the TSA's chain with "
+            "--timestamp-certificate-chain PEM",
+            err=True,
+        )
+    result.check()
+
+
+def run_verify(
     bundle: str,
+    *,
     key: Path | None,
     certificate: Path | None,
     allow_expired_certificate: bool,
@@ -160,19 +218,10 @@ def verify(
     policy_cache: Path | None,
     policy_timeout: float,
     rego_backend: str,
-    output: str,
-) -> None:
-    """Verify BUNDLE (a Sigstore bundle or a bare DSSE envelope file, or oci://REGISTRY/REPO[:TAG|@DIGEST]):
-    signature, trust, statement, and optionally materials, contract and policy results. An attestation of
-    any in-toto predicate, or a message signature over a file (give the file with --material). Offline, but
-    for fetching an oci:// bundle and --cas oci:// contents.
-
-    \b
-    Exit codes: 0 valid; 11 not genuine (bad signature, payload type, malformed bundle or statement,
-    untrusted keyless certificate, a log entry or timestamp that does not verify, a --certificate expired
-    or not valid yet); 12 a --material file or digest, or --cas content, does not match; 13 --replay gives
-    another policy result; 7 --contract not met; 2 usage; 20 a registry cannot be reached.
-    """
+) -> VerifyResult:
+    """Verify ``bundle`` as ``crafter verify`` does with these options (:data:`VERIFY_OPTIONS`), without raising
+    on a failed material, contract or replay check: the result says so (:meth:`VerifyResult.failure`). A
+    signature or trust failure, a usage error or an unreachable registry raises."""
     from crafter.errors import UsageError
     from crafter.policies.options import VerifierOptions
     from crafter.signing.keys import public_key_from_pem
@@ -200,49 +249,26 @@ def verify(
         ignore_tlog=insecure_ignore_tlog,
         allow_current_time=insecure_current_time,
     )
-    try:
-        result = verify_reference(
-            bundle,
-            insecure=insecure,
-            certificate_identity=certificate_identity,
-            certificate_oidc_issuer=certificate_oidc_issuer,
-            public_key=public_key,
-            certificate=certificate,
-            allow_expired_certificate=allow_expired_certificate,
-            materials=materials,
-            contract=contract,
-            replay=replay,
-            cas=cas,
-            options=options,
-            keyless=keyless,
-            timestamp_roots=tsa_roots,
-            timestamp_intermediates=tsa_intermediates,
-            require_tlog=require_tlog,
-            raise_on_failure=False,
-            http_timeout=http_timeout(),
-        )
-    except CrafterError as exc:
-        if output == "json":  # one JSON document on failure too, for scripts
-            click.echo(json.dumps(failure_document(bundle, exc), indent=2, ensure_ascii=False))
-        raise
-    if output == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        _table(result)
-    for outcome in result.not_replayed:
-        click.echo(
-            f"Warning: not replayed: {outcome.name} on {outcome.material or 'the attestation'}: {outcome.detail}",
-            err=True,
-        )
-    for note in result.signer.notes:
-        click.echo(f"Warning: {note}", err=True)
-    if any(not t.verified for t in result.timestamps):
-        click.echo(
-            "Warning: the bundle's RFC 3161 timestamps were not verified: give the TSA's chain with "
-            "--timestamp-certificate-chain PEM",
-            err=True,
-        )
-    result.check()
+    return verify_reference(
+        bundle,
+        insecure=insecure,
+        certificate_identity=certificate_identity,
+        certificate_oidc_issuer=certificate_oidc_issuer,
+        public_key=public_key,
+        certificate=certificate,
+        allow_expired_certificate=allow_expired_certificate,
+        materials=materials,
+        contract=contract,
+        replay=replay,
+        cas=cas,
+        options=options,
+        keyless=keyless,
+        timestamp_roots=tsa_roots,
+        timestamp_intermediates=tsa_intermediates,
+        require_tlog=require_tlog,
+        raise_on_failure=False,
+        http_timeout=http_timeout(),
+    )
 
 
 #: What failed, by exit code, when verification stopped before it had a result.
