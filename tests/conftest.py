@@ -11,6 +11,10 @@ from crafter.cli.main import main
 from crafter.signing.keys import generate_key_pair
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Reference data read in place, not shipped in the repository: ``../shared/testdata`` beside the clone, or the
+#: directory named by CRAFTER_SHARED_TESTDATA. It holds ``chainloop/`` (fixtures of the Chainloop project) and
+#: ``sigstore-conformance/`` (the sigstore-conformance suite's bundle-verify cases). Tests that read it skip
+#: where it is absent, and fail in CI (``CI`` set), where it must be provided.
 SHARED = Path(os.environ.get("CRAFTER_SHARED_TESTDATA", ROOT.parent / "shared" / "testdata"))
 CHAINLOOP = SHARED / "chainloop"
 # Variables by which crafter recognises a CI runner; cli_env removes them all.
@@ -37,7 +41,10 @@ def chainloop_path(*parts: str) -> Path:
     if not path.exists():
         if os.environ.get("CI"):
             pytest.fail(f"reference test data missing in CI: {path}")
-        pytest.skip(f"reference test data not found at {path} (set CRAFTER_SHARED_TESTDATA)")
+        pytest.skip(
+            f"Chainloop reference test data not found at {path}"
+            " (set CRAFTER_SHARED_TESTDATA to the directory holding chainloop/; see README.md)"
+        )
     return path
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,15 +59,43 @@ def public_pem_of(key: PrivateKeyTypes) -> bytes:
 INTEROP = Path(__file__).resolve().parents[1] / "interop"
 
 
+#: The oldest Node.js major version the verifier's dependencies support (tests/interop/package.json "engines").
+NODE_MIN_MAJOR = 20
+
+
+@functools.cache
+def _node_major(node: str) -> int | None:
+    """The major version of ``node`` (``v20.17.0`` -> 20), or None when it cannot be read."""
+    try:
+        out = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    major = out.strip().lstrip("v").split(".")[0]
+    return int(major) if major.isdigit() else None
+
+
 def require_node() -> str:
-    """The node binary, with ``tests/interop/node_modules`` installed: else skip here, fail in CI."""
+    """The node binary (Node.js 20+), with ``tests/interop/node_modules`` installed: else skip here, fail in CI.
+
+    These tests check crafter's bundles with an independent verifier, npm ``@sigstore/verify``
+    (tests/interop/verify_bundle.mjs).
+    """
     node = shutil.which("node")
+    major = _node_major(node) if node is not None else None
     if node is None:
-        reason = "node is not on PATH"
+        reason = "Node.js is not on PATH"
+    elif major is None or major < NODE_MIN_MAJOR:
+        reason = f"{node} is not Node.js {NODE_MIN_MAJOR}+ (version {major or 'unknown'})"
     elif not (INTEROP / "node_modules" / "@sigstore" / "verify").is_dir():
         reason = f"{INTEROP / 'node_modules'} is missing"
     else:
         return node
+    reason += (
+        f": the independent bundle verifier (npm @sigstore/verify) needs Node.js {NODE_MIN_MAJOR}+ and"
+        " `npm ci --prefix tests/interop`"
+    )
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must install it: npm ci --prefix tests/interop")
-    pytest.skip(f"{reason} (install with: npm ci --prefix tests/interop)")
+        pytest.fail(f"{reason} (CI must install them)")
+    pytest.skip(reason)

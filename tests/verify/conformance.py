@@ -31,7 +31,10 @@ def case_dir(name: str) -> Path:
     if not SUITE.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"the sigstore-conformance suite is missing in CI: {SUITE}")
-        pytest.skip(f"sigstore-conformance suite not found at {SUITE} (set CRAFTER_SHARED_TESTDATA)")
+        pytest.skip(
+            f"sigstore-conformance suite not found at {SUITE}"
+            " (set CRAFTER_SHARED_TESTDATA to the directory holding sigstore-conformance/; see README.md)"
+        )
     return SUITE / name
 
 
