@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end demo: a real, signed attestation of the "hello" release, in a temporary directory.
-# Needs `crafter` on PATH (see README.md).
+# End-to-end demo: a real, signed attestation of the "hello" release in a temporary directory (or
+# $CRAFTER_DEMO_DIR), then verified as its consumer would. Needs `crafter` on PATH (see README.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="${CRAFTER_DEMO_DIR:-$(mktemp -d -t crafter-demo.XXXXXX)}"
@@ -8,15 +8,21 @@ export CRAFTER_STATE_DIR="$work/state"
 export CRAFTER_KEY_PASSWORD="${CRAFTER_KEY_PASSWORD:-demo-password}"
 cd "$work"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Each step prints its command, in bold on a terminal (plain text when piped or logged), then runs it.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
-step crafter keys generate --output-prefix "$work/release"
+step crafter keys generate --output-prefix release
 step crafter init --contract "$here/contract.yaml" --project hello --version 1.0.0
 step crafter add --name sbom --value "$here/sbom.cdx.json"
 step crafter add --name tests --value "$here/junit.xml"
 step crafter add --name release-file --value "$here/hello-1.0.0.py"
 step crafter add --name build-ref --value "demo-build-42"
 step crafter status
-step crafter push --key "$work/release.key" --bundle "$work/hello-1.0.0.sigstore.json"
+step crafter push --key release.key --bundle hello-1.0.0.sigstore.json
+# What a consumer of the release does next: check the bundle with the public key against the file they got
+# and the contract the release promised.
+step crafter verify hello-1.0.0.sigstore.json --key release.pub --material "$here/hello-1.0.0.py" \
+  --contract "$here/contract.yaml"
 
-printf '\nSigned bundle: %s\nPublic key:    %s\n' "$work/hello-1.0.0.sigstore.json" "$work/release.pub"
+printf '\nSigned and verified in %s: hello-1.0.0.sigstore.json (bundle), release.pub (public key)\n' "$work"
