@@ -57,6 +57,6 @@ def md_code(value: str, *, table: bool = True, max_chars: int = MARKDOWN_MAX_CHA
         text = text.replace("|", "\\|")
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
-    return (
-        f"{fence} {text} {fence}"  # one space each side: stripped by the renderer, keeps edge backticks apart
-    )
+    # one space each side (which the renderer strips) where the text's own edges would otherwise be misread
+    pad = " " if text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
