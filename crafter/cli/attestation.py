@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import attrs
 import click
 
-from crafter.cli import render
+from crafter.cli import exit_codes, render
 from crafter.http import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def annotation_option(help_text: str) -> Callable[[F], F]:
     return click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE", help=help_text)
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("init"))
 @click.option(
     "--contract", type=click.Path(dir_okay=False, path_type=Path), help="Contract file (YAML or JSON)."
 )
@@ -204,7 +204,7 @@ def init(
     render.status(c.status(state.attestation_id), output, headline="Attestation initialized")
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("add"))
 @click.argument("values", nargs=-1)
 @click.option(
     "--value", "option_values", multiple=True, help="A file, glob, image reference or string (repeatable)."
@@ -262,7 +262,7 @@ def add(
     render.materials(materials, output, evaluations)
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("status"))
 @click.option("--all", "show_all", is_flag=True, help="List every attestation in progress.")
 @attestation_id_option
 @output_option
@@ -276,7 +276,7 @@ def status(settings: Settings, show_all: bool, attestation_id: str | None, outpu
         render.status(c.status(attestation_id), output)
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("push"))
 @click.option(
     "-k",
     "--key",
@@ -388,7 +388,7 @@ def _content_store(spec: str | None, insecure: bool) -> ContentStore | None:
     return content_store(spec, insecure=insecure, timeout=http_timeout()) if spec else None
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("pull"))
 @click.argument("reference", metavar="oci://REGISTRY/REPO[:TAG|@DIGEST]")
 @click.option(
     "-o", "--output", "output_file", type=click.Path(dir_okay=False, path_type=Path), help="Write it here."
@@ -430,7 +430,7 @@ def _signing_reference(key: str | None, keyless: bool, staging: bool, trust_conf
     return keyless_reference(staging=staging, trust_config=trust_config.absolute() if trust_config else None)
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("reset"))
 @attestation_id_option
 @click.pass_obj
 def reset(settings: Settings, attestation_id: str | None) -> None:

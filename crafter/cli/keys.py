@@ -8,13 +8,15 @@ from pathlib import Path
 
 import click
 
+from crafter.cli import exit_codes
 
-@click.group()
+
+@click.group(epilog=exit_codes.epilog("keys"))
 def keys() -> None:
     """Manage signing keys."""
 
 
-@keys.command()
+@keys.command(epilog=exit_codes.epilog("keys generate"))
 @click.option(
     "--output-prefix",
     default="crafter",
@@ -41,7 +43,7 @@ def generate(output_prefix: str) -> None:
     click.echo(f"Public key written to {pub_path}")
 
 
-@keys.command("public-key")
+@keys.command("public-key", epilog=exit_codes.epilog("keys public-key"))
 @click.option(
     "-k",
     "--key",

@@ -14,12 +14,15 @@ from collections.abc import Sequence
 import click
 
 from crafter._version import __version__
-from crafter.cli import attestation, completion, keys, policy, report, verify
+from crafter.cli import attestation, completion, exit_codes, keys, policy, report, verify
 from crafter.errors import CrafterError, ExitCode
 from crafter.http import DEFAULT_TIMEOUT, TIMEOUT_ENV, TIMEOUT_OPTION
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=exit_codes.epilog(""),
+)
 @click.version_option(__version__, "--version", prog_name="crafter", message="%(prog)s %(version)s")
 @click.option(
     "--state-dir",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crafter.cli import exit_codes
 from crafter.cli.attestation import PolicyFlags, output_option, policy_options
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 _engine_options = policy_options(enforce=False, inputs=False)
 
 
-@click.group()
+@click.group(epilog=exit_codes.epilog("policy"))
 def policy() -> None:
     """Evaluate policies, run their test cases and start new ones.
 
@@ -35,7 +36,7 @@ def policy() -> None:
     """
 
 
-@policy.command("eval")
+@policy.command("eval", epilog=exit_codes.epilog("policy eval"))
 @click.option("--policy", "ref", required=True, help="Policy reference: a file, builtin://NAME, https://...")
 @click.option(
     "--material",
@@ -153,7 +154,7 @@ def _render_evaluation(
         click.echo(json.dumps(_input_document(evaluation), indent=2, ensure_ascii=False))
 
 
-@policy.command("test")
+@policy.command("test", epilog=exit_codes.epilog("policy test"))
 @click.argument("directories", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @_engine_options
 @output_option
@@ -164,7 +165,7 @@ def test(
 ) -> None:
     """Run the fixture cases (tests/*.yaml) of the policies under DIRECTORIES [default: policies].
 
-    Exits with 1 when a case fails.
+    Exits with 1 when a case fails, or when a directory is missing or holds no cases.
     """
     from crafter.errors import CrafterError
     from crafter.policies.testing import find_cases, run_case
@@ -172,6 +173,11 @@ def test(
     options = policy.options()
     results: list[CaseResult] = []
     for directory in directories or (Path("policies"),):
+        if not directory.is_dir():  # nothing to test, as for a directory without cases: exit 1
+            raise CrafterError(
+                f"{directory}: no such directory",
+                hint="give a policy directory or a tree of them [default: ./policies]",
+            )
         paths = find_cases(directory)
         if not paths:
             raise CrafterError(
@@ -194,7 +200,7 @@ def test(
         )
 
 
-@policy.command("init")
+@policy.command("init", epilog=exit_codes.epilog("policy init"))
 @click.argument("name")
 @click.option(
     "--engine",
