@@ -19,7 +19,7 @@ STYLE = """
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",
-Roboto,"Noto Sans",sans-serif;overflow-wrap:anywhere}
+Roboto,"Noto Sans",sans-serif;overflow-wrap:break-word}
 header,main,footer{max-width:78rem;margin:0 auto;padding:0 1rem}
 header{padding-top:1rem}
 h1{font-size:1.5rem;margin:.25rem 0}
@@ -43,7 +43,8 @@ dd{margin:0;min-width:0}
 table{width:100%;border-collapse:collapse;margin:.5rem 0}
 caption{text-align:left;color:var(--muted);padding:.25rem 0}
 th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid var(--line);
-overflow-wrap:anywhere;word-break:break-word}
+overflow-wrap:break-word}
+td code{overflow-wrap:anywhere}
 th{background:var(--panel);overflow-wrap:normal;word-break:normal}
 td ul{margin:0;padding-left:1rem}
 .st{font-weight:600;white-space:nowrap}
@@ -70,7 +71,7 @@ footer{padding-bottom:2rem;margin-top:2rem;border-top:1px solid var(--line)}
  @page{size:A4;margin:14mm 12mm}
  :root{--bg:#fff;--fg:#000;--muted:#444;--line:#999;--panel:#eee;--ok:#0a4d1f;--ok-bg:#fff;--bad:#8a0b1f;
  --bad-bg:#fff;--warn:#5c3a00;--warn-bg:#fff;--link:#000}
- body{font-size:10pt}
+ body{font-size:9pt}
  header,main,footer{max-width:none;padding:0}
  nav,.filter{display:none!important}
  tr[hidden]{display:table-row!important}
