@@ -1,0 +1,108 @@
+"""Every shell block of docs/ runs, as a reader would copy it (the convention: tests/docs/blocks.py).
+
+One test per page: its ``sh``/``bash`` blocks run in page order with ``bash -euo pipefail``, each in its own
+shell (files carry over from block to block, shell variables do not), in one scratch directory holding a copy
+of the kit (tests/docs/conftest.py). A block must exit 0, or the code its ``<!-- exit: N -->`` marker gives;
+``<!-- not run: REASON -->`` blocks are skipped and listed in the test's output (``pytest -rP``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.docs.blocks import FORBIDDEN, Block, MarkerError, parse
+from tests.docs.conftest import page_env
+
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+OPA_INSTALL = "pip install --ignore-requires-python -r tests/requirements-opa.txt"
+BLOCK_TIMEOUT = 90  # seconds; a block that hangs fails instead of stalling the suite
+
+
+def _show(block: Block, text: str) -> str:
+    numbered = "\n".join(f"{block.line + 1 + i:5d}  {line}" for i, line in enumerate(block.text.splitlines()))
+    return f"{block.where(ROOT)}: {text}\n{numbered}"
+
+
+def test_pages_found() -> None:
+    assert len(PAGES) >= 20, PAGES
+    runnable = [b for page in PAGES for b in parse(page) if b.runnable]
+    assert len(runnable) >= 30, "fewer shell blocks than the docs had when this test was written"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+def test_page_blocks(page: Path, kit: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    try:
+        blocks = parse(page)
+    except MarkerError as exc:
+        pytest.fail(str(exc))
+    untagged = [b for b in blocks if b.language in FORBIDDEN]
+    assert not untagged, (
+        "every fence in docs/ names its language (sh for commands, text for output): "
+        + ", ".join(f"{b.where(ROOT)} ({b.language or 'untagged'})" for b in untagged)
+    )
+    runnable = [b for b in blocks if b.runnable]
+    if not runnable:
+        return
+    work = tmp_path / "page"
+    shutil.copytree(kit, work)
+    extra: dict[str, str] = {}
+    no_registry = ""
+    if any("registry" in b.needs and b.not_run is None for b in runnable):
+        try:
+            extra["REGISTRY"] = request.getfixturevalue("docs_registry")
+        except pytest.skip.Exception as exc:  # no docker-registry here (in CI the fixture fails instead)
+            no_registry = str(exc)
+    env = page_env(work, extra)
+    skipped: list[str] = []
+    for block in runnable:
+        if block.not_run is not None:
+            skipped.append(f"{block.where(ROOT)}: not run: {block.not_run}")
+            continue
+        if "registry" in block.needs and no_registry:
+            skipped.append(f"{block.where(ROOT)}: not run: {no_registry}")
+            continue
+        if "opa" in block.needs and importlib.util.find_spec("opa_bindings") is None:
+            reason = f"{block.where(ROOT)}: not run: OPA's Python bindings are not installed ({OPA_INSTALL})"
+            if os.environ.get("CI"):
+                pytest.fail(reason)
+            skipped.append(reason)
+            continue
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block.text],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=BLOCK_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(
+                _show(
+                    block,
+                    f"still running after {BLOCK_TIMEOUT} s\nstdout:\n{exc.stdout}\nstderr:\n{exc.stderr}",
+                )
+            )
+        took = time.monotonic() - started
+        if done.returncode != block.expected_exit:
+            pytest.fail(
+                _show(
+                    block,
+                    f"exited {done.returncode}, expected {block.expected_exit} ({took:.1f} s)"
+                    f"\n--- stdout:\n{done.stdout}--- stderr:\n{done.stderr}--- block:",
+                ),
+                pytrace=False,
+            )
+    for line in skipped:
+        print(line)
