@@ -47,6 +47,9 @@ overflow-wrap:break-word}
 td code{overflow-wrap:anywhere}
 th{background:var(--panel);overflow-wrap:normal;word-break:normal}
 td ul{margin:0;padding-left:1rem}
+.chunk{content-visibility:auto;contain-intrinsic-size:auto 9000px}
+.chunk+.chunk table{margin-top:0}
+.chunk+.chunk thead tr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .st{font-weight:600;white-space:nowrap}
 .st-passed,.st-same,.st-held{color:var(--ok)}
 .st-failed,.st-violated,.st-differs{color:var(--bad)}
@@ -65,7 +68,7 @@ footer{padding-bottom:2rem;margin-top:2rem;border-top:1px solid var(--line)}
  thead tr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
  tr{border-bottom:1px solid var(--line);padding:.35rem 0}
  td{border:0;padding:.1rem 0}
- td::before{content:attr(data-label) ": ";color:var(--muted)}
+ td::before{color:var(--muted);font-family:system-ui,sans-serif}
 }
 @media print{
  @page{size:A4;margin:14mm 12mm}
@@ -75,6 +78,8 @@ footer{padding-bottom:2rem;margin-top:2rem;border-top:1px solid var(--line)}
  header,main,footer{max-width:none;padding:0}
  nav,.filter{display:none!important}
  tr[hidden]{display:table-row!important}
+ .chunk{content-visibility:visible}
+ .chunk[hidden]{display:block!important}
  tr,dt,dd,.banner{break-inside:avoid}
  h2,h3{break-after:avoid}
 }
@@ -85,10 +90,11 @@ SCRIPT = """
   "use strict";
   var boxes=document.querySelectorAll("input[data-filter]");
   Array.prototype.forEach.call(boxes,function(box){
-    var table=document.getElementById(box.getAttribute("data-filter"));
+    var list=document.getElementById(box.getAttribute("data-filter"));
     var count=document.getElementById(box.getAttribute("data-count"));
-    if(!table||!count){return;}
-    var rows=table.tBodies[0].rows, texts=null, pending=false;
+    if(!list||!count){return;}
+    var rows=list.querySelectorAll("tbody tr"), chunks=list.querySelectorAll(".chunk");
+    var texts=null, pending=false;
     box.parentNode.hidden=false;
     function apply(){
       pending=false;
@@ -102,6 +108,10 @@ SCRIPT = """
         for(var k=0;k<words.length;k++){if(texts[j].indexOf(words[k])<0){hit=false;break;}}
         if(rows[j].hidden===hit){rows[j].hidden=!hit;}
         if(hit){shown++;}
+      }
+      for(var c=0;c<chunks.length;c++){
+        var empty=!chunks[c].querySelector("tbody tr:not([hidden])");
+        if(chunks[c].hidden!==empty){chunks[c].hidden=empty;}
       }
       count.textContent=words.length?shown+" of "+rows.length+" shown":rows.length+" in all";
     }

@@ -14,6 +14,22 @@ from crafter.report.assets import CSP, SCRIPT, STYLE
 from crafter.report.model import Evaluation, Field, Material, Report
 from crafter.report.text import html_text as t
 
+#: The tables: their columns, and which columns show values in monospace (cells stay plain text: a
+#: 10,000-material table opens faster without an element per value). Narrow screens show each row as a card
+#: whose cells are labelled with these column names (:func:`_table_style`).
+_TABLES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
+    "checks": (("check", "result", "detail"), ()),
+    "subjects": (("name", "digest"), (1, 2)),
+    "replay": (("policy", "material", "result", "detail"), (1, 2)),
+    "env": (("variable", "value"), (1, 2)),
+    "policies": (("policy", "material", "result", "gate", "violations, skip reasons"), (2,)),
+    "materials": (("name", "kind", "value", "digest", "size", "annotations"), (1, 3, 4, 6)),
+}
+#: Rows per table of a long list (see :func:`_table`).
+CHUNK_ROWS = 200
+#: Column widths of the materials table (fixed layout: the browser need not measure 10,000 rows first).
+_MATERIAL_WIDTHS = ("14%", "13%", "14%", "27%", "7%", "25%")
+
 _SECTIONS = (
     ("summary", "Summary"),
     ("checks", "Verification"),
@@ -38,14 +54,11 @@ def render_html(report: Report) -> str:
         "summary": _summary(r),
         "checks": _checks(r),
         "signer": _dl(r.signer) + (["<h3>Times</h3>", *_dl(r.times)] if r.times else []),
-        "subjects": _table(
-            "subjects", ["name", "digest"], ([_code(s.name), _code(s.digest)] for s in r.subjects)
-        ),
+        "subjects": _table("subjects", ([t(s.name), t(s.digest)] for s in r.subjects)),
         "replay": _table(
             "replay",
-            ["policy", "material", "result", "detail"],
             (
-                [_code(x.policy), _code(x.material or "(attestation)"), _status(x.status), t(x.detail)]
+                [t(x.policy), t(x.material or "(attestation)"), _status(x.status), t(x.detail)]
                 for x in r.replay
             ),
         ),
@@ -58,7 +71,7 @@ def render_html(report: Report) -> str:
         sections["runner"] = _dl(cl.runner) + (
             [
                 "<h3>Environment</h3>",
-                *_table("env", ["variable", "value"], ([_code(k), _code(v)] for k, v in cl.env)),
+                *_table("env", ([t(k), t(v)] for k, v in cl.env)),
             ]
             if cl.env
             else []
@@ -86,7 +99,7 @@ def render_html(report: Report) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             '<meta name="color-scheme" content="light dark">',
             f"<title>{headline}: attestation report of {t(_basename(r.bundle), 200)}</title>",
-            f"<style>{STYLE}</style>",
+            f"<style>{STYLE}{_table_style()}</style>",
             "</head>",
             "<body>",
             "<header>",
@@ -144,11 +157,7 @@ def _summary(r: Report) -> list[str]:
 
 
 def _checks(r: Report) -> list[str]:
-    out = _table(
-        "checks",
-        ["check", "result", "detail"],
-        ([t(c.name), _status(c.status), t(c.detail)] for c in r.checks),
-    )
+    out = _table("checks", ([t(c.name), _status(c.status), t(c.detail)] for c in r.checks))
     if r.notes:
         out.append('<h3>Warnings</h3><ul class="notes">')
         out += [f"<li>{t(n)}</li>" for n in r.notes]
@@ -166,12 +175,8 @@ def _policies(r: Report) -> list[str]:
     ]
     evaluations = r.chainloop.evaluations
     if len(evaluations) > 20:
-        out += _filter("policies-table", "policies", "Filter policy evaluations")
-    out += _table(
-        "policies",
-        ["policy", "material", "result", "gate", "violations, skip reasons"],
-        (_evaluation(e) for e in evaluations),
-    )
+        out += _filter("policies-rows", "policies", "Filter policy evaluations")
+    out += _table("policies", (_evaluation(e) for e in evaluations))
     return out
 
 
@@ -194,24 +199,13 @@ def _evaluation(e: Evaluation) -> list[str]:
 
 
 def _materials(materials: Sequence[Material]) -> list[str]:
-    out = _filter("materials-table", "materials", "Filter materials") if len(materials) > 1 else []
-    return out + _table(
-        "materials",
-        ["name", "kind", "value", "digest", "size", "annotations"],
-        (_material(m) for m in materials),
-    )
+    out = _filter("materials-rows", "materials", "Filter materials") if len(materials) > 1 else []
+    return out + _table("materials", (_material(m) for m in materials))
 
 
 def _material(m: Material) -> list[str]:
-    notes = "".join(f"<li>{_code(k)} = {_code(v)}</li>" for k, v in m.annotations)
-    return [
-        _code(m.name),
-        t(m.kind),
-        _code(m.value),
-        _code(m.digest),
-        t(m.size),
-        f"<ul>{notes}</ul>" if notes else "",
-    ]
+    notes = "<br>".join(f"{t(k)} = {t(v)}" for k, v in m.annotations)
+    return [t(m.name), t(m.kind), t(m.value), t(m.digest), t(m.size), notes]
 
 
 def _filter(table_id: str, key: str, label: str) -> list[str]:
@@ -223,18 +217,46 @@ def _filter(table_id: str, key: str, label: str) -> list[str]:
     ]
 
 
-def _table(key: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    """A table of safe cells (already escaped); ``data-label`` repeats the column name for narrow screens."""
-    body = [
-        "<tr>"
-        + "".join(f'<td data-label="{col}">{cell}</td>' for col, cell in zip(columns, row, strict=True))
-        + "</tr>"
-        for row in rows
-    ]
+def _table(key: str, rows: Iterable[Sequence[str]]) -> list[str]:
+    """Table ``key`` of :data:`_TABLES`, of safe cells (already escaped), in a ``<div id="KEY-rows">``.
+
+    A long table is cut into tables of :data:`CHUNK_ROWS` rows with the same fixed column widths, each
+    rendered only when scrolled near (``content-visibility: auto``): a browser then lays out a screenful, not
+    10,000 rows, while the page loads. Only the first shows its header row; the others keep theirs for
+    screen readers (visually hidden)."""
+    columns, _ = _TABLES[key]
+    body = ["<tr><td>" + "</td><td>".join(row) + "</td></tr>" for row in rows]
     if not body:
         return []
     head = "".join(f'<th scope="col">{col}</th>' for col in columns)
-    return [f'<table id="{key}-table"><thead><tr>{head}</tr></thead><tbody>', *body, "</tbody></table>"]
+    out = [f'<div class="rows" id="{key}-rows">']
+    for start in range(0, len(body), CHUNK_ROWS):
+        part = body[start : start + CHUNK_ROWS]
+        label = f' aria-label="{key} {start + 1} to {start + len(part)}"' if len(body) > CHUNK_ROWS else ""
+        out.append(f'<div class="chunk"><table class="t-{key}"{label}><thead><tr>{head}</tr></thead><tbody>')
+        out += part
+        out.append("</tbody></table></div>")
+    out.append("</div>")
+    return out
+
+
+def _table_style() -> str:
+    """Monospace value columns, the materials' column widths, and the column names that label each cell
+    when rows become cards on narrow screens."""
+    mono = ",".join(f".t-{key} td:nth-child({i})" for key, (_, cols) in _TABLES.items() for i in cols)
+    widths = "".join(
+        f".t-materials th:nth-child({i}){{width:{w}}}" for i, w in enumerate(_MATERIAL_WIDTHS, start=1)
+    )
+    labels = "".join(
+        f'.t-{key} td:nth-child({i})::before{{content:"{col}: "}}'
+        for key, (columns, _) in _TABLES.items()
+        for i, col in enumerate(columns, start=1)
+    )
+    return (
+        f"{mono}{{font:.85em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}}"
+        f".t-materials{{table-layout:fixed}}{widths}"
+        f"@media (max-width:40rem){{{labels}}}"
+    )
 
 
 def _dl(fields: Sequence[Field]) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,9 @@ def pages(release: Release, hostile: Path, tmp_path_factory: pytest.TempPathFact
     key = public_key_from_pem(release.pub)
     wrong = out / "hello-1.0.0.py"
     wrong.write_text("print('another build')\n")
+    many = release.resign("many.sigstore.json", with_materials(450))
     reports = {
+        "many": report_bundle(str(many), public_key=key),
         "verified": report_bundle(str(release.bundle), public_key=key),
         "failed": report_bundle(str(release.bundle), public_key=key, materials=[wrong]),
         "hostile": report_bundle(str(hostile), public_key=key),
@@ -36,6 +38,26 @@ def pages(release: Release, hostile: Path, tmp_path_factory: pytest.TempPathFact
         paths[name] = out / f"{name}.html"
         paths[name].write_text(render_html(report))
     return paths
+
+
+def with_materials(count: int) -> Callable[[dict[str, Any]], None]:
+    """An edit giving the statement ``count`` materials: ``material-00000``, ... (team ``team-<i % 7>``)."""
+
+    def edit(statement: dict[str, Any]) -> None:
+        statement["predicate"]["materials"] = [
+            {
+                "name": f"component-{i:05d}.tar.gz",
+                "digest": {"sha256": f"{i:064x}"},
+                "annotations": {
+                    "chainloop.material.name": f"material-{i:05d}",
+                    "chainloop.material.type": "ARTIFACT",
+                    "team": f"team-{i % 7}",
+                },
+            }
+            for i in range(count)
+        ]
+
+    return edit
 
 
 @pytest.fixture
@@ -56,11 +78,24 @@ def js(driver: Any, script: str, *args: Any) -> Any:
     return driver.execute_script(script, *args)
 
 
+def shown(driver: Any, selector: str) -> list[str]:
+    """The rendered text (``innerText``) of the elements ``selector`` matches, each scrolled into view first
+    as a reader would (long tables are rendered only near the viewport)."""
+    return driver.execute_async_script(  # type: ignore[no-any-return]
+        "const [selector, done] = arguments; const out = [];"
+        "const next = (els, i) => { if (i === els.length) { done(out); return; }"
+        "  els[i].scrollIntoView(); requestAnimationFrame(() => requestAnimationFrame(() => {"
+        "    out.push(els[i].innerText); next(els, i + 1); })); };"
+        "next([...document.querySelectorAll(selector)], 0);",
+        selector,
+    )
+
+
 def test_shows_status_checks_and_materials(page: Any, pages: dict[str, Path], tmp_path: Path) -> None:
     d = page("verified")
     assert js(d, "return document.querySelector('h1').innerText") == "Attestation report: verified"
     assert js(d, "return document.querySelector('.banner').innerText").startswith("Verified")
-    checks = js(d, "return [...document.querySelectorAll('#checks-table tbody tr')].map(r => r.innerText)")
+    checks = shown(d, "#checks-rows tbody tr")
     assert [c.split("\t")[:2] for c in checks] == [
         ["signature", "passed"],
         ["statement", "passed"],
@@ -68,12 +103,9 @@ def test_shows_status_checks_and_materials(page: Any, pages: dict[str, Path], tm
         ["contract", "not run"],
         ["replay", "not run"],
     ]
-    names = js(
-        d,
-        "return [...document.querySelectorAll('#materials-table tbody tr td:first-child')].map(c => c.innerText)",
-    )
+    names = shown(d, "#materials-rows tbody tr td:first-child")
     assert names == ["build-ref", "release-file", "sbom", "tests"]
-    assert "cyclonedx-banned-licenses" in js(d, "return document.getElementById('policies').innerText")
+    assert "cyclonedx-banned-licenses" in shown(d, "#policies")[0]
     assert browser.requests(d) == [pages["verified"].as_uri()]  # the page itself, nothing else
     d.save_screenshot(str(tmp_path / "verified.png"))
     assert (tmp_path / "verified.png").stat().st_size > 10_000
@@ -96,12 +128,30 @@ def test_filter(page: Any) -> None:
     visible = js(
         d,
         "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done("
-        "[...document.querySelectorAll('#materials-table tbody tr')].filter(r => !r.hidden)"
-        ".map(r => r.cells[0].innerText)))))",
+        "[...document.querySelectorAll('#materials-rows tbody tr')].filter(r => !r.hidden)"
+        ".map(r => r.cells[0].textContent)))))",
     )
     assert visible == ["sbom"]
     assert d.find_element("id", "materials-count").text == "1 of 4 shown"
     assert browser.requests(d) == [d.current_url]  # loading the page, then nothing
+
+
+def test_filter_across_a_long_list(page: Any) -> None:
+    d = page("many")
+    chunks = js(d, "return document.querySelectorAll('#materials-rows .chunk').length")
+    assert chunks == 3  # 200 rows each
+    assert d.find_element("id", "materials-count").text == "450 in all"
+    d.find_element("id", "materials-filter").send_keys("material-004 team-3")
+    state = js(
+        d,
+        "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(["
+        "[...document.querySelectorAll('#materials-rows tbody tr')].filter(r => !r.hidden).map(r => r.cells[0].textContent),"
+        "[...document.querySelectorAll('#materials-rows .chunk')].map(c => c.hidden)]))))",
+    )
+    expected = [f"material-{i:05d}" for i in range(400, 450) if i % 7 == 3]
+    assert state == [expected, [True, True, False]]
+    assert d.find_element("id", "materials-count").text == f"{len(expected)} of 450 shown"
+    assert shown(d, "#materials-rows tbody tr:not([hidden]) td:first-child") == expected
 
 
 def test_hostile_values_stay_text(page: Any) -> None:
@@ -109,14 +159,12 @@ def test_hostile_values_stay_text(page: Any) -> None:
     assert js(d, "return document.scripts.length") == 1
     assert js(d, "return document.images.length") == 0
     assert js(d, "return document.querySelectorAll('a:not([href^=\"#\"])').length") == 0
-    cell = js(
-        d, "return document.querySelector('#materials-table tbody tr:nth-child(2) td:nth-child(3)').innerText"
-    )
+    [cell] = shown(d, "#materials-rows tbody tr:nth-child(2) td:nth-child(3)")
     assert cell == "<script>alert(1)</script>a | b || c"
     assert browser.requests(d) == [d.current_url]
 
 
-@pytest.mark.parametrize("name", ["verified", "failed", "hostile"])
+@pytest.mark.parametrize("name", ["verified", "failed", "hostile", "many"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_violation(page: Any, axe_source: str, name: str, scheme: str) -> None:
     d = page(name)
@@ -132,7 +180,7 @@ def test_axe_finds_no_violation(page: Any, axe_source: str, name: str, scheme: s
     assert result == []
 
 
-@pytest.mark.parametrize("name", ["verified", "failed", "hostile"])
+@pytest.mark.parametrize("name", ["verified", "failed", "hostile", "many"])
 def test_no_horizontal_scroll_at_375px(page: Any, name: str) -> None:
     d = page(name)
     browser.set_viewport(d, 375, 800)
@@ -173,8 +221,14 @@ def test_prints_on_a4(page: Any, release: Release, tmp_path: Path) -> None:
     text = unicodedata.normalize("NFKC", " ".join(p.extract_text() for p in reader.pages))  # ligatures
     assert "Verification FAILED (exit 12)" in text
     assert "Filter materials" not in text  # the search box is not printed
-    for words in ("SBOM_CYCLONEDX_JSON", "JUNIT_XML", "Runner and CI", "Policies", "Subjects"):
+    for words in ("Runner and CI", "Policies", "Subjects", "Materials (4)"):
         assert words in text, words
     joined = "".join(text.split())  # long values wrap inside their cells
-    for value in (*release_texts, "cyclonedx-banned-licenses", "demo-build-42"):
+    for value in (
+        *release_texts,
+        "cyclonedx-banned-licenses",
+        "demo-build-42",
+        "SBOM_CYCLONEDX_JSON",
+        "JUNIT_XML",
+    ):
         assert value in joined, value
