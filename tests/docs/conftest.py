@@ -73,8 +73,9 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _run([crafter, "add", "--name", "build-ref", "--value", "demo-build-42"], root)
     _run([crafter, "push", "--key", "release.key", "--bundle", "hello-1.0.0.sigstore.json"], root)
     shutil.rmtree(root / ".home", ignore_errors=True)
-    leftover = list((root / ".crafter").glob("*")) if (root / ".crafter").exists() else []
-    assert not [p for p in leftover if p.suffix == ".json"], f"attestation still in progress: {leftover}"
+    in_progress = list(root.glob(".crafter/attestations/*.json"))
+    assert not in_progress, f"the push left an attestation in progress: {in_progress}"
+    assert (root / "hello-1.0.0.sigstore.json").is_file()
     return root
 
 

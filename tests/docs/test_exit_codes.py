@@ -137,3 +137,12 @@ def test_policy_test_missing_directory_exits_1(tmp_path: Path, capsys: pytest.Ca
     assert "missing: no such directory" in capsys.readouterr().err
     assert main(["policy", "test", str(tmp_path / "empty")]) == ExitCode.ERROR
     assert "no test cases found" in capsys.readouterr().err
+
+
+def test_verify_page_lists_the_codes_of_verify() -> None:
+    """docs/verify.md details verify's codes; they are the ones of the reference table (Ctrl-C aside)."""
+    text = (ROOT / "docs" / "verify.md").read_text(encoding="utf-8")
+    section = text[text.index("## Exit codes") :]
+    section = section[: section.index("\n## ")]
+    listed = {int(m) for m in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    assert listed == set(exit_codes.codes("verify")) - {exit_codes.INTERRUPTED}
