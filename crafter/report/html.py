@@ -191,7 +191,7 @@ def _evaluation(e: Evaluation) -> list[str]:
         policy += f'<br><span class="muted">{_code(e.reference)}</span>'
     return [
         policy,
-        _code(e.material or "(attestation)"),
+        t(e.material or "(attestation)"),
         _status(e.status),
         _status(e.gate) if e.gate else _status("advisory"),
         f"<ul>{''.join(items)}</ul>" if items else "",
