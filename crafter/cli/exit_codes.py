@@ -73,13 +73,17 @@ COMMANDS: Mapping[str, tuple[int, ...]] = {
     "completion": (),
 }
 
+_VERIFY_WORDING = {
+    ExitCode.INCOMPLETE: "incomplete: the --contract's required materials are not recorded",
+    ExitCode.SIGNING: "signing: the --key or --certificate cannot be read, or its key type is unsupported",
+}
+
 #: Per-command wording where the general meaning would mislead (same category word before the colon).
 _SPECIFIC: Mapping[tuple[str, int], str] = {
     ("keys generate", ExitCode.SIGNING): "signing: a key file already exists, or cannot be written",
     ("policy init", ExitCode.POLICY): "policy: the directory already exists, or the name is invalid",
-    ("policy test", ExitCode.ERROR): "error: a case failed, or a directory holds no cases",
-    ("verify", ExitCode.INCOMPLETE): "incomplete: the --contract's required materials are not recorded",
-    ("report", ExitCode.INCOMPLETE): "incomplete: the --contract's required materials are not recorded",
+    ("policy test", ExitCode.ERROR): "error: a case failed, or a directory is missing or holds no cases",
+    **{(name, code): text for name in ("verify", "report") for code, text in _VERIFY_WORDING.items()},
 }
 
 
@@ -103,5 +107,5 @@ def meaning(command: str, code: int) -> str:
 def epilog(command: str) -> str:
     """The "Exit codes:" epilog of ``command``'s ``--help`` (``\\b`` keeps click from rewrapping it)."""
     lines = [f"  {code:<3}  {meaning(command, code)}" for code in codes(command)]
-    see = "docs/cli.md, Errors and exit codes" if command else "each command's --help, docs/cli.md"
+    see = "docs/cli.md, Errors and exit codes" if command else "each command's --help and docs/cli.md"
     return "\b\nExit codes:\n" + "\n".join(lines) + f"\n\nSee {see}."
