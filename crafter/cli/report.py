@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from crafter.cli.verify import run_verify, verify_options
-from crafter.errors import CrafterError, UsageError
+from crafter.errors import CrafterError
 
 __all__ = ["report"]
 
@@ -32,15 +32,20 @@ def report(bundle: str, output_file: Path | None, **options: Any) -> None:
     The report is written also when verification fails (the failure first), and the command then exits with
     verify's code. Everything the bundle's producer wrote is escaped: it shows as text, never as markup.
     """
-    from crafter.report import build_report, failure_report, render, report_format, write_report
+    from crafter.report import (
+        VERIFICATION_FAILURES,
+        build_report,
+        failure_report,
+        render,
+        report_format,
+        write_report,
+    )
 
     fmt = report_format(output_file) if output_file is not None else "markdown"  # before verifying
     error: CrafterError | None = None
     try:
         result = run_verify(bundle, **options)
-    except UsageError:
-        raise
-    except CrafterError as exc:
+    except VERIFICATION_FAILURES as exc:  # anything else: nothing was verified, no report
         error = exc
         made = failure_report(bundle, exc)
     else:

@@ -7,7 +7,14 @@ producer's strings inert: HTML escaping, Markdown code spans, invisible characte
 in one call; formats by file extension).
 """
 
-from crafter.report.api import FORMATS, render, report_bundle, report_format, write_report
+from crafter.report.api import (
+    FORMATS,
+    VERIFICATION_FAILURES,
+    render,
+    report_bundle,
+    report_format,
+    write_report,
+)
 from crafter.report.build import build_report, failure_report
 from crafter.report.html import render_html
 from crafter.report.markdown import render_markdown
@@ -15,6 +22,7 @@ from crafter.report.model import Report
 
 __all__ = [
     "FORMATS",
+    "VERIFICATION_FAILURES",
     "Report",
     "build_report",
     "failure_report",

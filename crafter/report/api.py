@@ -6,11 +6,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crafter.errors import CrafterError, UsageError
+from crafter.errors import CrafterError, DigestMismatchError, SignatureError, UsageError
 from crafter.report.build import build_report, failure_report
 from crafter.report.html import render_html
 from crafter.report.markdown import render_markdown
 from crafter.report.model import Report
+
+#: What verification raises when the bundle fails a check (not genuine; a message signature over another
+#: file): reported. Anything else (a usage error, a key that cannot be read, an unreachable registry) means
+#: nothing was verified, and is raised. Material, contract and replay failures come in the result.
+VERIFICATION_FAILURES: tuple[type[CrafterError], ...] = (SignatureError, DigestMismatchError)
 
 #: Report formats by file extension.
 FORMATS = {".html": "html", ".md": "markdown"}
@@ -20,16 +25,15 @@ def report_bundle(reference: str, *, now: datetime | None = None, **verify_kwarg
     """Verify ``reference`` (a bundle file, a bare DSSE envelope or ``oci://...``) with
     :func:`crafter.verify.verify_reference`'s keyword arguments, and report on it. A failed verification
     does not raise: the report leads with the failure and carries verify's exit code
-    (:attr:`Report.exit_code`). A usage error (options that do not fit the bundle) raises :class:`UsageError`.
+    (:attr:`Report.exit_code`). An error that means nothing was verified (a usage error, a key that cannot
+    be read, an unreachable registry) is raised.
     """
     from crafter.verify import verify_reference
 
     verify_kwargs["raise_on_failure"] = False
     try:
         result = verify_reference(reference, **verify_kwargs)
-    except UsageError:
-        raise
-    except CrafterError as exc:
+    except VERIFICATION_FAILURES as exc:
         return failure_report(reference, exc, now=now)
     return build_report(result, contract_checked=verify_kwargs.get("contract") is not None, now=now)
 

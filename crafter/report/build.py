@@ -100,8 +100,11 @@ def failure_report(bundle: str, error: CrafterError, *, now: datetime | None = N
 
     if isinstance(error.result, VerifyResult):
         return build_report(error.result, now=now)
+    from crafter.errors import DigestMismatchError
+
     statement = claimed_statement(bundle)
-    checks = (Check("signature", "failed", error.message),)
+    failed = "artifact" if isinstance(error, DigestMismatchError) else "signature"
+    checks = (Check(failed, "failed", error.message),)
     subjects = tuple(
         Subject(text(s.get("name", "")), _digest(s.get("digest")))
         for s in _list(statement.get("subject"))

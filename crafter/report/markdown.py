@@ -60,7 +60,7 @@ def _document(r: Report, rows: int) -> str:
         )
     summary: list[Field] = [("bundle", r.bundle), ("format", r.kind), ("predicate type", r.predicate_type)]
     summary.append(("statement digest", r.payload_digest))
-    out += _fields("Summary", summary, rows, level=2)
+    out += _fields("Summary", [(label, value) for label, value in summary if value], rows)
     out.append(f"Report generated {r.generated_at} by {r.tool}; verification status as of then.\n")
     out += _table(
         "Verification",

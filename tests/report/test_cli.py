@@ -167,3 +167,29 @@ def test_message_signature(capsys: pytest.CaptureFixture[str]) -> None:
     artifact = Path(args[args.index("--material") + 1])
     digest = "sha256:" + hashlib.sha256(artifact.read_bytes()).hexdigest()
     assert f"| artifact | ✅ passed | `{artifact} ({digest})` |" in out
+
+
+def test_nothing_verified_writes_no_report(
+    release: Release, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "r.html"
+    code, _, err = run_cli(
+        capsys, "report", str(release.bundle), "--key", str(tmp_path / "absent.pub"), "-o", str(target)
+    )
+    assert code == 8 and "absent.pub" in err  # the key cannot be read: a user's error, not the bundle's
+    assert not target.exists()
+
+
+def test_message_signature_over_another_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = case_dir("managed-key-happy-path")
+    args = arguments(case, digest=False)
+    other = tmp_path / "other.txt"
+    other.write_text("not the signed file\n")
+    args[args.index("--material") + 1] = str(other)
+    target = tmp_path / "r.md"
+    code, _, _ = run_cli(capsys, "report", *args[1:], "-o", str(target))
+    assert code == main(args) == 12
+    capsys.readouterr()
+    text = target.read_text()
+    assert text.startswith("# ❌ Attestation report: verification FAILED")
+    assert "| artifact | ❌ failed |" in text and "is not the signed artifact" in text
