@@ -94,8 +94,8 @@ def build_report(
 def failure_report(bundle: str, error: CrafterError, *, now: datetime | None = None) -> Report:
     """The report of a bundle that did not verify. With the error's result (material, contract or replay
     failures, a refused certificate) it is :func:`build_report`'s; else (a bad signature, an untrusted
-    certificate, a malformed bundle, an unreachable registry) the failure, then whatever statement the bundle
-    claims, marked as not attested."""
+    certificate, a malformed bundle, a message signature over another file) the failure, then whatever
+    statement the bundle claims, marked as not attested."""
     from crafter.verify import VerifyResult
 
     if isinstance(error.result, VerifyResult):

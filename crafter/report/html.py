@@ -134,8 +134,9 @@ def _banners(r: Report) -> list[str]:
         )
     if not r.attested:
         out.append(
-            '<section class="banner claim" aria-label="Not attested"><p><strong>Not attested.</strong> The '
-            "signature did not verify: what follows is what the bundle claims, with no proof of who wrote it."
+            '<section class="banner claim" aria-label="Not attested"><p><strong>Not attested.</strong> '
+            "Verification stopped before the signature was accepted: what follows is what the bundle claims, "
+            "with no proof of who wrote it."
             "</p></section>"
         )
     return out

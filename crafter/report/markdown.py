@@ -55,8 +55,8 @@ def _document(r: Report, rows: int) -> str:
     if not r.attested:
         out.append("> [!WARNING]")
         out.append(
-            "> **Not attested.** The signature did not verify: what follows is what the bundle claims, "
-            "with no proof of who wrote it.\n"
+            "> **Not attested.** Verification stopped before the signature was accepted: what follows is "
+            "what the bundle claims, with no proof of who wrote it.\n"
         )
     summary: list[Field] = [("bundle", r.bundle), ("format", r.kind), ("predicate type", r.predicate_type)]
     summary.append(("statement digest", r.payload_digest))

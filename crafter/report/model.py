@@ -102,7 +102,7 @@ class Report:
 
     ``verified`` and ``exit_code`` are verify's (0 when every check passed). ``failure`` and ``hint`` say
     why it failed. ``attested`` is false when the signature did not verify: the contents shown are then the
-    producer's claim, read from the bundle without proof (``unverified`` says what could not be read).
+    producer's claim, read from the bundle without proof (none when it could not be read).
     """
 
     bundle: str
@@ -123,8 +123,3 @@ class Report:
     replay: tuple[Replay, ...] = ()
     notes: tuple[str, ...] = ()
     chainloop: Chainloop | None = None
-
-    @property
-    def status(self) -> str:
-        """``verified`` or ``FAILED``, as the reports headline it."""
-        return "verified" if self.verified else "FAILED"
