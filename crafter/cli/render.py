@@ -186,6 +186,29 @@ def entries(items: Sequence[StateEntry], current: str | None, output: str) -> No
     _table("Attestations in progress", ["", "ID", "Workflow", "Project", "Initialized", "Materials"], rows)
 
 
+def policy_status(
+    evaluations: Sequence[Mapping[str, Any]], gate_failures: Sequence[str] = (), bypassed: bool = False
+) -> dict[str, Any]:
+    """The policy outcome in one object: ``status`` is ``gated`` (a gated policy has violations and the check
+    was not bypassed: push exits with 4), ``violations`` (some, none blocking) or ``passed``; then counts."""
+    violated = [e for e in evaluations if any(not v.get("suppress") for v in e.get("violations", []))]
+    if gate_failures and not bypassed:
+        status = "gated"
+    elif violated:
+        status = "violations"
+    else:
+        status = "passed"
+    return {
+        "status": status,
+        "evaluations": len(evaluations),
+        "violated": len(violated),
+        "violations": sum(1 for e in violated for v in e.get("violations", []) if not v.get("suppress")),
+        "skipped": sum(1 for e in evaluations if e.get("skipped") and e not in violated),
+        "gateFailures": list(gate_failures),
+        "bypassed": bypassed,
+    }
+
+
 def pushed(result: PushResult, output: str) -> None:
     if output == "json":
         _json(
@@ -196,6 +219,9 @@ def pushed(result: PushResult, output: str) -> None:
                 "gateFailures": list(result.gate_failures),
                 "stored": list(result.stored),
                 "statement": result.statement,
+                "policyStatus": policy_status(result.evaluations, result.gate_failures, result.bypassed),
+                # The stored form: material name, violations and gate flag of every evaluation.
+                "policyEvaluations": [dict(e) for e in result.evaluations],
             }
         )
         return

@@ -1,4 +1,6 @@
-"""The GitHub Action: action.yml's shape, and its run step driving a real attestation as a workflow would."""
+"""The GitHub Action's per-command mode: its run step driving a real attestation step by step, as a workflow would.
+
+action.yml's shape, one-step attest, install.sh and the locks: tests/action/."""
 
 from __future__ import annotations
 
@@ -6,26 +8,25 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from crafter.cli.action import ActionInputError, build_argv, main, push_outputs
+from crafter.cli.action import ActionInputError, build_argv, has_output_option, main, push_outputs
 from crafter.errors import ExitCode
 from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 
 
 def read_outputs(path: Path) -> dict[str, str]:
     """Parse a GITHUB_OUTPUT file written in the ``name<<DELIMITER`` form."""
     outputs: dict[str, str] = {}
+    if not path.exists():
+        return outputs
     lines = path.read_text().splitlines()
     i = 0
     while i < len(lines):
@@ -34,31 +35,6 @@ def read_outputs(path: Path) -> dict[str, str]:
         outputs[name] = "\n".join(lines[i + 1 : end])
         i = end + 1
     return outputs
-
-
-# -- action.yml ------------------------------------------------------------------------------------------------
-def test_action_is_composite_and_its_scripts_exist() -> None:
-    assert ACTION["runs"]["using"] == "composite"
-    install, run = ACTION["runs"]["steps"]
-    assert (ROOT / "action" / "install.sh").is_file()
-    assert "action/install.sh" in install["run"]
-    assert run["id"] == "run" and "-m crafter.cli.action" in run["run"]
-
-
-def test_no_input_is_interpolated_into_shell_code() -> None:
-    # ${{ inputs.x }} inside `run:` would be script injection; inputs must reach scripts through `env:`.
-    for step in ACTION["runs"]["steps"]:
-        assert "${{" not in step["run"], step["name"]
-
-
-def test_every_input_is_used_and_every_output_is_set() -> None:
-    text = (ROOT / "action.yml").read_text()
-    for name in ACTION["inputs"]:
-        assert f"inputs.{name} }}}}" in text, name
-    source = (ROOT / "crafter" / "cli" / "action.py").read_text()
-    for name, spec in ACTION["outputs"].items():
-        assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
-        assert f'"{name}"' in source, name
 
 
 # -- argument handling ---------------------------------------------------------------------------------------
@@ -83,14 +59,42 @@ def test_bad_command_is_a_workflow_error(capsys: pytest.CaptureFixture[str], tmp
     outputs = tmp_path / "out"
     assert main({"INPUT_COMMAND": "sh", "GITHUB_OUTPUT": str(outputs)}) == 2
     assert "::error title=crafter action::input 'command' is 'sh'" in capsys.readouterr().err
-    assert not outputs.exists()
+    assert read_outputs(outputs) == {"exit-code": "2"}
 
 
-def test_push_outputs_from_table_and_json() -> None:
-    table = "Attestation 1b2c signed\nStatement digest: sha256:ab\nBundle: /tmp/b.json\n"
-    assert push_outputs(table) == {"attestation-id": "1b2c", "digest": "sha256:ab", "bundle": "/tmp/b.json"}
-    data = {"attestationID": "1b2c", "digest": "sha256:ab", "bundle": "/tmp/b.json"}
-    assert push_outputs(json.dumps(data)) == push_outputs(table)
+@pytest.mark.parametrize(
+    ("args", "chosen"),
+    [
+        ([], False),
+        (["--name", "x"], False),
+        (["-o", "table"], True),
+        (["-ojson"], True),
+        (["--output=json"], True),
+        (["--output", "json"], True),
+        (["--", "-o"], False),  # after --, a value
+    ],
+)
+def test_an_output_format_in_args_is_respected(args: list[str], chosen: bool) -> None:
+    assert has_output_option(args) is chosen
+
+
+def test_push_outputs_from_push_json() -> None:
+    data = {
+        "attestationID": "1b2c",
+        "digest": "sha256:ab",
+        "bundle": "/tmp/b.json",
+        "policyStatus": {"status": "gated", "evaluations": 3, "violations": 2, "gateFailures": ["a", "b"]},
+    }
+    assert push_outputs(data) == {
+        "attestation-id": "1b2c",
+        "digest": "sha256:ab",
+        "bundle": "/tmp/b.json",
+        "bundle-path": "/tmp/b.json",
+        "policy-status": "gated",
+        "policy-evaluations": "3",
+        "policy-violations": "2",
+        "policy-gate-failures": "a,b",
+    }
 
 
 # -- a workflow job, step by step ----------------------------------------------------------------------------
@@ -137,16 +141,26 @@ def step(job: dict[str, str], tmp_path: Path, command: str, args: str) -> tuple[
 def test_a_job_attests_a_release(
     job: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    workspace = Path(job["GITHUB_WORKSPACE"])
+    for file in ("sbom.cdx.json", "junit.xml", "hello-1.0.0.py"):
+        shutil.copy(DEMO / file, workspace)
     assert step(job, tmp_path, "init", f"--contract {DEMO / 'contract.yaml'} --project hello")[0] == 0
-    for name, file in (("sbom", "sbom.cdx.json"), ("tests", "junit.xml"), ("release-file", "hello-1.0.0.py")):
-        code, outputs = step(job, tmp_path, "add", f"--name {name} --value {DEMO / file}")
-        assert (code, outputs["exit-code"]) == (0, "0")
+    code, outputs = step(job, tmp_path, "add", "--name sbom --value sbom.cdx.json")
+    assert (code, outputs["exit-code"]) == (0, "0")
+    (added,) = json.loads(outputs["stdout"])  # the action asked for JSON
+    assert added["material"] == "sbom" and added["kind"] == "SBOM_CYCLONEDX_JSON"
+    assert "added sbom (SBOM_CYCLONEDX_JSON)" in capsys.readouterr().out  # the log: a human line
+    code, outputs = step(job, tmp_path, "add", "--name tests --value junit.xml -o table")
+    assert code == 0 and outputs["stdout"].startswith("NAME")  # a format in args is respected
+    assert step(job, tmp_path, "add", "--name release-file hello-1.0.0.py")[0] == 0
     bundle = tmp_path / "hello.sigstore.json"
     code, outputs = step(job, tmp_path, "push", f"--key {tmp_path / 'release.key'} --bundle {bundle}")
     assert code == 0, capsys.readouterr().err
-    assert outputs["bundle"] == str(bundle)
+    assert outputs["bundle"] == outputs["bundle-path"] == str(bundle)
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", outputs["digest"])
-    assert outputs["attestation-id"] and f"Bundle: {bundle}" in outputs["stdout"]
+    assert json.loads(outputs["stdout"])["attestationID"] == outputs["attestation-id"]
+    assert outputs["policy-status"] == "passed" and int(outputs["policy-evaluations"]) >= 3
+    assert f"Bundle: {bundle}" in capsys.readouterr().out
     payload = verify_envelope(
         envelope_from_bundle(read_bundle(bundle)), public_key_from_pem(tmp_path / "release.pub")
     )
@@ -154,7 +168,8 @@ def test_a_job_attests_a_release(
     assert statement["predicate"]["runnerType"] == "GITHUB_ACTION"
     assert statement["predicate"]["runnerURL"] == "https://github.example/acme/hello/actions/runs/4242"
     summary = Path(job["GITHUB_STEP_SUMMARY"]).read_text()
-    assert "### crafter push succeeded" in summary and outputs["digest"] in summary
+    assert "### crafter attestation signed, policies passed" in summary and outputs["digest"] in summary
+    assert "| cyclonedx-banned-licenses | sbom | passed |" in summary
 
     code, outputs = step(job, tmp_path, "verify", f"{bundle} --key {tmp_path / 'release.pub'} -o json")
     assert code == 0
@@ -162,73 +177,38 @@ def test_a_job_attests_a_release(
     assert "### crafter verify succeeded" in Path(job["GITHUB_STEP_SUMMARY"]).read_text()
 
 
+def test_violations_found_at_add_are_annotated_on_their_file_at_push(
+    job: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The add step and the push step are separate: the action remembers which file the material came from.
+    workspace = Path(job["GITHUB_WORKSPACE"])
+    (workspace / "reports").mkdir()
+    shutil.copy(DEMO / "sbom.cdx.json", workspace / "reports")
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(
+        "schemaVersion: v1\nmaterials: [{type: SBOM_CYCLONEDX_JSON, name: sbom}]\npolicies:\n  materials:\n"
+        "    - {ref: 'builtin://cyclonedx-banned-licenses', with: {licenses: MIT}, gate: true}\n"
+    )
+    assert step(job, tmp_path, "init", f"--contract {contract}")[0] == 0
+    assert step(job, tmp_path, "add", "--name sbom --value 'reports/*.cdx.json'")[0] == 0
+    capsys.readouterr()
+    code, outputs = step(job, tmp_path, "push", f"--key {tmp_path / 'release.key'} --bundle {tmp_path}")
+    assert code == ExitCode.POLICY_GATE
+    assert (outputs["policy-status"], outputs["policy-violations"]) == ("gated", "2")  # two MIT components
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("::error")]
+    assert len(errors) == 2
+    for error in errors:
+        assert error.startswith(
+            "::error file=reports/sbom.cdx.json,title=crafter policy cyclonedx-banned-licenses (gate)::material sbom: "
+        )
+    assert Path(outputs["bundle-path"]).parent == tmp_path
+
+
 def test_a_failing_step_reports_its_exit_code(job: dict[str, str], tmp_path: Path) -> None:
     code, outputs = step(job, tmp_path, "push", f"--key {tmp_path / 'release.key'}")
     assert code == ExitCode.STATE
     assert outputs["exit-code"] == str(int(ExitCode.STATE))
-    assert "failed (exit code 3)" in Path(job["GITHUB_STEP_SUMMARY"]).read_text()
-
-
-# -- install.sh ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("variable", "value", "message"),
-    [
-        ("CRAFTER_ACTION_VERSION", "1.0; rm -rf /", "input 'version' is not a version"),
-        ("CRAFTER_ACTION_EXTRAS", "aws] @ https://evil", "input 'extras' must be comma-separated names"),
-    ],
-)
-def test_install_refuses_malformed_inputs(tmp_path: Path, variable: str, value: str, message: str) -> None:
-    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), variable: value}
-    proc = subprocess.run(
-        ["bash", str(ROOT / "action" / "install.sh")], env=env, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 2
-    assert message in proc.stderr
-    assert not (tmp_path / "crafter-venv").exists()
-
-
-def test_install_reuses_an_installed_venv(tmp_path: Path) -> None:
-    # A second step of the same job finds the venv stamped with the same spec and does not reinstall.
-    venv = tmp_path / "crafter-venv"
-    (venv / "bin").mkdir(parents=True)
-    crafter = venv / "bin" / "crafter"
-    crafter.write_text(f"#!{sys.executable}\nprint('crafter 9.9')\n")
-    crafter.chmod(0o755)
-    (venv / ".crafter-action-spec").write_text(str(ROOT))
-    github_env, github_path = tmp_path / "env", tmp_path / "path"
-    env = {
-        "PATH": os.environ["PATH"],
-        "RUNNER_TEMP": str(tmp_path),
-        "CRAFTER_ACTION_PATH": str(ROOT),
-        "CRAFTER_ACTION_PYTHON": "/nonexistent/python",  # would fail if it tried to install
-        "GITHUB_ENV": str(github_env),
-        "GITHUB_PATH": str(github_path),
-    }
-    proc = subprocess.run(
-        ["bash", str(ROOT / "action" / "install.sh")], env=env, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "already installed" in proc.stdout and "crafter 9.9" in proc.stdout
-    assert github_env.read_text() == f"CRAFTER_VENV={venv}\n"
-    assert github_path.read_text() == f"{venv / 'bin'}\n"
-
-
-def test_install_refuses_an_old_or_missing_python(tmp_path: Path) -> None:
-    old = tmp_path / "python-old"
-    old.write_text("#!/bin/sh\nexit 1\n")  # what the version probe of an older Python amounts to
-    old.chmod(0o755)
-    for python in (str(old), "/nonexistent/python3"):
-        env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "CRAFTER_ACTION_PYTHON": python}
-        proc = subprocess.run(
-            ["bash", str(ROOT / "action" / "install.sh")],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert proc.returncode == 2
-        assert "crafter needs Python 3.11 or newer" in proc.stderr
-    assert not (tmp_path / "crafter-venv").exists()
+    assert "### crafter push failed (exit code 3)" in Path(job["GITHUB_STEP_SUMMARY"]).read_text()
 
 
 def test_a_large_output_goes_to_the_file_only(
