@@ -98,4 +98,4 @@ if [[ -n "${GITHUB_ENV:-}" ]]; then
     echo "CRAFTER_PYTHON=$(native_path "$(venv_python)")"
   } >>"$GITHUB_ENV"
 fi
-if [[ -n "${GITHUB_PATH:-}" ]]; then native_path "$bin" >>"$GITHUB_PATH" && echo >>"$GITHUB_PATH"; fi
+if [[ -n "${GITHUB_PATH:-}" ]]; then echo "$(native_path "$bin")" >>"$GITHUB_PATH"; fi
