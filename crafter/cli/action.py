@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from crafter.cli.action_github import GitHub, policy_annotations, workspace_path
 __all__ = [
     "ActionInputError",
     "CrafterRun",
+    "Signing",
     "build_argv",
     "crafter_executable",
     "main",
@@ -258,9 +260,10 @@ def _code(text: Any) -> str:
     return "`" + _cell(text).replace("`", "'") + "`" if str(text) else ""
 
 
-def push_summary(data: Mapping[str, Any], code: int) -> str:
-    """Markdown for the job summary from ``crafter push -o json``: identity of the attestation, its subjects,
-    and every policy evaluation with its violations."""
+def push_summary(data: Mapping[str, Any], code: int, report: str | None = None) -> str:
+    """Markdown for the job summary from ``crafter push -o json``: the verdict, the attestation's id, digest
+    and bundle; then ``report`` (``crafter report``'s Markdown of the bundle) when there is one, else the
+    subjects and every policy evaluation with its violations, from the JSON."""
     status = data.get("policyStatus") or {}
     verdict = {
         "gated": "signed, **blocked by a policy gate**",
@@ -281,6 +284,8 @@ def push_summary(data: Mapping[str, Any], code: int) -> str:
         ("Runner", _cell(predicate.get("runnerURL", "") or predicate.get("runnerType", ""))),
     ]
     lines.extend(f"| {k} | {v} |" for k, v in rows if v)
+    if report is not None:
+        return "\n".join(lines) + "\n\n" + report.strip() + "\n"
     subjects = statement.get("subject") or []
     if subjects:
         lines += ["", "**Subjects**", "", "| name | digest |", "| --- | --- |"]
@@ -307,7 +312,74 @@ def push_summary(data: Mapping[str, Any], code: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report_push(gh: GitHub, run: CrafterRun, *, show_summary: bool) -> dict[str, str]:
+@attrs.frozen
+class Signing:
+    """How push signed: what ``crafter report`` needs to verify the bundle again for the summary."""
+
+    key: str = ""
+    keyless: bool = False
+    staging: bool = False
+    trust_config: str = ""
+
+    @classmethod
+    def from_push_argv(cls, argv: Sequence[str]) -> Signing:
+        import click
+
+        from crafter.cli.attestation import push
+
+        try:
+            params = push.make_context("push", list(argv[1:]), resilient_parsing=True).params
+        except click.ClickException:
+            return cls()
+        return cls(
+            key=params.get("key") or "",
+            keyless=bool(params.get("keyless")),
+            staging=bool(params.get("staging")),
+            trust_config=str(params.get("trust_config") or ""),
+        )
+
+
+#: The OIDC issuer of GitHub Actions' tokens, which a keyless signature made in a workflow names.
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def bundle_report(gh: GitHub, env: Mapping[str, str], bundle: str, signing: Signing) -> str | None:
+    """``crafter report``'s Markdown of the bundle just written, verified with the signer's public key (a
+    key) or this workflow's identity (keyless); None when it cannot be made (the summary then comes from
+    push's JSON)."""
+    out = gh.temp_dir("reports") / f"report-{secrets.token_hex(6)}.md"
+    args = ["report", bundle, "-o", str(out)]
+    if signing.key:
+        from crafter.errors import CrafterError
+        from crafter.signing.keys import load_signer
+
+        def password() -> bytes | None:  # as push found it: CRAFTER_KEY_PASSWORD, else COSIGN_PASSWORD
+            found = next((env[v] for v in ("CRAFTER_KEY_PASSWORD", "COSIGN_PASSWORD") if v in env), None)
+            return None if found is None else found.encode()
+
+        try:
+            pem = load_signer(signing.key, password, environ=env).public_key_pem()
+        except (CrafterError, OSError, ValueError):
+            return None
+        public = out.with_suffix(".pub")
+        public.write_bytes(pem)
+        args += ["--key", str(public)]
+    elif signing.keyless and not signing.trust_config:
+        if env.get("GITHUB_WORKFLOW_REF"):
+            server = env.get("GITHUB_SERVER_URL", "https://github.com")
+            args += ["--certificate-identity", f"{server}/{env['GITHUB_WORKFLOW_REF']}"]
+            args += ["--certificate-oidc-issuer", GITHUB_OIDC_ISSUER]
+        if signing.staging:
+            args.append("--staging")
+    else:
+        return None
+    run_crafter(args, env, json_output=False)
+    return out.read_text(encoding="utf-8") if out.is_file() else None
+
+
+def report_push(
+    gh: GitHub, env: Mapping[str, str], run: CrafterRun, signing: Signing, *, show_summary: bool
+) -> dict[str, str]:
     """After ``push``: outputs, one annotation per policy violation, and the job summary."""
     if not isinstance(run.data, dict):
         if show_summary:
@@ -323,7 +395,8 @@ def report_push(gh: GitHub, run: CrafterRun, *, show_summary: bool) -> dict[str,
     ):
         gh.annotate(annotation)
     if show_summary:
-        gh.summary(push_summary(data, run.code))
+        report = bundle_report(gh, env, str(data.get("bundle", "")), signing) if data.get("bundle") else None
+        gh.summary(push_summary(data, run.code, report))
     return push_outputs(data)
 
 
@@ -355,7 +428,7 @@ def run_command(gh: GitHub, env: Mapping[str, str], argv: list[str], *, show_sum
     elif command == "add" and run.code == 0 and isinstance(run.data, list):
         remember_material_files(gh, material_files(run.data, added_values(argv), gh))
     elif command == "push":
-        outputs.update(report_push(gh, run, show_summary=show_summary))
+        outputs.update(report_push(gh, env, run, Signing.from_push_argv(argv), show_summary=show_summary))
     elif command == "verify" and show_summary:
         status = "succeeded" if run.code == 0 else f"failed (exit code {run.code})"
         gh.summary(f"### crafter verify {status}")

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from crafter.cli.action import (
     ActionInputError,
     CrafterRun,
+    Signing,
     has_output_option,
     human_lines,
     remember_material_files,
@@ -149,7 +150,8 @@ def attest(gh: GitHub, env: Mapping[str, str], *, show_summary: bool) -> int:
     remember_material_files(gh, files)
     outputs = {"exit-code": str(run.code), **stdout_outputs(run.stdout, run.command, gh)}
     if run.command == "push":
-        outputs.update(report_push(gh, run, show_summary=show_summary))
+        signing = Signing(key=key, keyless=keyless, staging="--staging" in push_args)
+        outputs.update(report_push(gh, env, run, signing, show_summary=show_summary))
     elif show_summary:
         gh.summary(
             f"### crafter attest failed at {run.command} (exit code {run.code})\n\nNothing was signed."

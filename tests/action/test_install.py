@@ -202,7 +202,8 @@ def test_the_run_step_uses_the_windows_venv(job: Job, tmp_path: Path) -> None:
     assert step.code == 0, step.stderr
     assert Path(step.outputs["bundle-path"]).is_file()
     calls = (venv / "crafter-exe.log").read_text().splitlines()
-    assert [c.split()[3] for c in calls] == ["init", "add", "push"]  # after --state-dir DIR
+    commands = [next(a for a in c.split()[1:] if a in {"init", "add", "push", "report"}) for c in calls]
+    assert commands == ["init", "add", "push", "report"]  # report: the job summary
     assert all(c.startswith(f"{venv / 'Scripts' / 'python.exe'} ") for c in calls)
 
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from crafter.cli.action import ActionInputError, build_argv, has_output_option, main, push_outputs
 from crafter.errors import ExitCode
@@ -169,7 +170,14 @@ def test_a_job_attests_a_release(
     assert statement["predicate"]["runnerURL"] == "https://github.example/acme/hello/actions/runs/4242"
     summary = Path(job["GITHUB_STEP_SUMMARY"]).read_text()
     assert "### crafter attestation signed, policies passed" in summary and outputs["digest"] in summary
-    assert "| cyclonedx-banned-licenses | sbom | passed |" in summary
+    # Then crafter report's Markdown of the bundle, verified with the public key of the signing key.
+    assert "# ✅ Attestation report: verified" in summary and "cyclonedx-banned-licenses" in summary
+    key_id = hashlib.sha256(
+        public_key_from_pem(tmp_path / "release.pub").public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).hexdigest()
+    assert key_id in summary
 
     code, outputs = step(job, tmp_path, "verify", f"{bundle} --key {tmp_path / 'release.pub'} -o json")
     assert code == 0
