@@ -256,9 +256,15 @@ class PolicyVerifier:
         phases = policy.phases_for(kind)
         if not scripts or (phase and phases and phase not in phases):
             return None
-        computed = compute_arguments(policy.name, policy.inputs, attachment.with_, task.group_args or None)
+        given: Mapping[str, str] = attachment.with_
+        runtime = self.options.runtime_inputs if task.runtime_inputs else {}
+        if runtime:
+            # Chainloop merges --policy-input into `with` first, so a runtime value satisfies a required input.
+            declared = {spec.name for spec in policy.inputs}
+            given = {**given, **{k: v for k, v in runtime.items() if not declared or k in declared}}
+        computed = compute_arguments(policy.name, policy.inputs, given, task.group_args or None)
         overrides: tuple[str, ...] = ()
-        if task.runtime_inputs and self.options.runtime_inputs:
+        if runtime:
             computed, overrides = apply_runtime_inputs(
                 computed, self.options.runtime_inputs, inputs=policy.inputs
             )

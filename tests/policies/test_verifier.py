@@ -232,6 +232,12 @@ def test_arguments_defaults_required_and_runtime_override(work: Path) -> None:
             v.verify_material(state(missing), sbom_material(), str(work / "sbom.json"))
     finally:
         v.close()
+    v = verifier(work, missing, runtime_inputs={"owner": "cli"})  # a runtime input fills a required one
+    try:
+        (ev,) = v.verify_material(state(missing), sbom_material(), str(work / "sbom.json"))
+    finally:
+        v.close()
+    assert ev["with"]["owner"] == "cli" and ev["runtimeInputOverrides"] == ["owner"]
 
 
 def test_results_keep_attachment_order_in_parallel(work: Path) -> None:
