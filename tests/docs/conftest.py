@@ -26,6 +26,17 @@ PASSWORD = "demo-password"
 BIN = Path(sys.executable).parent
 
 
+#: "PAGE:LINE: not run: REASON" of every block the docs test skipped, listed at the end of the session.
+NOT_RUN: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if NOT_RUN:
+        terminalreporter.section("docs blocks not run")
+        for line in NOT_RUN:
+            terminalreporter.write_line(line)
+
+
 def page_env(work: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a docs block runs in: the venv first on PATH, HOME inside the scratch directory, the
     kit key's password, no CI runner, no registry credentials or crafter settings from the caller."""

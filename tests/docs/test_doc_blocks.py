@@ -3,7 +3,7 @@
 One test per page: its ``sh``/``bash`` blocks run in page order with ``bash -euo pipefail``, each in its own
 shell (files carry over from block to block, shell variables do not), in one scratch directory holding a copy
 of the kit (tests/docs/conftest.py). A block must exit 0, or the code its ``<!-- exit: N -->`` marker gives;
-``<!-- not run: REASON -->`` blocks are skipped and listed in the test's output (``pytest -rP``).
+``<!-- not run: REASON -->`` blocks are skipped and listed at the end of the session ("docs blocks not run").
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.docs.blocks import FORBIDDEN, Block, MarkerError, parse
-from tests.docs.conftest import page_env
+from tests.docs.conftest import NOT_RUN, page_env
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -45,11 +45,15 @@ def test_page_blocks(page: Path, kit: Path, tmp_path: Path, request: pytest.Fixt
     except MarkerError as exc:
         pytest.fail(str(exc))
     untagged = [b for b in blocks if b.language in FORBIDDEN]
+    _run_blocks([b for b in blocks if b.runnable], kit, tmp_path, request)
     assert not untagged, (
         "every fence in docs/ names its language (sh for commands, text for output): "
         + ", ".join(f"{b.where(ROOT)} ({b.language or 'untagged'})" for b in untagged)
     )
-    runnable = [b for b in blocks if b.runnable]
+
+
+def _run_blocks(runnable: list[Block], kit: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Run a page's shell blocks in order in a copy of the kit; fail at the first unexpected exit code."""
     if not runnable:
         return
     work = tmp_path / "page"
@@ -104,5 +108,6 @@ def test_page_blocks(page: Path, kit: Path, tmp_path: Path, request: pytest.Fixt
                 ),
                 pytrace=False,
             )
+    NOT_RUN.extend(skipped)
     for line in skipped:
         print(line)
