@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
+from crafter.cli import exit_codes
 from crafter.cli.verify import run_verify, verify_options
 from crafter.errors import CrafterError
 
 __all__ = ["report"]
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("report"))
 @click.argument("bundle")
 @verify_options
 @click.option(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crafter.cli import exit_codes
 from crafter.cli.attestation import F, http_timeout, output_option
 from crafter.errors import CrafterError
 
@@ -150,7 +151,7 @@ def verify_options(f: F) -> F:
     return f
 
 
-@click.command()
+@click.command(epilog=exit_codes.epilog("verify"))
 @click.argument("bundle")
 @verify_options
 @output_option
@@ -159,12 +160,6 @@ def verify(bundle: str, output: str, **options: Any) -> None:
     signature, trust, statement, and optionally materials, contract and policy results. An attestation of
     any in-toto predicate, or a message signature over a file (give the file with --material). Offline, but
     for fetching an oci:// bundle and --cas oci:// contents.
-
-    \b
-    Exit codes: 0 valid; 11 not genuine (bad signature, payload type, malformed bundle or statement,
-    untrusted keyless certificate, a log entry or timestamp that does not verify, a --certificate expired
-    or not valid yet); 12 a --material file or digest, or --cas content, does not match; 13 --replay gives
-    another policy result; 7 --contract not met; 2 usage; 20 a registry cannot be reached.
     """
     try:
         result = run_verify(bundle, **options)
