@@ -48,7 +48,9 @@ class Block:
         return self.language in RUNNABLE
 
     def where(self, root: Path | None = None) -> str:
-        path = self.path.relative_to(root) if root is not None else self.path
+        path = (
+            self.path.relative_to(root) if root is not None and self.path.is_relative_to(root) else self.path
+        )
         return f"{path}:{self.line}"
 
 

@@ -38,6 +38,36 @@ def test_pages_found() -> None:
     assert len(runnable) >= 30, "fewer shell blocks than the docs had when this test was written"
 
 
+def test_blocks_run_in_the_kit_and_a_wrong_exit_code_fails(
+    kit: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The kit holds the demo files, the key pair and the bundle, with no attestation in progress (status: 3);
+    files carry over from block to block; an exit code other than the marker's fails, showing the block."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```sh\n"
+        "ls contract.yaml sbom.cdx.json junit.xml hello-1.0.0.py release.key release.pub\n"
+        "crafter verify hello-1.0.0.sigstore.json --key release.pub --material hello-1.0.0.py > /dev/null\n"
+        'test "$HOME" = "$PWD/.home" && test "$CRAFTER_KEY_PASSWORD" = demo-password\n'
+        "echo written > carried.txt\n"
+        "```\n"
+        "<!-- exit: 3 -->\n"
+        "```sh\n"
+        "test -f carried.txt && crafter status\n"
+        "```\n"
+        "<!-- exit: 3 -->\n"
+        "```sh\n"
+        "echo to-stdout; echo to-stderr >&2; exit 4\n"
+        "```\n"
+    )
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _run_blocks(parse(page), kit, tmp_path / "run", request)
+    message = str(failed.value)
+    assert f"{page}:12: exited 4, expected 3" in message
+    assert "to-stdout" in message and "to-stderr" in message
+    assert "   13  echo to-stdout; echo to-stderr >&2; exit 4" in message
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
 def test_page_blocks(page: Path, kit: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     try:
