@@ -147,6 +147,3 @@ class GitHub:
         path = base / name
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-    def state_file(self, name: str) -> Path:
-        return self.temp_dir("state") / name

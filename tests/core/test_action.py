@@ -203,6 +203,21 @@ def test_violations_found_at_add_are_annotated_on_their_file_at_push(
     code, outputs = step(job, tmp_path, "push", f"--key {tmp_path / 'release.key'} --bundle {tmp_path}")
     assert code == ExitCode.POLICY_GATE
     assert (outputs["policy-status"], outputs["policy-violations"]) == ("gated", "2")  # two MIT components
+    data = json.loads(outputs["stdout"])  # push -o json: the earlier fields, then the policy outcome
+    assert {"attestationID", "bundle", "digest", "gateFailures", "stored", "statement"} <= set(data)
+    assert data["policyStatus"] == {
+        "status": "gated",
+        "evaluations": 1,
+        "violated": 1,
+        "violations": 2,
+        "skipped": 0,
+        "gateFailures": ["cyclonedx-banned-licenses"],
+        "bypassed": False,
+    }
+    (evaluation,) = data["policyEvaluations"]
+    assert evaluation["materialName"] == "sbom" and evaluation["gate"] is True
+    assert len(evaluation["violations"]) == 2 and all("MIT" in v["message"] for v in evaluation["violations"])
+    assert push_outputs(outputs["stdout"]) == push_outputs(data)
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("::error")]
     assert len(errors) == 2
     for error in errors:
