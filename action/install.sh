@@ -13,21 +13,23 @@ version="${CRAFTER_ACTION_VERSION:-}"
 extras="${CRAFTER_ACTION_EXTRAS:-}"
 find_links="${CRAFTER_ACTION_FIND_LINKS:-}"
 source_dir="${CRAFTER_ACTION_PATH:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-locks_dir="$source_dir/action/requirements"
 
 fail() {
   echo "::error title=crafter action::$1" >&2
   exit 2
 }
 
+windows() { [[ "$(uname -s)" == MINGW* || "$(uname -s)" == MSYS* || "$(uname -s)" == CYGWIN* ]] && command -v cygpath >/dev/null; }
 # A path the runner understands (GITHUB_PATH, GITHUB_ENV): a Windows path under Git Bash on Windows.
 native_path() {
-  if [[ "$(uname -s)" == MINGW* || "$(uname -s)" == MSYS* || "$(uname -s)" == CYGWIN* ]] && command -v cygpath >/dev/null; then
-    cygpath -w "$1"
-  else
-    printf '%s' "$1"
-  fi
+  if windows; then cygpath -w "$1"; else printf '%s' "$1"; fi
 }
+# A path bash understands: the runner gives Windows paths (D:\a\_temp) on Windows.
+posix_path() {
+  if windows; then cygpath -u "$1"; else printf '%s' "$1"; fi
+}
+source_dir="$(posix_path "$source_dir")"
+locks_dir="$source_dir/action/requirements"
 
 if [[ -n "$version" && ! "$version" =~ ^[0-9A-Za-z.+!-]+$ ]]; then
   fail "input 'version' is not a version: $version"
@@ -49,7 +51,7 @@ crafter_spec="$source_dir"
 lock_digest="$(cat "${locks[@]}" | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-64)"
 spec="${crafter_spec} extras=${extras} locks=${lock_digest} find-links=${find_links}"
 
-venv="$RUNNER_TEMP/crafter-venv"
+venv="$(posix_path "$RUNNER_TEMP")/crafter-venv"
 stamp="$venv/.crafter-action-spec"
 venv_bin() {  # the venv's scripts directory: bin (POSIX) or Scripts (Windows)
   if [[ -d "$venv/Scripts" && ! -d "$venv/bin" ]]; then echo "$venv/Scripts"; else echo "$venv/bin"; fi

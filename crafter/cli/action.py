@@ -386,8 +386,16 @@ def report_push(
 ) -> dict[str, str]:
     """After ``push``: outputs, one annotation per policy violation, and the job summary."""
     if not isinstance(run.data, dict):
+        chosen = has_output_option(run.argv[1:])
+        if chosen:  # args chose another output format: nothing to read the outputs from
+            gh.warning("push ran with -o from args: bundle-path, digest and the policy outputs are not set")
         if show_summary:
-            gh.summary(f"### crafter push failed (exit code {run.code})\n\nNothing was signed.")
+            gh.summary(
+                "### crafter push succeeded"
+                if run.code == 0
+                else f"### crafter push failed (exit code {run.code})"
+                + ("" if chosen else "\n\nNothing was signed.")
+            )
         return {}
     data = run.data
     status = data.get("policyStatus") or {}

@@ -234,6 +234,19 @@ def test_a_failing_step_reports_its_exit_code(job: dict[str, str], tmp_path: Pat
     assert "### crafter push failed (exit code 3)" in Path(job["GITHUB_STEP_SUMMARY"]).read_text()
 
 
+def test_a_push_with_its_own_output_format_sets_no_push_outputs(
+    job: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (Path(job["GITHUB_WORKSPACE"]) / "a.txt").write_text("a")
+    assert step(job, tmp_path, "init", "")[0] == 0
+    assert step(job, tmp_path, "add", "a.txt")[0] == 0
+    code, outputs = step(job, tmp_path, "push", f"--key {tmp_path / 'release.key'} -o table")
+    assert code == 0 and "Statement digest: sha256:" in outputs["stdout"]
+    assert "digest" not in outputs and "bundle-path" not in outputs
+    assert "::warning title=crafter action::push ran with -o from args" in capsys.readouterr().err
+    assert Path(job["GITHUB_STEP_SUMMARY"]).read_text() == "### crafter push succeeded\n\n"
+
+
 def test_a_large_output_goes_to_the_file_only(
     job: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
