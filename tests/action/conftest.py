@@ -59,12 +59,9 @@ class Step:
     stderr: str
 
 
-@pytest.fixture
-def job(tmp_path: Path) -> Job:
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (tmp_path / "runner-temp").mkdir()
-    generate_key_pair(tmp_path / "release", b"pw")
+def github_env(tmp_path: Path, workspace: Path) -> dict[str, str]:
+    """The variables GitHub gives a job's steps (runner, repository, output and summary files), over this
+    process's environment without any GITHUB_/INPUT_/CRAFTER_/RUNNER_ variable of its own."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "CRAFTER_", "RUNNER_"))
     }
@@ -88,9 +85,18 @@ def job(tmp_path: Path) -> Job:
         GITHUB_ENV=str(tmp_path / "env"),
         GIT_CEILING_DIRECTORIES=str(tmp_path),
         CRAFTER_KEY_PASSWORD="pw",
-        CRAFTER_VENV=str(VENV),
-        CRAFTER_ACTION_PATH=str(ROOT),
     )
+    return env
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Job:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (tmp_path / "runner-temp").mkdir()
+    generate_key_pair(tmp_path / "release", b"pw")
+    env = github_env(tmp_path, workspace)
+    env.update(CRAFTER_VENV=str(VENV), CRAFTER_ACTION_PATH=str(ROOT))
     return Job(tmp_path, env)
 
 

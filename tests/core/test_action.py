@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -18,24 +17,10 @@ from crafter.cli.action import ActionInputError, build_argv, has_output_option, 
 from crafter.errors import ExitCode
 from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
+from tests.action.conftest import github_env, read_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    """Parse a GITHUB_OUTPUT file written in the ``name<<DELIMITER`` form."""
-    outputs: dict[str, str] = {}
-    if not path.exists():
-        return outputs
-    lines = path.read_text().splitlines()
-    i = 0
-    while i < len(lines):
-        name, delimiter = lines[i].split("<<", 1)
-        end = lines.index(delimiter, i + 1)
-        outputs[name] = "\n".join(lines[i + 1 : end])
-        i = end + 1
-    return outputs
 
 
 # -- argument handling ---------------------------------------------------------------------------------------
@@ -107,28 +92,8 @@ def job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.chdir(workspace)  # steps run in the workspace
     (tmp_path / "runner-temp").mkdir()
     generate_key_pair(tmp_path / "release", b"pw")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "CRAFTER_", "RUNNER_"))
-    }
-    env.update(
-        CI="true",
-        GITHUB_ACTIONS="true",
-        GITHUB_REPOSITORY="acme/hello",
-        GITHUB_REPOSITORY_OWNER="acme",
-        GITHUB_RUN_ID="4242",
-        GITHUB_ACTOR="release-bot",
-        GITHUB_REF="refs/tags/v1.0.0",
-        GITHUB_SHA="0" * 40,
-        GITHUB_SERVER_URL="https://github.example",
-        RUNNER_NAME="hosted-1",
-        RUNNER_TEMP=str(tmp_path / "runner-temp"),
-        RUNNER_OS="Linux",
-        GITHUB_WORKSPACE=str(workspace),
-        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
-        GIT_CEILING_DIRECTORIES=str(tmp_path),
-        CRAFTER_KEY_PASSWORD="pw",
-        CRAFTER_STATE_DIR=str(workspace / ".crafter"),
-    )
+    env = github_env(tmp_path, workspace)
+    env["CRAFTER_STATE_DIR"] = str(workspace / ".crafter")
     return env
 
 
