@@ -2,8 +2,9 @@
 
 Accepted values:
 
-* ``REGISTRY/REPO[:TAG]@sha256:<hex>``: recorded as given, no network. The repository is normalised as
-  Docker does (``nginx`` -> ``index.docker.io/library/nginx``).
+* ``REGISTRY/REPO[:TAG]@sha256:<hex>``: recorded as given, no network. The reference is parsed and normalised
+  as docker does (:mod:`crafter.oci_reference`, shared with the registry stores); Docker Hub is recorded under
+  the name Chainloop records (``nginx`` -> ``index.docker.io/library/nginx``).
 * ``PATH[@sha256:<hex>]``: a directory holding ``oci-layout`` and ``index.json`` (``skopeo copy ... oci:``,
   ``crane pull --format oci``, ``oras copy --to-oci-layout``...); the digest picks one of several images.
 
@@ -24,13 +25,12 @@ from crafter.errors import MaterialError
 from crafter.files import open_regular
 from crafter.materials.fileio import MaterialFileError
 from crafter.materials.interface import ANN_IMAGE_TAG, Crafted, CraftOptions, ImageInfo, MaterialKind, Sample
+from crafter.oci_reference import DOCKER_HUB, LEGACY_DOCKER_HUB, ReferenceSyntaxError, parse_image_reference
 from crafter.redaction import json_problem
 
-DEFAULT_REGISTRY = "index.docker.io"
-_DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
+#: The name the material records for Docker Hub: go-containerregistry's, as Chainloop records it.
+DEFAULT_REGISTRY = LEGACY_DOCKER_HUB
 LATEST = "latest"
-#: Repository names longer than this are refused (Docker's limit).
-MAX_NAME_LENGTH = 255
 #: ``index.json`` and ``oci-layout`` larger than this are refused before they are read.
 MAX_LAYOUT_JSON_BYTES = 16 << 20
 OCI_LAYOUT_FILE = "oci-layout"
@@ -39,14 +39,6 @@ ANN_OCI_REF_NAME = "org.opencontainers.image.ref.name"
 ANN_OCI_BASE_NAME = "org.opencontainers.image.base.name"
 ANN_CONTAINERD_NAME = "io.containerd.image.name"
 
-# The grammar of github.com/distribution/reference, in ASCII only.
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(
-    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?", re.ASCII
-)
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*", re.ASCII)
-_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
-_ANY_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+", re.ASCII)
 _SHA256 = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
 
 
@@ -72,55 +64,15 @@ def _invalid(value: str, reason: str) -> MaterialError:
     )
 
 
-def _check_digest(value: str, digest: str) -> None:
-    if _SHA256.fullmatch(digest):
-        return
-    if _ANY_DIGEST.fullmatch(digest) and not digest.startswith("sha256:"):
-        raise _invalid(value, f"unsupported digest algorithm in {digest!r}: only sha256 is supported")
-    raise _invalid(value, f"invalid digest {digest!r}: expected sha256: and 64 lowercase hex digits")
-
-
-def _split_registry(value: str, name: str) -> tuple[str, str]:
-    """Docker's rule: the first component is a registry only if it has a '.' or ':', is ``localhost``, or has
-    uppercase letters (repository names cannot)."""
-    first, slash, rest = name.partition("/")
-    is_registry = slash and (any(c in first for c in ".:") or first == "localhost" or first.lower() != first)
-    if not is_registry:
-        return DEFAULT_REGISTRY, name
-    if not _DOMAIN.fullmatch(first):
-        raise _invalid(value, f"invalid registry {first!r}")
-    return first, rest
-
-
 def parse_reference(value: str) -> ImageReference:
-    """Parse and normalise ``[REGISTRY/]REPO[:TAG][@DIGEST]``; raises :class:`MaterialError` when invalid."""
-    if not value:
-        raise _invalid(value, "empty")
-    if any(c.isspace() for c in value):
-        raise _invalid(value, "contains whitespace")
-    name, at, digest = value.partition("@")
-    if at:
-        _check_digest(value, digest)
-    tag: str | None = None
-    colon = name.rfind(":")
-    if colon > name.rfind("/"):  # a ':' after the last '/' starts a tag; before it, it is a registry port
-        name, tag = name[:colon], name[colon + 1 :]
-        if not _TAG.fullmatch(tag):
-            raise _invalid(value, f"invalid tag {tag!r}")
-    registry, repository = _split_registry(value, name)
-    if registry in _DOCKER_HUB_ALIASES:
-        registry = DEFAULT_REGISTRY
-        if "/" not in repository:
-            repository = "library/" + repository  # official images live under library/
-    for component in repository.split("/"):
-        if _PATH_COMPONENT.fullmatch(component):
-            continue
-        if component and _PATH_COMPONENT.fullmatch(component.lower()):
-            raise _invalid(value, "repository name must be lowercase")
-        raise _invalid(value, f"invalid repository name component {component!r}")
-    if len(f"{registry}/{repository}") > MAX_NAME_LENGTH:
-        raise _invalid(value, f"repository name longer than {MAX_NAME_LENGTH} characters")
-    return ImageReference(registry=registry, repository=repository, tag=tag, digest=digest or None)
+    """Parse and normalise ``[REGISTRY/]REPO[:TAG][@DIGEST]`` with :mod:`crafter.oci_reference` (docker's
+    rules); Docker Hub is recorded as ``index.docker.io``. Raises :class:`MaterialError` when invalid."""
+    try:
+        ref = parse_image_reference(value)
+    except ReferenceSyntaxError as exc:
+        raise _invalid(value, exc.reason) from None
+    registry = DEFAULT_REGISTRY if ref.registry == DOCKER_HUB else ref.registry
+    return ImageReference(registry=registry, repository=ref.repository, tag=ref.tag, digest=ref.digest)
 
 
 def _image_info(name: str, tag: str | None) -> tuple[ImageInfo, dict[str, str]]:

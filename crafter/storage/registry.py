@@ -24,16 +24,15 @@ from typing import Any
 import attrs
 
 from crafter import http
+from crafter.oci_reference import ReferenceSyntaxError, parse_image_reference
 from crafter.storage.credentials import DOCKER_HUB_NAMES, GIVEN, Credentials
-from crafter.storage.interface import ContentDigestError, ContentNotFoundError, StoreError, split_digest
+from crafter.storage.interface import ContentDigestError, ContentNotFoundError, StoreError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 _MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-_REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 TIMEOUT = http.DEFAULT_TIMEOUT
 MANIFEST_MAX_BYTES = 4 << 20  # what the distribution spec asks registries to accept at least
 TOKEN_MAX_BYTES = 1 << 20
@@ -63,32 +62,24 @@ class OciReference:
 
     @classmethod
     def parse(cls, text: str) -> OciReference:
+        """``[oci://]REGISTRY/REPO[:TAG|@DIGEST]``, parsed by :mod:`crafter.oci_reference` (docker's rules:
+        ``docker.io/alpine`` is ``docker.io/library/alpine``); the registry must be named."""
         raw = text.removeprefix("oci://")
         if "://" in raw:
             raise StoreError(
                 f"invalid OCI reference {text!r}: give REGISTRY/REPO[:TAG|@DIGEST] without a scheme",
                 hint="plain-HTTP registries are reached with --insecure",
             )
-        rest, _, digest = raw.partition("@")
-        registry, slash, path = rest.partition("/")
-        if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
+        try:
+            parsed = parse_image_reference(raw)
+        except ReferenceSyntaxError as exc:
+            raise StoreError(f"invalid OCI reference {text!r}: {exc.reason}") from None
+        if not parsed.explicit_registry:
             raise StoreError(
                 f"invalid OCI reference {text!r}: expected REGISTRY/REPO[:TAG|@DIGEST] "
                 "with a registry host (a dot, a port or localhost)"
             )
-        repository, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
-        if not _REPO.match(repository):
-            raise StoreError(f"invalid repository name {repository!r} in {text!r}")
-        if tag and not _TAG.match(tag):
-            raise StoreError(f"invalid tag {tag!r} in {text!r}")
-        if digest:
-            split_digest(digest)
-        if (
-            registry in DOCKER_HUB_NAMES
-        ):  # docker's normalisation: docker.io/alpine is docker.io/library/alpine
-            registry = "docker.io"
-            repository = repository if "/" in repository else f"library/{repository}"
-        return cls(registry, repository, tag or None, digest or None)
+        return cls(parsed.registry, parsed.repository, parsed.tag, parsed.digest)
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
