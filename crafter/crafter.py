@@ -305,8 +305,10 @@ class Crafter:
                     f"{escape_name(value)}: too large to process in the memory available",
                     hint="record it as an ARTIFACT (--kind ARTIFACT), which is hashed as a stream",
                 ) from None
-        names = [m.name for m in crafted]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        counts: dict[str, int] = {}
+        for m in crafted:
+            counts[m.name] = counts.get(m.name, 0) + 1
+        duplicates = sorted(n for n, c in counts.items() if c > 1)
         if duplicates:
             raise MaterialError(
                 f"several values would be recorded as material {duplicates[0]!r}",
@@ -323,7 +325,7 @@ class Crafter:
             for m in crafted:
                 if m.name in current.attestation.materials:
                     log.info("material %s already set, overriding it", m.name)
-                current = current.with_material(m)
+            current = current.with_materials(crafted)
             kept = tuple(
                 e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations
             )

@@ -8,7 +8,7 @@ has one ``to_dict``/``from_dict`` pair; ``from_dict`` never mutates its argument
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -252,8 +252,12 @@ class CraftingState:
         return self.attestation.workflow.workflow_run_id
 
     def with_material(self, material: Material) -> CraftingState:
-        materials = {**self.attestation.materials, material.name: material}
-        return attrs.evolve(self, attestation=attrs.evolve(self.attestation, materials=materials))
+        return self.with_materials((material,))
+
+    def with_materials(self, materials: Sequence[Material]) -> CraftingState:
+        """This state with ``materials`` set (each replacing one of the same name), in one copy."""
+        merged = {**self.attestation.materials, **{m.name: m for m in materials}}
+        return attrs.evolve(self, attestation=attrs.evolve(self.attestation, materials=merged))
 
     def to_dict(self) -> dict[str, Any]:
         key = "inputSchema" if "schemaVersion" in self.contract else "schemaV2"
