@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crafter.contract import Contract, ContractMaterial, load_contract
+from crafter.contract import Contract, load_contract
 from crafter.errors import MaterialError, UsageError
 from crafter.http import DEFAULT_TIMEOUT
+from crafter.material_record import name_from_value, record_material
 from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, ProgressCallback
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
@@ -78,14 +79,6 @@ def escape_name(text: str) -> str:
         else:
             out.append("\\\\" if char == "\\" else char)
     return "".join(out)
-
-
-def name_from_value(value: str) -> str:
-    """A material name derived from a file's base name: lowercase, DNS-1123 (``sbom.cdx.json`` -> ``sbom-cdx-json``)."""
-    base = os.path.basename(value.rstrip("/")) or value
-    chars = [c if c.isascii() and c.isalnum() else "-" for c in base.lower()]
-    name = "-".join(part for part in "".join(chars).split("-") if part)[:63].strip("-")
-    return name or "material"
 
 
 def expand_values(values: Sequence[str]) -> list[str]:
@@ -305,10 +298,8 @@ class Crafter:
                     f"{escape_name(value)}: too large to process in the memory available",
                     hint="record it as an ARTIFACT (--kind ARTIFACT), which is hashed as a stream",
                 ) from None
-        counts: dict[str, int] = {}
-        for m in crafted:
-            counts[m.name] = counts.get(m.name, 0) + 1
-        duplicates = sorted(n for n, c in counts.items() if c > 1)
+        names = [m.name for m in crafted]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise MaterialError(
                 f"several values would be recorded as material {duplicates[0]!r}",
@@ -325,7 +316,7 @@ class Crafter:
             for m in crafted:
                 if m.name in current.attestation.materials:
                     log.info("material %s already set, overriding it", m.name)
-            current = current.with_materials(crafted)
+                current = current.with_material(m)
             kept = tuple(
                 e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations
             )
@@ -397,40 +388,7 @@ class Crafter:
         except MaterialError:
             return None
 
-    @staticmethod
-    def _record(
-        name: str, result: Crafted, declared: ContractMaterial | None, user_annotations: Mapping[str, str]
-    ) -> Material:
-        merged: dict[str, str] = dict(result.annotations)
-        if declared is not None:
-            for a in declared.annotations:
-                if a.value:
-                    merged.setdefault(a.name, a.value)
-        for key, value in user_annotations.items():
-            if merged.get(key):
-                log.info("annotation %s of material %s can't be changed, skipping", key, name)
-            else:
-                merged[key] = value
-        if declared is not None:
-            missing = [a.name for a in declared.annotations if not merged.get(a.name)]
-            if missing:
-                raise MaterialError(
-                    f'annotations {missing} required for material "{name}"',
-                    hint="give them with --annotation KEY=VALUE",
-                )
-        return Material(
-            name=name,
-            kind=result.kind,
-            added_at=now_rfc3339(),
-            digest=result.digest,
-            filename=result.filename,
-            value=result.value,
-            image=result.image,
-            main_component=result.main_component,
-            annotations=merged,
-            output=bool(declared is not None and declared.output),
-            required=bool(declared is not None and not declared.optional),
-        )
+    _record = staticmethod(record_material)
 
     # -- status ----------------------------------------------------------------------------------------
     def status(self, attestation_id: str | None = None) -> Status:

@@ -74,7 +74,7 @@ def material_lines(text: str) -> list[tuple[str | None, str]]:
 
 def generated_contract(subjects: Sequence[str]) -> dict[str, object]:
     """The contract used when none is given: every subject file an ``ARTIFACT`` output material."""
-    from crafter.crafter import name_from_value
+    from crafter.material_record import name_from_value
 
     names = [name_from_value(s) for s in subjects]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -91,7 +91,7 @@ def generated_contract(subjects: Sequence[str]) -> dict[str, object]:
 
 def attest(gh: GitHub, env: Mapping[str, str], *, show_summary: bool) -> int:
     """init, add, push; outputs, annotations and the summary as for ``command: push``."""
-    from crafter.crafter import name_from_value
+    from crafter.material_record import name_from_value
 
     subjects = expand_lines(_lines(env.get("INPUT_SUBJECT_PATH", "")), "subject-path")
     others = material_lines(env.get("INPUT_MATERIALS", ""))

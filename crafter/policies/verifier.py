@@ -420,9 +420,9 @@ def evaluate_policy(
             if kind
             else detect_kind(material, registry, CraftOptions())
         )
-        from crafter.crafter import Crafter, name_from_value
+        from crafter.material_record import name_from_value, record_material
 
-        mat = Crafter._record(name_from_value(material), crafted, None, {})
+        mat = record_material(name_from_value(material), crafted, None, {})
         input_json = material_input(mat, material, evaluation_time=when)
         return verifier.evaluate(_Task(attachment, policy), mat.kind, input_json, mat.name, when)
     finally:
