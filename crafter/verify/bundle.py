@@ -142,7 +142,7 @@ def verify_bundle(
     See docs/verify.md.
     """
     from crafter.signing.bundle import DSSE_ENVELOPE, read_signed
-    from crafter.signing.timestamp import with_timestamp_authorities
+    from crafter.verify.keyless import with_timestamp_authorities
 
     if public_key is not None and certificate is not None:
         raise UsageError("--key and --certificate are mutually exclusive: give one of them")

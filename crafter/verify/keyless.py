@@ -232,3 +232,27 @@ def keyless_policy(
     elif staging:
         root = sigstore_trust_root(staging=True)
     return KeylessPolicy(trust_root=root, **kwargs)
+
+
+def with_timestamp_authorities(
+    policy: KeylessPolicy | None,
+    roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+) -> KeylessPolicy | None:
+    """``policy`` whose trust root (Sigstore public-good's by default) also trusts a TSA under each of
+    ``roots``: how ``--timestamp-certificate-chain`` (split by :func:`crafter.signing.timestamp.split_chain`)
+    applies to keyless bundles, whose timestamps are time evidence."""
+    if not roots:
+        return policy
+    from crafter.trust import CertificateAuthority, sigstore_trust_root
+
+    policy = policy or KeylessPolicy()
+    root = policy.trust_root or sigstore_trust_root()
+    extra = tuple(CertificateAuthority((*intermediates, r)) for r in roots)
+    option = "--timestamp-certificate-chain"
+    root = attrs.evolve(
+        root,
+        timestamp_authorities=(*root.timestamp_authorities, *extra),
+        source=f"{root.source} + {option}" if root.source else option,
+    )
+    return attrs.evolve(policy, trust_root=root)

@@ -12,11 +12,11 @@ docs/verify.md ("Timestamps").
 
 One job per module: ``request`` (asking a TSA over HTTP), ``token`` (decoding a token and what it says),
 ``verify`` (imprint, TSA certificate, chain, CMS signature), ``bundle`` (the timestamps of a Sigstore bundle),
-``authorities`` (the TSA chain file and trusting it for keyless bundles); ``_shared`` holds what they share.
+``authorities`` (the TSA chain file's roots and intermediates); ``_shared`` holds what they share.
 The public API is re-exported here.
 """
 
-from crafter.signing.timestamp.authorities import split_chain, with_timestamp_authorities
+from crafter.signing.timestamp.authorities import split_chain
 from crafter.signing.timestamp.bundle import (
     add_timestamp,
     bundle_timestamps,
@@ -38,5 +38,4 @@ __all__ = [
     "request_timestamp",
     "split_chain",
     "verify_timestamp",
-    "with_timestamp_authorities",
 ]

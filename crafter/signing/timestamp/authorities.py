@@ -1,45 +1,17 @@
 """The TSAs a user trusts, given as one chain file (``--timestamp-certificate-chain``, read with
-:func:`crafter.trust.load_pem_certificates`): splitting its roots from the rest, and adding them to a keyless
-policy's trust root."""
+:func:`crafter.trust.load_pem_certificates`): splitting its roots from the rest. Adding them to a keyless
+policy's trust root is verification's part (:func:`crafter.verify.keyless.with_timestamp_authorities`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-import attrs
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from crafter.errors import UsageError
 
-if TYPE_CHECKING:
-    from crafter.verify.keyless import KeylessPolicy
-
 _CHAIN_OPTION = "--timestamp-certificate-chain"
-
-
-def with_timestamp_authorities(
-    policy: KeylessPolicy | None,
-    roots: Sequence[x509.Certificate],
-    intermediates: Sequence[x509.Certificate] = (),
-) -> KeylessPolicy | None:
-    """``policy`` whose trust root (Sigstore public-good's by default) also trusts a TSA under each of
-    ``roots``: how ``--timestamp-certificate-chain`` applies to keyless bundles, whose timestamps are time evidence."""
-    if not roots:
-        return policy
-    from crafter.trust import CertificateAuthority, sigstore_trust_root
-    from crafter.verify.keyless import KeylessPolicy
-
-    policy = policy or KeylessPolicy()
-    root = policy.trust_root or sigstore_trust_root()
-    extra = tuple(CertificateAuthority((*intermediates, r)) for r in roots)
-    root = attrs.evolve(
-        root,
-        timestamp_authorities=(*root.timestamp_authorities, *extra),
-        source=f"{root.source} + {_CHAIN_OPTION}" if root.source else _CHAIN_OPTION,
-    )
-    return attrs.evolve(policy, trust_root=root)
 
 
 def split_chain(
