@@ -6,16 +6,18 @@ serialised exactly once, by :func:`serialize`; those bytes are what is signed, s
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crafter._version import __version__
+from crafter.descriptors import digest_parts
+from crafter.descriptors import material_annotations as material_annotations
+from crafter.descriptors import material_descriptor as material_descriptor
 from crafter.errors import CrafterError
 from crafter.materials import interface as ann
-from crafter.models import CraftingState, Material
+from crafter.models import CraftingState
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "chainloop.dev/attestation/v0.2"
@@ -56,49 +58,6 @@ def validate(payload: bytes) -> None:
         ) from exc
 
 
-def _hexdigest(digest: str) -> tuple[str, str]:
-    alg, _, value = digest.partition(":")
-    return alg, value
-
-
-def material_annotations(m: Material) -> dict[str, Any]:
-    """Built-in annotations first; the material's own annotations never override them."""
-    out: dict[str, Any] = {ann.ANN_TYPE: m.kind, ann.ANN_NAME: m.name}
-    if m.image is not None:
-        if m.image.tag:
-            out[ann.ANN_IMAGE_TAG] = m.image.tag
-        out[ann.ANN_IMAGE_IS_LATEST] = bool(m.image.has_latest_tag)
-    if m.main_component is not None:
-        mc = m.main_component
-        out[ann.ANN_SBOM_MAIN_NAME] = mc.name
-        if mc.kind:
-            out[ann.ANN_SBOM_MAIN_TYPE] = mc.kind
-        if mc.version:
-            out[ann.ANN_SBOM_MAIN_VERSION] = mc.version
-    if m.uploaded_to_cas:
-        out["chainloop.material.cas"] = True
-    elif m.inline_cas:
-        out["chainloop.material.cas.inline"] = True
-    for key, value in m.annotations.items():
-        out.setdefault(key, value)
-    return dict(sorted(out.items()))
-
-
-def material_descriptor(m: Material) -> dict[str, Any]:
-    """A material as an in-toto ResourceDescriptor (reference section 3.4)."""
-    d: dict[str, Any] = {"annotations": material_annotations(m)}
-    if m.digest:
-        alg, value = _hexdigest(m.digest)
-        d["digest"] = {alg: value}
-    if m.kind == "STRING":
-        d["content"] = base64.b64encode((m.value or "").encode()).decode()
-    elif m.image is not None:
-        d["name"] = m.image.name
-    elif m.filename:
-        d["name"] = m.filename
-    return d
-
-
 def _run_subject(state: CraftingState) -> dict[str, Any]:
     # Chainloop hashes Go's encoding of its state struct (not reproducible outside Go). Ours: the SHA-256 of
     # the compact, key-sorted JSON of the attestation record without its policy results: deterministic, unique
@@ -123,7 +82,7 @@ def subjects(state: CraftingState) -> list[dict[str, Any]]:
     for name in sorted(materials):
         m = materials[name]
         if m.is_subject and m.digest:
-            alg, value = _hexdigest(m.digest)
+            alg, value = digest_parts(m.digest)
             out.append(
                 {
                     "name": m.image.name if m.image else (m.filename or m.name),

@@ -75,7 +75,7 @@ def _content(material: Material, path: str | None) -> Any:
 def metadata(
     material: Material, *, project: str = "", version: str = "", evaluation_time: str = ""
 ) -> dict[str, Any]:
-    from crafter.statement import material_descriptor
+    from crafter.descriptors import material_descriptor
 
     meta = material_descriptor(material)
     if project:
