@@ -6,7 +6,7 @@ What a script goes through:
    (:func:`~crafter.policies.engines.rego_syntax.to_v1`), restricted built-ins refused, then the boilerplate
    for simplified policies injected (reference 3.4).
 2. :meth:`RegoEngine.evaluate`: the same checks (cached, so a prepared script costs nothing more), then the
-   query ``data.<package>.result`` in a worker process of the :class:`~crafter.policies.sandbox.Sandbox`,
+   query ``data.<package>.result`` in a worker process of the :class:`~crafter.policies.engines.sandbox.Sandbox`,
    and the ``result`` object parsed and checked as the reference does (3.3, 3.7).
 
 Restrictive mode is always on. ``opa.runtime`` (the process environment), ``trace``, ``rego.parse_module``,
@@ -45,7 +45,7 @@ from crafter.policies.engines.rego_syntax import (
     read_module,
     to_v1,
 )
-from crafter.policies.sandbox import Job, Outcome, Sandbox
+from crafter.policies.engines.sandbox import Job, Outcome, Sandbox
 
 BACKENDS = ("regopy", "opa")
 FORBIDDEN = frozenset({"opa.runtime", "trace", "rego.parse_module", "http.send", "net.lookup_ip_addr"})

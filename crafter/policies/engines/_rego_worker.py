@@ -1,4 +1,4 @@
-"""The worker side of the Rego sandbox (:mod:`crafter.policies.sandbox`): runs jobs, one at a time, until EOF.
+"""The worker side of the Rego sandbox (:mod:`crafter.policies.engines.sandbox`): runs jobs, one at a time, until EOF.
 
 Started as ``python -I -c ...`` with a scrubbed environment; never imported by crafter's own process. Each job
 is a JSON header and the raw input bytes; each answer is a JSON header and a payload (the query's value as
