@@ -264,16 +264,21 @@ def add(
 
 @click.command(epilog=exit_codes.epilog("status"))
 @click.option("--all", "show_all", is_flag=True, help="List every attestation in progress.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help=f"Every material and policy line in the table (else the first {render.MAX_ROWS} and a count).",
+)
 @attestation_id_option
 @output_option
 @click.pass_obj
-def status(settings: Settings, show_all: bool, attestation_id: str | None, output: str) -> None:
+def status(settings: Settings, show_all: bool, full: bool, attestation_id: str | None, output: str) -> None:
     """Show what the current attestation holds and what it still needs."""
     c = settings.crafter()
     if show_all:
         render.entries(c.list(), c.store.current_id(), output)
     else:
-        render.status(c.status(attestation_id), output)
+        render.status(c.status(attestation_id), output, full=full)
 
 
 @click.command(epilog=exit_codes.epilog("push"))

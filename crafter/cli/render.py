@@ -26,6 +26,10 @@ def _json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+#: Rows of a terminal table shown before it is cut short (``... and N more``); ``status --full`` shows all.
+MAX_ROWS = 200
+
+
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -37,6 +41,26 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) ->
         table.add_row(*row)
     # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; keep rows whole instead.
     Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def more_line(hidden: int, how: str = "use -o json to list them all") -> str:
+    """The line that stands for the rows a table leaves out."""
+    return f"... and {hidden} more ({how})"
+
+
+def _long_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], full: bool, how: str
+) -> None:
+    """A table of up to :data:`MAX_ROWS` rows then the count of the others; all of them with ``full``, as a
+    light table past that size (rich lays out a table of thousands of rows in seconds)."""
+    if len(rows) <= MAX_ROWS:
+        _table(title, columns, rows)
+    elif full:
+        click.echo(f"{title}:")
+        _plain_table(columns, rows)
+    else:
+        _table(title, columns, rows[:MAX_ROWS])
+        click.echo(more_line(len(rows) - MAX_ROWS, how))
 
 
 def _plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -58,7 +82,22 @@ def _short(digest: str | None) -> str:
     return (digest or "")[:19] + ("…" if digest and len(digest) > 19 else "")
 
 
-def status(st: Status, output: str, headline: str | None = None) -> None:
+def status_summary(st: Status) -> str:
+    """One line: how many materials are set, of how many known, and what is still needed."""
+    total = len(st.materials)
+    done = sum(1 for m in st.materials if m.set)
+    parts = [f"{done} of {total} set" if done != total else f"{total} set"]
+    if st.missing:
+        parts.append(f"{len(st.missing)} required missing")
+    if st.unsatisfied_groups:
+        parts.append(f"{len(st.unsatisfied_groups)} group(s) unsatisfied")
+    if st.pending_annotations:
+        parts.append(f"{len(st.pending_annotations)} annotation(s) to give at push")
+    return f"Materials: {', '.join(parts)}; " + ("complete" if st.complete else "incomplete")
+
+
+def status(st: Status, output: str, headline: str | None = None, full: bool = False) -> None:
+    """``full``: every material row and policy line, however many (else :data:`MAX_ROWS` of each)."""
     if output == "json":
         _json(st.to_dict())
         return
@@ -79,6 +118,8 @@ def status(st: Status, output: str, headline: str | None = None) -> None:
     if st.state.dry_run:
         info.append(("Dry run", "yes"))
     _table("Attestation", ["Field", "Value"], info)
+    click.echo(status_summary(st))
+    how = "use -o json or --full to list them all"
     if st.materials:
         rows = [
             [
@@ -91,14 +132,18 @@ def status(st: Status, output: str, headline: str | None = None) -> None:
             ]
             for m in st.materials
         ]
-        _table("Materials", ["Name", "Kind", "Set", "Required", "Output", "Digest"], rows)
+        _long_table("Materials", ["Name", "Kind", "Set", "Required", "Output", "Digest"], rows, full, how)
     if a.env_vars:
-        _table("Environment", ["Name", "Value"], [[k, v] for k, v in a.env_vars.items()])
+        _long_table("Environment", ["Name", "Value"], [[k, v] for k, v in a.env_vars.items()], full, how)
     if a.policy_evaluations:
         strategy = "ENFORCED" if a.block_on_policy_violation else "ADVISORY"
         click.echo(f"Policy violation strategy: {strategy}")
-        for line in policy_lines(a.policy_evaluations):
+        lines = policy_lines(a.policy_evaluations)
+        shown = lines if full else lines[:MAX_ROWS]
+        for line in shown:
             click.echo(line)
+        if len(shown) < len(lines):
+            click.echo(more_line(len(lines) - len(shown), how))
     if st.missing:
         click.echo("Missing required materials: " + ", ".join(st.missing))
     for group, members in st.unsatisfied_groups.items():

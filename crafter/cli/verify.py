@@ -351,11 +351,17 @@ def _table(result: VerifyResult) -> None:
 
 
 def _rows(console: object, table_cls: type, title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table of the first :data:`render.MAX_ROWS` rows, then how many more there are (-o json has them all):
+    rich lays out a table of thousands of rows in seconds."""
+    from crafter.cli.render import MAX_ROWS, more_line
+
     if not rows:
         return
     table = table_cls(title=title, title_justify="left")
     for col in columns:
         table.add_column(col, overflow="fold")
-    for row in rows:
+    for row in rows[:MAX_ROWS]:
         table.add_row(*row)
     console.print(table)  # type: ignore[attr-defined]
+    if len(rows) > MAX_ROWS:
+        click.echo(more_line(len(rows) - MAX_ROWS))
