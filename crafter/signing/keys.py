@@ -3,15 +3,16 @@
 A key reference is spelled as cosign spells it: a path to a PEM private key (PKCS#8, encrypted or not, a
 traditional OpenSSL PEM, or cosign's own encrypted format, see :mod:`crafter.signing.cosign`), ``env://VAR``
 (the PEM held in an environment variable), or a KMS key (``awskms://``, ``gcpkms://``, ``azurekms://``,
-``hashivault://``; see :mod:`crafter.signing.kms`).
+``hashivault://``; see :mod:`crafter.signing.kms`), or a scheme an installed plugin adds. Which scheme goes
+to which signer is :mod:`crafter.signing.schemes`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +24,9 @@ from crafter.files import read_small_file
 from crafter.http import DEFAULT_TIMEOUT
 from crafter.signing import algorithms
 from crafter.signing.interface import Signer
+
+if TYPE_CHECKING:
+    from crafter.signing.schemes import KeyContext
 
 __all__ = [
     "PASSWORD_ENV",
@@ -41,13 +45,6 @@ PasswordProvider = Callable[[], bytes | None]
 
 # A key file is a few KiB; refusing big files keeps a mistaken path (an SBOM, a disk image) from being read.
 _MAX_KEY_BYTES = 1 << 20
-
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_SUPPORTED_REFS = (
-    "a path to a PEM or cosign private key, env://VAR, awskms://, gcpkms://, azurekms://, hashivault://"
-)
-# Schemes cosign understands that we will add later; anything else is simply unknown.
-_PLANNED_SCHEMES = frozenset({"k8s", "gitlab"})
 
 
 class PrivateKeySigner(Signer):
@@ -145,45 +142,36 @@ def load_signer(
     environ: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Signer:
-    """Load the signer a key reference names.
+    """Load the signer a key reference names, by its scheme (:mod:`crafter.signing.schemes`).
 
-    ``ref`` is a path to a PEM private key or ``env://VAR``; ``environ`` is where ``env://`` looks (defaults
-    to ``os.environ``). ``password_provider`` is called only if the key is encrypted. ``timeout``: seconds
-    for a KMS's network calls, as far as its client allows (:func:`crafter.signing.kms.load_kms_signer`;
-    ``--http-timeout``).
+    ``ref`` is a path to a PEM private key, ``env://VAR``, a KMS key, ``keyless://`` or a scheme an installed
+    plugin adds; ``environ`` is where ``env://`` looks (defaults to ``os.environ``). ``password_provider`` is
+    called only if the key is encrypted. ``timeout``: seconds for a KMS's network calls, as far as its client
+    allows (:func:`crafter.signing.kms.load_kms_signer`; ``--http-timeout``).
     """
-    if ref.lower().startswith("pkcs11:"):  # an RFC 7512 URI has no "//"
-        raise SigningError(
-            "key reference scheme pkcs11: is not supported yet", hint=f"supported: {_SUPPORTED_REFS}"
-        )
-    match = _SCHEME.match(ref)
-    if match is None:
-        path = Path(ref)
-        return _signer_from(_read_key_file(path), str(path), password_provider)
-    scheme = match.group(1).lower()
-    if scheme == "env":
-        name = ref[match.end() :]
-        env = os.environ if environ is None else environ
-        if not name:
-            raise SigningError(
-                f"invalid key reference {ref!r}: env:// needs a variable name, as in env://VAR"
-            )
-        value = env.get(name)
-        if not value:
-            raise SigningError(f"environment variable {name} (key reference {ref}) is not set or empty")
-        source = f"the key in environment variable {name}"
-        return _signer_from(value.encode("utf-8"), source, password_provider)
-    if scheme == "file":
-        path = Path(ref[match.end() :])
-        return _signer_from(_read_key_file(path), str(path), password_provider)
-    from crafter.signing import keyless, kms
+    from crafter.signing.schemes import KeyContext, signer_for
 
-    if scheme in kms.KMS_SCHEMES:
-        return kms.load_kms_signer(ref, timeout=timeout)
-    if scheme == keyless.KEYLESS_SCHEME:
-        return keyless.KeylessSigner(keyless.parse_keyless_reference(ref), environ=environ)
-    what = "is not supported yet" if scheme in _PLANNED_SCHEMES else "is not a known key reference scheme"
-    raise SigningError(f"key reference scheme {scheme}:// {what}", hint=f"supported: {_SUPPORTED_REFS}")
+    return signer_for(ref, KeyContext(password_provider, environ, timeout))
+
+
+def file_signer(ref: str, context: KeyContext) -> Signer:
+    """The ``file`` scheme: ``ref`` is a path, or ``file://PATH``."""
+    from crafter.plugins import scheme_of
+
+    path = Path(ref[len("file://") :] if scheme_of(ref) == "file" else ref)
+    return _signer_from(_read_key_file(path), str(path), context.password_provider)
+
+
+def env_signer(ref: str, context: KeyContext) -> Signer:
+    """The ``env`` scheme: ``env://VAR`` holds the PEM (or cosign) private key."""
+    name = ref[ref.index("://") + 3 :]
+    if not name:
+        raise SigningError(f"invalid key reference {ref!r}: env:// needs a variable name, as in env://VAR")
+    value = context.env.get(name)
+    if not value:
+        raise SigningError(f"environment variable {name} (key reference {ref}) is not set or empty")
+    source = f"the key in environment variable {name}"
+    return _signer_from(value.encode("utf-8"), source, context.password_provider)
 
 
 def _signer_from(data: bytes, source: str, password_provider: PasswordProvider) -> Signer:
