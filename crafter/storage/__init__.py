@@ -1,4 +1,5 @@
-"""Stores for bundles and material contents (see docs/storage.md)."""
+"""Stores for bundles and material contents (see docs/storage.md); which store a reference names is
+:mod:`crafter.storage.schemes`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ __all__ = [
     "ContentStore",
     "Store",
     "StoreError",
+    "bundle_store",
     "bundle_target",
     "content_store",
     "publish",
@@ -84,12 +86,23 @@ def content_store(
     environ: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> ContentStore:
-    """``oci://REGISTRY/REPO`` or a directory, as given to ``--cas``; ``timeout``: the deadline of each
-    registry request (``--http-timeout``)."""
-    if spec.startswith("oci://"):
-        from crafter.storage.oci import OciContentStore
+    """The content store ``--cas`` names: a directory, ``oci://REGISTRY/REPO``, or a scheme an installed plugin
+    adds (:func:`crafter.storage.schemes.open_content_store`); ``timeout``: the deadline of each registry
+    request (``--http-timeout``)."""
+    from crafter.storage.schemes import open_content_store
 
-        return OciContentStore(spec, insecure=insecure, environ=environ, timeout=timeout)
-    from crafter.storage.file import DirectoryContentStore
+    return open_content_store(spec, insecure=insecure, environ=environ, timeout=timeout)
 
-    return DirectoryContentStore(Path(spec))
+
+def bundle_store(
+    reference: str,
+    *,
+    insecure: bool = False,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Store:
+    """The bundle store ``reference`` names: a path, ``oci://REGISTRY/REPO[:TAG|@DIGEST]``, or a scheme an
+    installed plugin adds (:func:`crafter.storage.schemes.open_bundle_store`)."""
+    from crafter.storage.schemes import open_bundle_store
+
+    return open_bundle_store(reference, insecure=insecure, environ=environ, timeout=timeout)
