@@ -6,7 +6,9 @@ of strings). Engines never read files, the network or the environment on their o
 comes through :class:`Limits`.
 
 Third-party engines are installed as entry points in the group ``crafter.policy_engines``; each entry point
-names a zero-argument callable returning a :class:`PolicyEngine`.
+names a zero-argument callable returning a :class:`PolicyEngine`. Any exception such an engine raises that is
+not a :class:`~crafter.errors.CrafterError` (starting it, or any of its methods) becomes a :class:`PolicyError`
+naming the plugin and its entry point (:mod:`crafter.plugins`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ClassVar
 import attrs
 
 from crafter.errors import PolicyError
+from crafter.plugins import plugin_errors
 
 ENTRY_POINT_GROUP = "crafter.policy_engines"
 WASM_MAGIC = b"\x00asm"
@@ -191,11 +194,57 @@ class EngineRegistry:
 
 
 def _entry_point_factory(ep: Any) -> Callable[[], PolicyEngine]:
+    label = f"policy engine plugin {ep.name!r} (entry point {ep.name} = {ep.value} in {ENTRY_POINT_GROUP})"
+
     def make() -> PolicyEngine:
-        factory = ep.load()
-        engine = factory()
+        with plugin_errors(PolicyError, f"{label}: starting"):
+            factory = ep.load()
+            engine = factory()
         if not isinstance(engine, PolicyEngine):
             raise PolicyError(f"entry point {ep.value!r} did not return a PolicyEngine")
-        return engine
+        return _guarded(engine, label)
 
     return make
+
+
+class _PluginEngine(PolicyEngine):
+    """A third-party engine, every call of which turns a stray exception into :class:`PolicyError`."""
+
+    name = "plugin"
+
+    def __init__(self, inner: PolicyEngine, label: str) -> None:
+        self.inner = inner
+        self._label = label
+
+    def prepare(self, script: Script) -> Script:
+        with plugin_errors(PolicyError, f"{self._label}: preparing policy {script.policy!r}"):
+            return self.inner.prepare(script)
+
+    def evaluate(self, script: Script, input_json: bytes, args: Args, limits: Limits) -> EngineResult:
+        with plugin_errors(PolicyError, f"{self._label}: evaluating policy {script.policy!r}"):
+            result = self.inner.evaluate(script, input_json, args, limits)
+        if not isinstance(result, EngineResult):
+            raise PolicyError(f"{self._label} returned {type(result).__name__}, not an EngineResult")
+        return result
+
+    def matches_parameters(
+        self, script: Script, evaluation_args: Args, expected_args: Args, limits: Limits
+    ) -> bool:
+        with plugin_errors(PolicyError, f"{self._label}: matching the arguments of {script.policy!r}"):
+            return self.inner.matches_parameters(script, evaluation_args, expected_args, limits)
+
+    def matches_evaluation(
+        self, script: Script, violations: Sequence[str], expected_args: Args, limits: Limits
+    ) -> bool:
+        with plugin_errors(PolicyError, f"{self._label}: matching an evaluation of {script.policy!r}"):
+            return self.inner.matches_evaluation(script, violations, expected_args, limits)
+
+    def close(self) -> None:
+        with plugin_errors(PolicyError, f"{self._label}: closing"):
+            self.inner.close()
+
+
+def _guarded(engine: PolicyEngine, label: str) -> PolicyEngine:
+    # ``name`` is a class attribute of every engine: the guard is a subclass carrying the plugin's.
+    cls: type[_PluginEngine] = type(f"Plugin{type(engine).__name__}", (_PluginEngine,), {"name": engine.name})
+    return cls(engine, label)
