@@ -382,9 +382,10 @@ def push(
 def _oci_stores(reference: str | None, insecure: bool) -> list[Store]:
     if not reference:
         return []
-    from crafter.storage.oci import OciStore
+    from crafter.storage import bundle_store
 
-    return [OciStore(reference, insecure=insecure, timeout=http_timeout())]
+    oci = "oci://" + reference.removeprefix("oci://")
+    return [bundle_store(oci, insecure=insecure, timeout=http_timeout())]
 
 
 def _content_store(spec: str | None, insecure: bool) -> ContentStore | None:
@@ -402,17 +403,19 @@ def _content_store(spec: str | None, insecure: bool) -> ContentStore | None:
 def pull(reference: str, output_file: Path | None, insecure: bool) -> None:
     """Fetch a bundle from a registry: the artifact itself, or the newest bundle attached to the image.
 
-    Without --output the bundle's bytes go to standard output.
+    Without --output the bundle's bytes go to standard output. A bundle store an installed plugin adds is
+    named by its scheme instead of oci://.
     """
     from crafter.errors import UsageError
+    from crafter.storage import bundle_store
     from crafter.storage.file import FileStore
-    from crafter.storage.oci import OciStore
+    from crafter.storage.schemes import store_scheme
 
-    if not reference.startswith("oci://"):
+    if store_scheme(reference) == "file":
         raise UsageError(
             f"{reference!r} is not an OCI reference", hint="crafter pull oci://REGISTRY/REPO:TAG"
         )
-    data = OciStore(reference, insecure=insecure, timeout=http_timeout()).get()
+    data = bundle_store(reference, insecure=insecure, timeout=http_timeout()).get()
     if output_file is None:
         click.echo(data.decode("utf-8", "replace"), nl=False)
         return

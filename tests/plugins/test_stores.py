@@ -97,3 +97,17 @@ def test_a_plugin_never_replaces_a_built_in_scheme(test_plugins: ModuleType, tmp
     with pytest.raises(StoreError) as info:
         bundle_store("nope://x")
     assert info.value.hint == "known: a path, file://, oci://, fail://, mem://"
+
+
+def test_pull_reads_a_plugin_bundle_store(
+    test_plugins: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle_store("mem://releases").put(b'{"bundle": 1}', statement_digest="sha256:" + "1" * 64)
+    out = tmp_path / "pulled.json"
+    code, _, err = run_cli(capsys, "pull", "mem://releases", "-o", str(out))
+    assert code == 0, err
+    assert out.read_bytes() == b'{"bundle": 1}'
+    code, _, err = run_cli(capsys, "pull", "fail://bucket")
+    assert code == ExitCode.STORE and "bundle store plugin 'fail'" in err and "ValueError" in err
+    code, _, err = run_cli(capsys, "pull", str(tmp_path))
+    assert code == ExitCode.USAGE and "is not an OCI reference" in err
