@@ -107,3 +107,10 @@ def test_an_unknown_scheme_keeps_its_error_and_lists_the_installed_plugins(test_
     assert "memkey://" in info.value.hint and "env://, " not in info.value.hint.split("plugins: ")[1]
     with pytest.raises(SigningError, match="k8s:// is not supported yet"):
         load_signer("k8s://ns/secret", lambda: None)
+
+
+def test_the_built_in_table_names_every_kms_scheme_and_keyless() -> None:
+    from crafter.signing import keyless, kms
+    from crafter.signing.schemes import SIGNERS
+
+    assert set(SIGNERS.builtin_names()) == {"file", "env", keyless.KEYLESS_SCHEME, *kms.KMS_SCHEMES}
