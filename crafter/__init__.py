@@ -1,6 +1,10 @@
 """crafter: signed, policy-checked software supply-chain attestations.
 
-The public API is :class:`Crafter` (imported lazily so that ``import crafter`` stays cheap).
+:class:`Crafter`, :class:`PushResult` and :class:`CrafterError` are imported from here (lazily, so that
+``import crafter`` stays cheap). The rest of the public API is a few modules: ``crafter.errors``,
+``crafter.signing.keys``, ``crafter.verify`` (and ``.keyless``), ``crafter.report``, ``crafter.storage``,
+``crafter.policies.options`` and ``.hooks``; docs/api.md lists every public name (tools/apidoc.py). Everything
+else is internal.
 """
 
 from __future__ import annotations
