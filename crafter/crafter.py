@@ -298,8 +298,10 @@ class Crafter:
                     f"{escape_name(value)}: too large to process in the memory available",
                     hint="record it as an ARTIFACT (--kind ARTIFACT), which is hashed as a stream",
                 ) from None
-        names = [m.name for m in crafted]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        counts: dict[str, int] = {}
+        for m in crafted:
+            counts[m.name] = counts.get(m.name, 0) + 1
+        duplicates = sorted(n for n, c in counts.items() if c > 1)
         if duplicates:
             raise MaterialError(
                 f"several values would be recorded as material {duplicates[0]!r}",
@@ -312,20 +314,11 @@ class Crafter:
         finally:
             hook.close()
 
-        def change(current: CraftingState) -> CraftingState:
-            for m in crafted:
-                if m.name in current.attestation.materials:
-                    log.info("material %s already set, overriding it", m.name)
-                current = current.with_material(m)
-            kept = tuple(
-                e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations
-            )
-            added = tuple(e for m in crafted for e in evaluations[m.name])
-            return attrs.evolve(
-                current, attestation=attrs.evolve(current.attestation, policy_evaluations=kept + added)
-            )
-
-        self.store.update(aid, change)
+        for m in crafted:
+            if m.name in state.attestation.materials:
+                log.info("material %s already set, overriding it", m.name)
+        # One journal record under the state lock: its cost does not grow with the attestation.
+        self.store.append(aid, crafted, evaluations)
         return crafted
 
     def _craft_one(

@@ -259,6 +259,20 @@ class CraftingState:
         merged = {**self.attestation.materials, **{m.name: m for m in materials}}
         return attrs.evolve(self, attestation=attrs.evolve(self.attestation, materials=merged))
 
+    def with_added(
+        self, materials: Sequence[Material], evaluations: Mapping[str, Sequence[Mapping[str, Any]]]
+    ) -> CraftingState:
+        """What one ``add`` records: ``materials`` set, and the stored policy evaluations of the materials
+        named in ``evaluations`` replaced by those (in the order of ``materials``)."""
+        current = self.with_materials(materials)
+        kept = tuple(
+            e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations
+        )
+        added = tuple(e for m in materials for e in evaluations.get(m.name, ()))
+        return attrs.evolve(
+            current, attestation=attrs.evolve(current.attestation, policy_evaluations=kept + added)
+        )
+
     def to_dict(self) -> dict[str, Any]:
         key = "inputSchema" if "schemaVersion" in self.contract else "schemaV2"
         d: dict[str, Any] = {key: dict(self.contract), "attestation": self.attestation.to_dict()}

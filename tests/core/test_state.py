@@ -142,9 +142,23 @@ def run_crafter(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(crafter_cmd(state_dir, *args), capture_output=True, text=True, timeout=120)
 
 
-def test_32_parallel_adds_lose_nothing(tmp_path: Path) -> None:
+def preload(state_dir: Path, big: bool) -> set[str]:
+    """With ``big``, 1,000 materials first: the snapshot is then large enough for adds to go to the journal."""
+    if not big:
+        return set()
+    store = StateStore(state_dir)
+    names = {f"pre{i}" for i in range(1000)}
+    store.update(
+        store.resolve(None), lambda s: s.with_materials([string_material(n, "x" * 40) for n in names])
+    )
+    return names
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["snapshot", "journal"])
+def test_32_parallel_adds_lose_nothing(tmp_path: Path, big: bool) -> None:
     state_dir = tmp_path / "state"
     assert run_crafter(state_dir, "init", "--workflow", "w", "--project", "p").returncode == 0
+    pre = preload(state_dir, big)
     procs = [
         subprocess.Popen(
             crafter_cmd(state_dir, "add", "--kind", "STRING", "--name", f"m{i}", "--value", f"value-{i}"),
@@ -157,13 +171,16 @@ def test_32_parallel_adds_lose_nothing(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0] * 32, errors
     store = StateStore(state_dir)
     state = store.load(store.resolve(None))
-    assert sorted(state.attestation.materials) == sorted(f"m{i}" for i in range(32))
+    assert sorted(state.attestation.materials) == sorted([*pre, *(f"m{i}" for i in range(32))])
     assert state.attestation.materials["m7"].value == "value-7"
+    assert store.journal_of(store.resolve(None)).exists() == big
 
 
-def test_sigkill_at_random_moments_leaves_a_valid_state(tmp_path: Path) -> None:
+@pytest.mark.parametrize("big", [False, True], ids=["snapshot", "journal"])
+def test_sigkill_at_random_moments_leaves_a_valid_state(tmp_path: Path, big: bool) -> None:
     state_dir = tmp_path / "state"
     assert run_crafter(state_dir, "init", "--workflow", "w", "--project", "p").returncode == 0
+    preload(state_dir, big)
     store = StateStore(state_dir)
     aid = store.resolve(None)
     big = tmp_path / "big.bin"
