@@ -246,6 +246,8 @@ TRICKY: dict[str, str] = {
     "with in every": "x if { every k in [1] { k == time.now_ns() with time.now_ns as opa.runtime } }",
     "with in else": "x := 1 if { false } else := y if { y := time.now_ns() with time.now_ns as opa.runtime }",
     "with after not": "x if { not time.now_ns() with time.now_ns as trace }",
+    "with after some": "x if {\n  some v in 1\n  -2 with time.now_ns as opa.runtime\n}",
+    "with after every": "x if { every k in [1] { k } with input as opa.runtime }",
     "bracket call": 'x := opa["runtime"]()',
     "escaped bracket call": 'x := opa["r\\u0075ntime"]()',
     "raw string bracket call": "x := opa[`runtime`]()",

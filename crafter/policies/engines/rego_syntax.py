@@ -330,27 +330,16 @@ class _Parser(_Cursor):
         self.take()
 
     def literal(self) -> None:
-        if self.at("some"):
-            self.take()
-            self.expr(VALUE)
-            while self.at(","):
-                self.take()
-                self.expr(VALUE)
-            return
-        if self.at("every"):
-            self.take()
-            self.expr(VALUE)
-            while self.at(","):
-                self.take()
-                self.expr(VALUE)
-            self.body()
-            return
-        if self.at("not"):
+        """A literal and its ``with`` modifiers, which OPA accepts after any kind (``some x in xs with ...``)."""
+        every = self.at("every")
+        if self.at("some") or every or self.at("not"):
             self.take()
         self.expr(VALUE)
-        while self.at(","):  # ``key, value in collection``
+        while self.at(","):  # ``key, value in collection``, ``some a, b``
             self.take()
             self.expr(VALUE)
+        if every:
+            self.body()
         while self.at("with"):
             self.take()
             self.expr(WITH_TARGET)
