@@ -291,6 +291,16 @@ def _exclusive_lock(path: str, timeout: float) -> Iterator[None]:
 
 
 @attrs.frozen
+class _Read:
+    """What a store read last of an attestation: the snapshot's bytes, the journal's whole records, the state."""
+
+    snapshot: bytes
+    journal: bytes
+    state: CraftingState
+    seq: int
+
+
+@attrs.frozen
 class StateEntry:
     """One attestation found in the state directory, or why it could not be read."""
 
@@ -304,6 +314,7 @@ class StateStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._attestations = directory / "attestations"
+        self._cache: dict[str, _Read] = {}
 
     # -- paths ---------------------------------------------------------------------------------------
     def path_of(self, attestation_id: str) -> Path:
@@ -397,18 +408,23 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"{path}: cannot read: {exc.strerror}") from exc
 
-    def _load(self, attestation_id: str, locked: bool) -> tuple[CraftingState, int, JournalScan]:
-        """The folded state, the number of its last record and the journal's scan.
+    def _load(self, attestation_id: str, locked: bool) -> tuple[CraftingState, int]:
+        """The folded state and the number of its last record.
 
         The journal is read before the snapshot: a compaction in between only makes the snapshot newer, and
         its number then covers every record read. Without the lock, a torn tail may be an append in progress:
-        it is read again under the lock before it is reported."""
+        it is read again under the lock before it is reported. A snapshot identical to the one this store read
+        last (byte for byte), with a journal that begins as it did, is not parsed again: only the new records
+        are folded into the state read then."""
         path, journal = self.path_of(attestation_id), self.journal_of(attestation_id)
         data = self._read(journal, attestation_id) or b""
         snapshot = self._read(path, attestation_id)
         if snapshot is None:
             raise StateError(f"attestation {attestation_id} not found in {self.directory}")
-        scan = scan_journal(data, journal)
+        cached = self._cache.get(attestation_id)
+        reuse = cached is not None and cached.snapshot == snapshot and data.startswith(cached.journal)
+        skip = len(cached.journal) if reuse and cached is not None else 0
+        scan = scan_journal(data[skip:], journal)
         if scan.torn and not locked:
             try:
                 with self._lock(attestation_id):
@@ -419,11 +435,15 @@ class StateStore:
             log.warning(
                 "%s: the last record (from byte %d) is incomplete, left by an interrupted add: ignored",
                 journal,
-                scan.end,
+                skip + scan.end,
             )
-        state, seq = _decode_snapshot(snapshot, path)
+        if reuse and cached is not None:
+            state, seq = cached.state, cached.seq
+        else:
+            state, seq = _decode_snapshot(snapshot, path)
         state, seq = fold(state, seq, scan.records, journal)
-        return state, seq, scan
+        self._cache[attestation_id] = _Read(snapshot, data[: skip + scan.end], state, seq)
+        return state, seq
 
     def load(self, attestation_id: str) -> CraftingState:
         return self._load(attestation_id, False)[0]
@@ -432,7 +452,7 @@ class StateStore:
         """Apply ``change`` under the lock and persist its result atomically (a new snapshot, the journal
         folded into it); returns the new state."""
         with self._lock(attestation_id):
-            state, seq, _ = self._load(attestation_id, True)
+            state, seq = self._load(attestation_id, True)
             new = change(state)
             self._replace(attestation_id, new, seq)
         return new
@@ -466,7 +486,7 @@ class StateStore:
                 raise StateError(f"attestation {attestation_id} not found in {self.directory}")
             created = not journal.exists()
             if created and snapshot_size < JOURNAL_MIN_BYTES:  # rewriting a small snapshot costs no more
-                state, seq, _ = self._load(attestation_id, True)
+                state, seq = self._load(attestation_id, True)
                 self._replace(attestation_id, state.with_added(materials, evaluations), seq)
                 return
             try:
@@ -511,7 +531,7 @@ class StateStore:
 
     def _compact(self, attestation_id: str) -> None:
         """Under the lock: fold the journal into a new snapshot."""
-        state, seq, _ = self._load(attestation_id, True)
+        state, seq = self._load(attestation_id, True)
         self._replace(attestation_id, state, seq)
 
     def compact(self, attestation_id: str) -> None:

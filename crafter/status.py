@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
@@ -55,7 +55,7 @@ class Status:
 
     def evaluations_for(self, names: list[str]) -> list[dict[str, Any]]:
         """Stored policy evaluations of the given materials, in order."""
-        return [dict(e) for e in self.state.attestation.policy_evaluations if e.get("materialName") in names]
+        return evaluations_for(self.state, names)
 
     @property
     def complete(self) -> bool:
@@ -89,6 +89,12 @@ class Status:
             "complete": self.complete,
             "policyEvaluations": [dict(e) for e in a.policy_evaluations],
         }
+
+
+def evaluations_for(state: CraftingState, names: Collection[str]) -> list[dict[str, Any]]:
+    """Stored policy evaluations of the given materials, in order (without building the whole status)."""
+    wanted = set(names)
+    return [dict(e) for e in state.attestation.policy_evaluations if e.get("materialName") in wanted]
 
 
 def build_status(state: CraftingState) -> Status:

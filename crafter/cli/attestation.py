@@ -258,8 +258,11 @@ def add(
         warn=render.warn,
         cas=_content_store(cas, insecure),
     )
-    evaluations = c.status(attestation_id).evaluations_for([m.name for m in materials])
-    render.materials(materials, output, evaluations)
+    from crafter.status import evaluations_for
+
+    # The state as the store read it for the add, with the new record folded in: not parsed again.
+    state = c.store.load(c.store.resolve(attestation_id))
+    render.materials(materials, output, evaluations_for(state, [m.name for m in materials]))
 
 
 @click.command(epilog=exit_codes.epilog("status"))

@@ -188,3 +188,16 @@ def test_update_folds_the_journal(tmp_path: Path) -> None:
     new = store.update("a1", lambda s: s.with_material(string_material("m2")))
     assert names(new) == {"m1", "m2"} and not store.journal_of("a1").exists()
     assert store.load("a1") == new
+
+
+def test_a_store_reading_again_sees_every_change_made_elsewhere(tmp_path: Path) -> None:
+    reader, writer = big_store(tmp_path), StateStore(tmp_path / "st")
+    assert names(reader.load("a1")) == set()
+    writer.append("a1", [string_material("m1")], {})
+    assert names(reader.load("a1")) == {"m1"}  # the new record, folded into the state read before
+    writer.compact("a1")
+    writer.append("a1", [string_material("m2")], {})
+    assert names(reader.load("a1")) == {"m1", "m2"}  # a new snapshot: read whole
+    writer.update("a1", lambda s: s.with_added([string_material("m1", "changed")], {}))
+    assert reader.load("a1").attestation.materials["m1"].value == "changed"
+    assert reader.load("a1") == StateStore(tmp_path / "st").load("a1")
