@@ -65,20 +65,21 @@ def verify_reference(
     **kwargs: Any,
 ) -> VerifyResult:
     """Verify a bundle file, or a bundle fetched from a registry (``oci://REGISTRY/REPO[:TAG|@DIGEST]``:
-    the artifact itself, or the newest bundle attached to that image). Keyword arguments: :func:`verify_bundle`'s.
+    the artifact itself, or the newest bundle attached to that image) or from a store an installed plugin adds. Keyword arguments: :func:`verify_bundle`'s.
     ``insecure`` and ``http_timeout`` (the deadline of each request, ``--http-timeout``) apply to the registry
     of an ``oci://`` reference and of an ``oci://`` content store.
     """
     if isinstance(cas, str):
         cas = open_content_store(cas, insecure=insecure, timeout=http_timeout)
     kwargs["cas"] = cas
-    if not reference.startswith("oci://"):
-        return verify_bundle(Path(reference), **kwargs)
+    from crafter.storage import bundle_store
+    from crafter.storage.schemes import store_scheme
+
+    if store_scheme(reference) == "file":
+        return verify_bundle(Path(reference.removeprefix("file://")), **kwargs)
     import tempfile
 
-    from crafter.storage.oci import OciStore
-
-    data = OciStore(reference, insecure=insecure, timeout=http_timeout).get()
+    data = bundle_store(reference, insecure=insecure, timeout=http_timeout).get()
     raise_on_failure = kwargs.pop("raise_on_failure", True)
     with tempfile.TemporaryDirectory(prefix="crafter-verify-") as tmp:
         fetched = Path(tmp) / "bundle.sigstore.json"

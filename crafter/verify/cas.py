@@ -24,8 +24,9 @@ def open_content_store(
     otherwise only show as materials "not in the content store"). ``timeout``: the deadline of each registry
     request (``--http-timeout``)."""
     from crafter.storage import content_store
+    from crafter.storage.schemes import store_scheme
 
-    if not spec.startswith("oci://") and not Path(spec).is_dir():
+    if store_scheme(spec) == "file" and not Path(spec).is_dir():
         raise UsageError(f"content store {spec}: no such directory")
     return content_store(spec, insecure=insecure, timeout=timeout)
 

@@ -10,13 +10,14 @@ from types import ModuleType
 import pytest
 
 from crafter import Crafter
-from crafter.errors import ExitCode
+from crafter.errors import ExitCode, UsageError
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.storage import StoreError, bundle_store, content_store
 from crafter.storage.file import DirectoryContentStore, DirectoryStore, FileStore
 from crafter.storage.oci import OciContentStore, OciStore
 from crafter.storage.schemes import PluginContentStore, PluginStore
-from crafter.verify import verify_bundle
+from crafter.verify import verify_bundle, verify_reference
+from crafter.verify.cas import open_content_store
 from tests.conftest import run_cli
 
 CONTRACT = "schemaVersion: v1\nmaterials:\n  - type: ARTIFACT\n    name: file\n"
@@ -58,6 +59,12 @@ def test_plugin_stores_end_to_end(test_plugins: ModuleType, tmp_path: Path) -> N
     fetched.write_bytes(bundle_store("mem://releases").get())
     checked = verify_bundle(fetched, public_key=public_key_from_pem(pub), materials=[data])
     assert checked.verified
+    # verify reads the bundle from the plugin store itself, and accepts its content store for --replay
+    remote = verify_reference("mem://releases", public_key=public_key_from_pem(pub), materials=[data])
+    assert remote.verified and remote.path == "mem://releases"
+    assert isinstance(open_content_store("mem://cas"), PluginContentStore)
+    with pytest.raises(UsageError, match="no such directory"):
+        open_content_store(str(tmp_path / "missing"))
 
 
 def test_a_plugin_content_store_through_the_cli(
