@@ -131,10 +131,14 @@ def failure_report(bundle: str, error: CrafterError, *, now: datetime | None = N
 def claimed_statement(bundle: str) -> Mapping[str, Any]:
     """The statement a bundle file carries, read without verifying anything; ``{}`` when there is none (an
     ``oci://`` reference, a message signature, a file that is not a bundle, a payload that is not JSON)."""
-    if bundle.startswith("oci://"):
+    from crafter.errors import CrafterError
+    from crafter.files import read_small_file
+    from crafter.signing.bundle import MAX_BUNDLE_BYTES
+
+    if "://" in bundle:  # a registry or a plugin store: what it holds was never fetched
         return {}
     try:
-        doc = json.loads(Path(bundle).read_bytes())
+        doc = json.loads(read_small_file(Path(bundle), what="bundle", limit=MAX_BUNDLE_BYTES))
         envelope = doc.get("dsseEnvelope", doc) if isinstance(doc, dict) else {}
         payload = (
             base64.b64decode(envelope.get("payload", ""), validate=True)
@@ -142,7 +146,7 @@ def claimed_statement(bundle: str) -> Mapping[str, Any]:
             else b""
         )
         statement = json.loads(payload) if payload else {}
-    except (OSError, ValueError, binascii.Error, RecursionError, AttributeError, TypeError):
+    except (CrafterError, OSError, ValueError, binascii.Error, RecursionError, AttributeError, TypeError):
         return {}
     return statement if isinstance(statement, dict) else {}
 

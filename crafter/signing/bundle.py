@@ -60,7 +60,7 @@ ACCEPTED_MEDIA_TYPES = frozenset(
 )
 
 # Attestations with large embedded policy inputs are big, but a "bundle" beyond this is a wrong file.
-_MAX_BUNDLE_BYTES = 256 << 20
+MAX_BUNDLE_BYTES = 256 << 20
 
 
 def sign_statement(
@@ -253,7 +253,7 @@ def bundle_version(bundle: Mapping[str, Any]) -> tuple[int, int]:
 
 def _load_json(path: Path) -> Any:
     # Not a bundle (a FIFO, a device, too large): SigningError, which verify reports as exit 11.
-    raw = read_small_file(path, what="bundle", limit=_MAX_BUNDLE_BYTES, invalid=SigningError)
+    raw = read_small_file(path, what="bundle", limit=MAX_BUNDLE_BYTES, invalid=SigningError)
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
