@@ -34,6 +34,7 @@ from crafter.state import StateEntry, StateStore, default_state_dir
 from crafter.storage import ContentStore, Store, bundle_target, publish, upload_materials
 
 if TYPE_CHECKING:
+    from crafter.parts import MergeResult, Part
     from crafter.policies.options import VerifierOptions
     from crafter.status import Status
 
@@ -477,6 +478,47 @@ class Crafter:
         )
         result.check_gates()  # fail closed: a caller that ignores gate_failures cannot ship a blocked release
         return result
+
+    # -- export and merge (crafting across many machines) ----------------------------------------------
+    def export_part(self, path: Path | None = None, attestation_id: str | None = None) -> Part:
+        """The attestation's recorded materials (with their evaluations and this job's CI context) as a part,
+        written to ``path`` when given; the attestation stays in progress. See :mod:`crafter.parts`."""
+        from crafter.parts import export_part, write_part
+
+        part = export_part(self.store.load(self.store.resolve(attestation_id)))
+        if path is not None:
+            write_part(part, path)
+        return part
+
+    def merge(
+        self, parts: Sequence[Path | str], *, force: bool = False, attestation_id: str | None = None
+    ) -> MergeResult:
+        """Merge part files (globs expanded) into the attestation, as one change under the state lock.
+
+        Raises :class:`~crafter.parts.MergeConflictError` (exit code 14) when one material name has different
+        digests, :class:`~crafter.errors.ContractError` for a part of another contract and
+        :class:`~crafter.parts.PartError` for an unreadable part or one of another workflow, project or
+        version (those two unless ``force``); nothing is written then. Merging a part again changes nothing.
+        """
+        from crafter.parts import PartError, merge_parts, read_part
+
+        aid = self.store.resolve(attestation_id)
+        try:
+            paths = expand_values([str(p) for p in parts])
+        except MaterialError as exc:  # a glob that matches nothing
+            raise PartError(exc.message) from None
+        if not paths:
+            raise UsageError("nothing to merge", hint="crafter merge PART.json ...")
+        loaded = [read_part(Path(p)) for p in paths]
+        outcome: list[MergeResult] = []
+
+        def change(state: CraftingState) -> CraftingState:
+            new, result = merge_parts(state, loaded, force)
+            outcome.append(result)
+            return new
+
+        self.store.update(aid, change)
+        return outcome[-1]
 
     # -- reset -----------------------------------------------------------------------------------------
     def reset(self, attestation_id: str | None = None) -> str:

@@ -32,6 +32,7 @@ class ExitCode(IntEnum):
     BAD_SIGNATURE = 11
     DIGEST_MISMATCH = 12  # verify: a --material file or --cas content does not match the recorded digests
     REPLAY_DIFFERENCE = 13  # verify --replay: a policy gives another result than the recorded one
+    MERGE_CONFLICT = 14  # merge: one material name recorded with different digests (nothing is merged)
     STORE = 20  # a store or registry cannot be reached, refuses the credentials, or lacks what was asked for
 
 

@@ -31,6 +31,7 @@ MEANINGS: Mapping[int, str] = {
     ExitCode.BAD_SIGNATURE: "not genuine: bad signature, malformed or untrusted bundle",
     ExitCode.DIGEST_MISMATCH: "digest: a --material file or --cas content does not match the recorded digest",
     ExitCode.REPLAY_DIFFERENCE: "replay: a policy evaluated again gives another result",
+    ExitCode.MERGE_CONFLICT: "conflict: a material recorded with different digests (nothing merged)",
     ExitCode.STORE: "store: a registry cannot be reached, refuses, or lacks the bundle",
     INTERRUPTED: "interrupted",
 }
@@ -63,6 +64,8 @@ COMMANDS: Mapping[str, tuple[int, ...]] = {
     ),
     "pull": (ExitCode.STORE,),
     "reset": (ExitCode.STATE,),
+    "export": (ExitCode.STATE,),
+    "merge": (ExitCode.STATE, ExitCode.CONTRACT, ExitCode.MERGE_CONFLICT),
     "keys generate": (ExitCode.SIGNING,),
     "keys public-key": (ExitCode.SIGNING,),
     "policy eval": (ExitCode.MATERIAL, ExitCode.POLICY),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from crafter._version import __version__
-from crafter.cli import attestation, completion, exit_codes, keys, policy, report, verify
+from crafter.cli import attestation, completion, exit_codes, keys, parts, policy, report, verify
 from crafter.errors import CrafterError, ExitCode
 from crafter.http import DEFAULT_TIMEOUT, TIMEOUT_ENV, TIMEOUT_OPTION
 
@@ -61,6 +61,8 @@ cli.add_command(attestation.status)
 cli.add_command(attestation.push)
 cli.add_command(attestation.pull)
 cli.add_command(attestation.reset)
+cli.add_command(parts.export)
+cli.add_command(parts.merge)
 cli.add_command(keys.keys)
 cli.add_command(policy.policy)
 cli.add_command(verify.verify)
