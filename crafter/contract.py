@@ -78,7 +78,7 @@ class Contract:
                 hint="start with 'schemaVersion: v1' or 'apiVersion: chainloop.dev/v1' and 'kind: Contract'",
             )
         doc = normalise(raw, source, ContractError)
-        validate(doc, raw, source, "contract.schema.json", ContractError)
+        validate(_plugin_kinds_as_known(doc), raw, source, "contract.schema.json", ContractError)
         return cls._build(doc, source, name)
 
     @classmethod
@@ -121,6 +121,27 @@ class Contract:
             return cls._build(dict(document), "(contract in state)", name)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ContractError(f"the contract stored in the state is malformed: {exc!r}") from exc
+
+
+def _plugin_kinds_as_known(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` for schema validation: a material kind that an installed plugin adds (the published enum lists
+    crafter's kinds only) stands in as ``ARTIFACT``, so such a contract validates where the plugin is installed."""
+    body = doc if "schemaVersion" in doc else doc.get("spec")
+    if not isinstance(body, dict) or not isinstance(body.get("materials"), list):
+        return doc
+    materials: list[Any] = body["materials"]
+    from crafter.materials.registry import builtin_kinds, installed_plugin_kinds
+
+    named = {m["type"] for m in materials if isinstance(m, dict) and isinstance(m.get("type"), str)}
+    plugins = (named - set(builtin_kinds())) & set(installed_plugin_kinds()) if named else set()
+    if not plugins:
+        return doc
+    stand_in = [
+        dict(m, type="ARTIFACT") if isinstance(m, dict) and m.get("type") in plugins else m for m in materials
+    ]
+    if body is doc:
+        return {**doc, "materials": stand_in}
+    return {**doc, "spec": {**body, "materials": stand_in}}
 
 
 def load_contract(path: Path) -> tuple[Contract, bytes]:

@@ -120,7 +120,17 @@ _ENVELOPE_MARKERS = ('"payloadType"', '"payload"', '"dsseEnvelope"', "dev.sigsto
 _BUNDLE_MARKERS = ('"dsseEnvelope"', "dev.sigstore.bundle")
 
 
-class AttestationKind(MaterialKind):
+class _StatementInput(MaterialKind):
+    """Policies read an attestation material as its decoded in-toto statement."""
+
+    def policy_input(self, path: str, name: str) -> Any:
+        from crafter.materials.policy_input import EMPTY, read_json
+
+        doc = read_json(path, name, self.kind)
+        return {} if doc is EMPTY else extract_statement(doc, path)
+
+
+class AttestationKind(_StatementInput):
     """A Chainloop attestation (predicate ``chainloop.dev/attestation/v0.2``), as DSSE envelope or bundle."""
 
     kind = "ATTESTATION"
@@ -136,7 +146,7 @@ class AttestationKind(MaterialKind):
         return file_record(self.kind, fb)
 
 
-class SLSAProvenanceKind(MaterialKind):
+class SLSAProvenanceKind(_StatementInput):
     """SLSA provenance v1 in a Sigstore bundle (a bare DSSE envelope is refused, as in Chainloop)."""
 
     kind = "SLSA_PROVENANCE"

@@ -133,6 +133,7 @@ class StringKind(MaterialKind):
     kind = "STRING"
     file_based = False
     can_be_subject = False
+    policy_reads_content = False
 
     def sniff(self, sample: Sample) -> bool:
         # An existing path (file or directory) is never taken for a string: it would silently record the path

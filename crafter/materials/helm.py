@@ -116,6 +116,7 @@ class HelmChartKind(MaterialKind):
     """HELM_CHART: a local packaged chart (``.tgz``); the archive itself is the material."""
 
     kind = "HELM_CHART"
+    policy_reads_content = False  # as in Chainloop: policies see the chart's metadata only
 
     def __init__(self, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
         self.limits = limits

@@ -189,6 +189,7 @@ class ContainerImageKind(MaterialKind):
 
     kind = "CONTAINER_IMAGE"
     file_based = False
+    policy_reads_content = False
 
     def sniff(self, sample: Sample) -> bool:
         if sample.is_file:

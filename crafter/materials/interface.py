@@ -2,7 +2,12 @@
 
 A kind turns a user-given value (a path, an image reference, a string) into a :class:`Crafted` record: the
 digest, the file name or value, and the annotations Chainloop records for that kind. Kinds validate their
-input and raise :class:`crafter.errors.MaterialError` naming the file and the problem.
+input and raise :class:`crafter.errors.MaterialError` naming the file and the problem. A kind also says what
+policies read of its materials (:meth:`MaterialKind.policy_input`).
+
+A registry holds the built-in kinds and, given a plugin family (:mod:`crafter.materials.registry`), finds the
+kinds installed distributions add; a plugin kind is wrapped so that what it raises becomes a
+:class:`MaterialError` naming it (:mod:`crafter.materials.plugin`).
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ import os
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from crafter.errors import MaterialError
 from crafter.files import open_regular
+
+if TYPE_CHECKING:
+    from crafter.plugins import Family
 
 #: ``progress(done_bytes, total_bytes)``: called while a large file is hashed.
 ProgressCallback = Callable[[int, int], None]
@@ -147,6 +155,9 @@ class MaterialKind(ABC):
     file_based: ClassVar[bool] = True
     #: Whether the kind may be a subject of the statement when the contract marks it ``output``.
     can_be_subject: ClassVar[bool] = True
+    #: Whether policies read the material's file (False: they see its metadata only, as STRING,
+    #: CONTAINER_IMAGE and HELM_CHART; :meth:`policy_input` is then never called).
+    policy_reads_content: ClassVar[bool] = True
 
     def sniff(self, sample: Sample) -> bool:
         """Cheap check on a bounded prefix: could this value be of this kind? Used only by auto-detection."""
@@ -156,6 +167,17 @@ class MaterialKind(ABC):
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         """Validate ``value`` fully and record it. Raises :class:`MaterialError` on invalid input."""
 
+    def policy_input(self, path: str, name: str) -> Any:
+        """What a policy reads of the material ``name`` whose file is at ``path``, before crafter adds
+        ``chainloop_metadata`` (a list becomes ``{"elements": [...]}``; anything but a mapping, ``{}``).
+
+        By default the file's JSON document (``{}`` for an empty file), read as
+        :func:`crafter.materials.policy_input.json_document` does. Raises
+        :class:`~crafter.errors.PolicyError` when the file cannot be read as the kind's document."""
+        from crafter.materials.policy_input import json_document
+
+        return json_document(path, name, self.kind)
+
 
 class MaterialRegistry:
     """A typed, immutable-after-construction map from kind name to :class:`MaterialKind`.
@@ -163,13 +185,18 @@ class MaterialRegistry:
     Kinds are given as instances or as zero-argument factories (``(name, factory)`` pairs); a factory runs on
     first use, so a command that needs one kind never imports the parsers of the others.
     ``detection_order`` is the fixed order auto-detection tries (documented in docs/materials.md).
+    ``plugins``: the family whose installed plugins add kinds by name (never replacing one of ``kinds``, never
+    auto-detected); their kinds are found on each use, not kept.
     """
 
     def __init__(
         self,
         kinds: Iterable[MaterialKind | tuple[str, Callable[[], MaterialKind]]],
         detection_order: Iterable[str],
+        *,
+        plugins: Family[Callable[[], MaterialKind]] | None = None,
     ) -> None:
+        self.plugins = plugins
         self._factories: dict[str, Callable[[], MaterialKind]] = {}
         self._kinds: dict[str, MaterialKind] = {}
         for entry in kinds:
@@ -187,15 +214,30 @@ class MaterialRegistry:
         self.detection_order: tuple[str, ...] = order
 
     def get(self, kind: str) -> MaterialKind:
+        found = self.find(kind)
+        if found is None:
+            plugins = self.plugin_names()
+            raise MaterialError(
+                f'"{kind}" kind not found',
+                hint="available kinds: "
+                + ", ".join(self.names())
+                + ("; installed plugin kinds: " + ", ".join(plugins) if plugins else ""),
+            )
+        return found
+
+    def find(self, kind: str) -> MaterialKind | None:
+        """The kind named ``kind``: a built-in one, else an installed plugin's; None when there is none.
+        Loading a plugin that fails raises :class:`MaterialError` naming it."""
         found = self._kinds.get(kind)
         if found is not None:
             return found
         factory = self._factories.get(kind)
         if factory is None:
-            raise MaterialError(
-                f'"{kind}" kind not found',
-                hint="available kinds: " + ", ".join(self.names()),
-            )
+            if self.plugins is None:
+                return None
+            from crafter.materials.plugin import plugin_kind
+
+            return plugin_kind(self.plugins, kind)
         made = self._kinds[kind] = factory()
         if made.kind != kind:
             raise ValueError(f"factory for {kind} made a {made.kind}")
@@ -208,4 +250,11 @@ class MaterialRegistry:
         return iter(self.names())
 
     def names(self) -> list[str]:
+        """The built-in kinds (not the plugins': :meth:`plugin_names`)."""
         return sorted({*self._kinds, *self._factories})
+
+    def plugin_names(self) -> list[str]:
+        """The kinds installed plugins add (without loading them)."""
+        if self.plugins is None:
+            return []
+        return [name for name in self.plugins.plugin_names() if name not in self]

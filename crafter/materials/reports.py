@@ -393,6 +393,12 @@ class JUnitKind(MaterialKind):
             xml_root_name(sample.text_prefix) in _JUNIT_ROOTS and _ends_like_xml(sample)
         )
 
+    def policy_input(self, path: str, name: str) -> Any:
+        """``{"elements": [suites]}`` once wrapped: :func:`junit_suites`, streamed."""
+        from crafter.materials.policy_input import projected
+
+        return projected(path, name, junit_suites)
+
     def _suites(self, reader: MaterialReader) -> list[dict[str, Any]]:
         if _is_archive(reader.head(4)):
             return _junit(reader.read_all(MAX_PARSED_BYTES), self.limits, keep_cases=False)
@@ -468,6 +474,12 @@ class JacocoKind(MaterialKind):
 
     def sniff(self, sample: Sample) -> bool:
         return sample.is_file and xml_root_name(sample.text_prefix) == "report" and _ends_like_xml(sample)
+
+    def policy_input(self, path: str, name: str) -> Any:
+        """:func:`jacoco_report`, streamed."""
+        from crafter.materials.policy_input import projected
+
+        return projected(path, name, jacoco_report)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         report, digest, size = _read_streamed(value, options, jacoco_report)
@@ -592,6 +604,12 @@ class CoberturaKind(MaterialKind):
 
     def sniff(self, sample: Sample) -> bool:
         return sample.is_file and xml_root_name(sample.text_prefix) == "coverage" and _ends_like_xml(sample)
+
+    def policy_input(self, path: str, name: str) -> Any:
+        """:func:`cobertura_report`, streamed."""
+        from crafter.materials.policy_input import projected
+
+        return projected(path, name, cobertura_report)
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         report, digest, size = _read_streamed(value, options, _cobertura_summary)

@@ -4,72 +4,55 @@ The material's JSON (XML reports projected to JSON, attestations decoded to thei
 array wrapped as ``{"elements": [...]}``, and ``chainloop_metadata``: the material's in-toto descriptor plus
 the project name and version and, as a crafter extension, ``evaluation_time`` (RFC 3339 UTC), which
 time-dependent policies read instead of the clock so that a replay gives the same answer. The same bytes go
-to every engine.
+to every engine. What is read of the material is its kind's business (``MaterialKind.policy_input``), so a
+kind from a plugin gives its own input.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from crafter.errors import PolicyError
 from crafter.models import Material
 
 if TYPE_CHECKING:
-    from crafter.materials.reports import Readable
+    from crafter.materials.interface import MaterialKind
 
-#: Kinds whose content policies do not see (Chainloop does not read them either).
+#: The built-in kinds whose content policies do not read (Chainloop does not read them either): each says so
+#: itself (``MaterialKind.policy_reads_content``); this set serves readers that must not import the kinds.
 _NOT_READ = {"STRING", "CONTAINER_IMAGE", "HELM_CHART"}
 
 
-def _xml_projection(kind: str) -> Callable[[Readable], Any] | None:
-    from crafter.materials import reports
+def _kind(name: str) -> MaterialKind | None:
+    """The kind named ``name``, built-in or from an installed plugin; None for a kind crafter lacks (a
+    Chainloop kind, read back from a bundle)."""
+    from crafter.materials.registry import default_registry
 
-    projections: dict[str, Callable[[Readable], Any]] = {
-        "JUNIT_XML": reports.junit_suites,
-        "JACOCO_XML": reports.jacoco_report,
-        "COBERTURA_XML": reports.cobertura_report,
-    }
-    return projections.get(kind)
+    return default_registry().find(name)
+
+
+def reads_content(kind: str) -> bool:
+    """Whether policies read the file of a material of ``kind`` (a kind crafter lacks: as JSON, yes)."""
+    if kind in _NOT_READ:
+        return False
+    found = _kind(kind)
+    return found is None or found.policy_reads_content
 
 
 def _content(material: Material, path: str | None) -> Any:
+    """What policies read of ``material``: its kind's :meth:`~MaterialKind.policy_input`; the file's JSON for
+    a kind crafter lacks; ``{}`` for a kind whose content is not read, or without a file."""
     if material.kind in _NOT_READ or path is None:
         return {}
-    from crafter.files import open_regular
-    from crafter.materials.fileio import MAX_PARSED_BYTES
+    kind = _kind(material.kind)
+    if kind is None:
+        from crafter.materials.policy_input import json_document
 
-    # A regular file only, read with a cap (the material may have been replaced by a FIFO since it was added).
-    with open_regular(path, what=f"material {material.name!r}", error=PolicyError) as fh:
-        if fh.size == 0:
-            return {}
-        projection = _xml_projection(material.kind)
-        if projection is not None:
-            return projection(fh)  # parsed as it is read: memory does not grow with the report
-        data = fh.read_at_most(MAX_PARSED_BYTES)
-        if len(data) > MAX_PARSED_BYTES:
-            raise PolicyError(
-                f"{path}: material {material.name!r} is larger than {MAX_PARSED_BYTES} bytes, "
-                "too large for policies to read"
-            )
-    if not data:
+        return json_document(path, material.name, material.kind)
+    if not kind.policy_reads_content:
         return {}
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        from crafter.redaction import json_problem  # position and kind: never the file's content
-
-        # An ARTIFACT or EVIDENCE that is not JSON: policies see its metadata only, as the reference refuses it.
-        raise PolicyError(
-            f"{path}: material {material.name!r} ({material.kind}) is not JSON, so policies cannot read it "
-            f"({json_problem(exc)})"
-        ) from None
-    if material.kind in ("ATTESTATION", "SLSA_PROVENANCE"):
-        from crafter.materials.attestations import extract_statement
-
-        return extract_statement(doc, path)
-    return doc
+    return kind.policy_input(path, material.name)
 
 
 def metadata(
