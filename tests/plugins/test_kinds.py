@@ -16,12 +16,15 @@ import pytest
 
 from crafter.contract import Contract
 from crafter.errors import ContractError, ExitCode, MaterialError
+from crafter.materials import registry as kind_registry
 from crafter.materials.plugin import PluginKind
 from crafter.materials.registry import default_registry
 from crafter.materials.sbom import SPDXKind
 from crafter.models import Material
+from crafter.policies import inputs
 from crafter.policies.inputs import material_input
 from tests.conftest import run_cli
+from tools import schemas
 
 CONTRACT = """\
 apiVersion: chainloop.dev/v1
@@ -139,3 +142,29 @@ def test_a_contract_naming_a_plugin_kind_needs_the_plugin(
     monkeypatch.setattr(sys, "path", [p for p in sys.path if "tests/plugins/site" not in p])
     with pytest.raises(ContractError, match="'TEST_MANIFEST' is not one of the accepted values"):
         Contract.from_document(doc, "c.yaml")
+
+
+def test_the_published_kind_enums_are_the_registrys() -> None:
+    stale = schemas.stale()
+    assert stale == [], (
+        f"the material kind enums of {stale} differ from the registry: {schemas.HOW_TO_UPDATE}"
+    )
+    contract = json.loads((schemas.SCHEMAS / "contract.schema.json").read_text())
+    assert contract["$defs"]["materialType"]["enum"] == list(kind_registry.builtin_kinds())
+    assert set(kind_registry.BUILTIN) <= set(kind_registry.builtin_kinds())
+
+
+def test_a_kind_missing_from_the_schemas_fails_the_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(kind_registry, "builtin_kinds", lambda: (*kind_registry.CHAINLOOP_KINDS, "NEW_KIND"))
+    assert schemas.stale() == ["contract.schema.json", "policy-group.schema.json", "policy.schema.json"]
+    assert schemas.main(["--check"]) == 1
+    assert "run python -m tools.schemas and commit schemas/" in capsys.readouterr().err
+
+
+def test_kinds_say_what_policies_read() -> None:
+    registry = default_registry()
+    unread = {name for name in registry.names() if not registry.get(name).policy_reads_content}
+    assert unread == inputs._NOT_READ
+    assert inputs.reads_content("GHAS_CODE_SCAN")  # a kind crafter lacks is read as JSON
