@@ -1,7 +1,8 @@
 """Plugin families: built-in factories by name, third-party ones by entry point, and the rule on their errors.
 
 A family (signers by key reference scheme, bundle stores and content stores by reference scheme; policy
-engines have their own registry in :mod:`crafter.policies.engines.interface`) maps a name to a factory.
+engines have their own registry in :mod:`crafter.policies.engines.interface`; material kinds by kind name,
+:mod:`crafter.materials.registry`) maps a name to a factory.
 Built-ins are registered in code and win; an installed distribution adds names through its entry point group,
 never replaces one. An entry point is loaded only when its name is asked for, so importing crafter never
 imports a plugin (nor a heavy backend).

@@ -124,6 +124,22 @@ def test_a_failing_plugin_kind_is_exit_code_6_naming_it(
     assert "ValueError: the test kind cannot parse" in err
 
 
+def test_a_plugin_kinds_failing_policy_input_is_a_material_error(
+    kinds: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object, path: str, name: str) -> object:
+        raise ValueError("cannot project")
+
+    monkeypatch.setattr(kinds.ManifestKind, "policy_input", broken)
+    path = tmp_path / "m.json"
+    path.write_text("{}")
+    material = Material(name="m", kind="TEST_MANIFEST", added_at="t", digest="sha256:" + "a" * 64)
+    with pytest.raises(
+        MaterialError, match=r"material kind plugin 'TEST_MANIFEST' \(entry point .*ValueError"
+    ):
+        material_input(material, str(path))
+
+
 def test_built_in_kinds_are_not_replaced_nor_wrapped(kinds: ModuleType) -> None:
     registry = default_registry()
     assert type(registry.get("SBOM_SPDX_JSON")) is SPDXKind  # the plugin's SBOM_SPDX_JSON is ignored
