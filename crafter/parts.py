@@ -77,6 +77,9 @@ class Recorder:
     def describe(self) -> str:
         """``runner GITHUB_ACTION, job https://...`` (what is known of it)."""
         words = [f"runner {self.runner_type}"]
+        name = self.env_vars.get("RUNNER_NAME")  # jobs of one GitHub Actions run share its URL
+        if name:
+            words.append(f"runner name {name}")
         if self.job_url:
             words.append(f"job {self.job_url}")
         if self.host:

@@ -218,7 +218,16 @@ def _valid_part(tmp_path: Path, contract: Path) -> dict[str, object]:
         (lambda d: d["materials"][0]["material"].update(materialType=7), "materials[0].material"),
         (lambda d: d["materials"][0]["material"].update(id="Not A Name"), "materials[0].material.id"),
         (lambda d: d["materials"][0]["material"]["artifact"].update(digest="md5:x"), "digest"),
-        (lambda d: d["materials"][0].update(evaluations=[{"materialName": "other"}]), "names 'other'"),
+        (
+            lambda d: d["materials"][0].update(evaluations=[{"materialName": "x"}]),
+            "materials[0].evaluations[0]",
+        ),
+        (
+            lambda d: d["materials"][0].update(
+                evaluations=[{"materialName": "other", "name": "p", "type": "ARTIFACT", "skipped": False}]
+            ),
+            "names 'other'",
+        ),
         (lambda d: d["materials"].append(d["materials"][0]), "recorded twice"),
         (lambda d: d.update(extra=1), "extra"),
     ],
