@@ -260,9 +260,20 @@ def read_part(path: Path) -> Part:
         )
     validate(doc, doc, str(path), "part.schema.json", PartError)
     try:
-        return Part.from_dict(doc, source=str(path))
+        part = Part.from_dict(doc, source=str(path))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PartError(f"{path}: malformed part ({exc})") from exc
+    from crafter.materials.registry import builtin_kinds, installed_plugin_kinds
+
+    known = set(builtin_kinds()) | set(installed_plugin_kinds())
+    for i, record in enumerate(part.records):
+        if record.material.kind not in known:
+            raise PartError(
+                f"{path}: materials[{i}].material.materialType: unknown material kind "
+                f"{record.material.kind!r}",
+                hint="a part holds the kinds this crafter (and its plugins) records",
+            )
+    return part
 
 
 @attrs.frozen
@@ -326,6 +337,17 @@ def merge_parts(
                 incoming[name] = (record, part)
             elif _identity(seen[0].material) != _identity(record.material):
                 raise _conflict(name, seen[0].material, seen[1].describe(), record.material, part.describe())
+    from crafter.contract import Contract
+
+    contract = Contract.from_state(state.contract)
+    for name, (record, part) in incoming.items():
+        declared = contract.material(name)
+        if declared is not None and declared.kind != record.material.kind:
+            raise PartError(
+                f"{part.source}: material {name!r} is recorded as {record.material.kind}, "
+                f"but the contract declares it {declared.kind}",
+                hint="nothing was merged",
+            )
     recorded = state.attestation.materials
     added: list[PartRecord] = []
     unchanged: list[str] = []

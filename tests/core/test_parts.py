@@ -230,6 +230,10 @@ def _valid_part(tmp_path: Path, contract: Path) -> dict[str, object]:
         ),
         (lambda d: d["materials"].append(d["materials"][0]), "recorded twice"),
         (lambda d: d.update(extra=1), "extra"),
+        (
+            lambda d: d["materials"][0]["material"].update(materialType="NO_SUCH_KIND"),
+            "unknown material kind",
+        ),
     ],
 )
 def test_hostile_part_is_refused_naming_the_file(
@@ -304,3 +308,25 @@ def test_concurrent_merges_and_adds_lose_nothing(tmp_path: Path, contract: Path)
     materials = merger.store.load(merger.store.resolve(None)).attestation.materials
     assert len(materials) == 40 + 8
     assert {f"note-{n}" for n in range(8)} <= set(materials)
+
+
+def test_a_kind_the_contract_does_not_declare_is_refused(tmp_path: Path, contract: Path) -> None:
+    _, part = _runner(tmp_path, contract, 1, count=0, ci=False)
+    doc = json.loads(part.read_text())
+    doc["materials"] = [
+        {
+            "material": {
+                "id": "release-file",
+                "materialType": "STRING",
+                "addedAt": "2026-01-01T00:00:00Z",
+                "string": {"id": "release-file", "value": "not a file"},
+            },
+            "evaluations": [],
+        }
+    ]
+    part.write_text(json.dumps(doc))
+    c = _merger(tmp_path, contract)
+    before = _snapshot(c)
+    with pytest.raises(PartError, match="recorded as STRING, but the contract declares it ARTIFACT"):
+        c.merge([part])
+    assert _snapshot(c) == before
