@@ -86,6 +86,7 @@ _SPECIFIC: Mapping[tuple[str, int], str] = {
     ("keys generate", ExitCode.SIGNING): "signing: a key file already exists, or cannot be written",
     ("policy init", ExitCode.POLICY): "policy: the directory already exists, or the name is invalid",
     ("policy test", ExitCode.ERROR): "error: a case failed, or a directory is missing or holds no cases",
+    ("merge", ExitCode.CONTRACT): "contract: a part was recorded against another contract (without --force)",
     **{(name, code): text for name in ("verify", "report") for code, text in _VERIFY_WORDING.items()},
 }
 
