@@ -40,7 +40,22 @@ __all__ = [
     "push_summary",
 ]
 
-_COMMANDS = frozenset({"init", "add", "status", "push", "pull", "reset", "verify", "policy", "keys"})
+_COMMANDS = frozenset(
+    {
+        "init",
+        "add",
+        "status",
+        "push",
+        "pull",
+        "reset",
+        "verify",
+        "report",
+        "export",
+        "merge",
+        "policy",
+        "keys",
+    }
+)
 #: Commands whose JSON output the action reads (``-o json`` is added unless ``args`` picks a format).
 _JSON_COMMANDS = frozenset({"add", "push"})
 #: Below GitHub's limit of 1 MB for one step output, leaving room for the other outputs.
