@@ -8,15 +8,113 @@ has one ``to_dict``/``from_dict`` pair; ``from_dict`` never mutates its argument
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
 from crafter.materials.interface import ImageInfo, MainComponent
+from crafter.materials.registry import builtin_kinds, installed_plugin_kinds
 from crafter.runners.head import GitHead
 
-_DNS1123 = "abcdefghijklmnopqrstuvwxyz0123456789-"
+_DNS1123 = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_HEX = frozenset("0123456789abcdef")
+_BUILTIN_KINDS = frozenset(builtin_kinds())
+_V = TypeVar("_V")
+
+#: Set while models are read back from what another producer wrote (a bundle, a part): no validation.
+_LENIENT: ContextVar[bool] = ContextVar("crafter_models_lenient", default=False)
+
+
+def _refuse(self: object, *_args: object, **_kwargs: object) -> NoReturn:
+    raise TypeError(f"{type(self).__name__} is immutable")
+
+
+class FrozenDict(dict[str, _V]):
+    """A ``dict`` that refuses every change and can be hashed (when its values can): the mappings inside
+    the frozen models. It is still a ``dict`` for ``json`` and ``isinstance``, so serialisation is unchanged."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict[_V]:
+        return self
+
+    def __deepcopy__(self, _memo: object) -> FrozenDict[_V]:
+        return self
+
+
+class FrozenList(list[_V]):
+    """A ``list`` that refuses every change and can be hashed: the arrays inside frozen JSON-like values."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (list(self),))
+
+    def __copy__(self) -> FrozenList[_V]:
+        return self
+
+    def __deepcopy__(self, _memo: object) -> FrozenList[_V]:
+        return self
+
+
+def freeze(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, scalars) with every dict a :class:`FrozenDict` and every list or
+    tuple a :class:`FrozenList`, copied once; already frozen values are returned as they are."""
+    if isinstance(value, (FrozenDict, FrozenList)):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return FrozenList(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A plain copy of a :func:`freeze`-d value (dicts and lists), for a caller that edits what it gets."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
+
+
+def _frozen_sorted(m: Mapping[str, str]) -> FrozenDict[str]:
+    return FrozenDict(sorted(m.items()))
+
+
+def _frozen_materials(m: Mapping[str, Material]) -> FrozenDict[Material]:
+    return m if isinstance(m, FrozenDict) else FrozenDict(m)
+
+
+def _frozen_evaluations(es: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    return tuple(freeze(e) for e in es)
+
+
+@contextmanager
+def lenient() -> Iterator[None]:
+    """Within it, models are built without validation: for what another producer wrote (a Chainloop bundle,
+    a part from another runner), which is checked where it is used, not refused for lacking crafter's rules."""
+    token = _LENIENT.set(True)
+    try:
+        yield
+    finally:
+        _LENIENT.reset(token)
 
 
 def now_rfc3339() -> str:
@@ -28,11 +126,33 @@ def now_rfc3339() -> str:
 
 def is_valid_name(name: str) -> bool:
     """DNS-1123 label: what Chainloop accepts as a material name."""
-    return 0 < len(name) <= 63 and all(c in _DNS1123 for c in name) and name[0] != "-" and name[-1] != "-"
+    return 0 < len(name) <= 63 and _DNS1123.issuperset(name) and name[0] != "-" and name[-1] != "-"
 
 
-def _sorted(m: Mapping[str, str]) -> dict[str, str]:
-    return dict(sorted(m.items()))
+def is_valid_digest(digest: str) -> bool:
+    """``sha256:`` and 64 lowercase hex digits: the only digest a crafter material records."""
+    return len(digest) == 71 and digest.startswith("sha256:") and _HEX.issuperset(digest[7:])
+
+
+def is_known_kind(kind: str) -> bool:
+    """A kind crafter knows: a built-in or Chainloop kind, or one an installed plugin adds."""
+    return kind in _BUILTIN_KINDS or kind in installed_plugin_kinds()
+
+
+def _check_material(m: Material) -> None:
+    if not isinstance(m.name, str) or not is_valid_name(m.name):
+        raise ValueError(
+            f"material name {m.name!r} is not valid: expected a DNS-1123 label "
+            "(lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)"
+        )
+    if not isinstance(m.kind, str) or not is_known_kind(m.kind):
+        raise ValueError(
+            f"material kind {m.kind!r} of {m.name!r} is not a known kind (built-in, Chainloop or plugin)"
+        )
+    if m.digest is not None and (not isinstance(m.digest, str) or not is_valid_digest(m.digest)):
+        raise ValueError(
+            f"material digest {m.digest!r} of {m.name!r} is not valid: expected sha256: and 64 lowercase hex digits"
+        )
 
 
 @attrs.frozen
@@ -47,11 +167,21 @@ class Material:
     value: str | None = None  # STRING
     image: ImageInfo | None = None
     main_component: MainComponent | None = None
-    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted)
+    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_sorted)
     output: bool = False
     required: bool = False
     uploaded_to_cas: bool = False
     inline_cas: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not _LENIENT.get():
+            _check_material(self)
+
+    @classmethod
+    def lenient(cls, **fields: Any) -> Material:
+        """A material built without validation: one another producer recorded (see :func:`lenient`)."""
+        with lenient():
+            return cls(**fields)
 
     @property
     def is_subject(self) -> bool:
@@ -98,12 +228,17 @@ class Material:
         return d
 
     @classmethod
-    def from_dict(cls, name: str, d: Mapping[str, Any]) -> Material:
+    def from_dict(cls, name: str, d: Mapping[str, Any], *, validated: bool = True) -> Material:
+        """The material ``d`` records; ``validated=False`` reads what another producer wrote without
+        crafter's checks (name, kind, digest), which otherwise raise :class:`ValueError` naming the field."""
+        if not validated:
+            with lenient():
+                return cls.from_dict(name, d)
         common: dict[str, Any] = {
             "name": d.get("id", name),
             "kind": d["materialType"],
             "added_at": d.get("addedAt", ""),
-            "annotations": dict(d.get("annotations", {})),
+            "annotations": d.get("annotations", {}),
             "output": bool(d.get("output", False)),
             "required": bool(d.get("required", False)),
             "uploaded_to_cas": bool(d.get("uploadedToCas", False)),
@@ -181,15 +316,15 @@ class WorkflowMetadata:
 class Attestation:
     initialized_at: str
     workflow: WorkflowMetadata
-    materials: Mapping[str, Material] = attrs.field(factory=dict)
+    materials: Mapping[str, Material] = attrs.field(factory=dict, converter=_frozen_materials)
     finished_at: str = ""
-    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted)
-    env_vars: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted)
+    annotations: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_sorted)
+    env_vars: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_sorted)
     runner_type: str = "RUNNER_TYPE_UNSPECIFIED"
     runner_url: str = ""
     runner_environment: str = ""
     head: GitHead | None = None
-    policy_evaluations: tuple[Mapping[str, Any], ...] = ()
+    policy_evaluations: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_frozen_evaluations)
     block_on_policy_violation: bool = False
     bypass_policy_check: bool = False
 
@@ -211,7 +346,7 @@ class Attestation:
         if self.head is not None:
             d["head"] = self.head.to_dict()
         if self.policy_evaluations:
-            d["policyEvaluations"] = [dict(e) for e in self.policy_evaluations]
+            d["policyEvaluations"] = [thaw(e) for e in self.policy_evaluations]
         if self.block_on_policy_violation:
             d["blockOnPolicyViolation"] = True
         if self.bypass_policy_check:
@@ -219,20 +354,24 @@ class Attestation:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Attestation:
+    def from_dict(cls, d: Mapping[str, Any], *, validated: bool = True) -> Attestation:
+        """The attestation ``d`` records; ``validated`` as in :meth:`Material.from_dict`."""
+        if not validated:
+            with lenient():
+                return cls.from_dict(d)
         head = d.get("head")
         return cls(
             initialized_at=d.get("initializedAt", ""),
             finished_at=d.get("finishedAt", ""),
             workflow=WorkflowMetadata.from_dict(d.get("workflow", {})),
             materials={k: Material.from_dict(k, v) for k, v in d.get("materials", {}).items()},
-            annotations=dict(d.get("annotations", {})),
-            env_vars=dict(d.get("envVars", {})),
+            annotations=d.get("annotations", {}),
+            env_vars=d.get("envVars", {}),
             runner_type=d.get("runnerType", "RUNNER_TYPE_UNSPECIFIED"),
             runner_url=d.get("runnerUrl", ""),
             runner_environment=(d.get("runnerEnvironment") or {}).get("environment", ""),
             head=GitHead.from_dict(head) if head else None,
-            policy_evaluations=tuple(dict(e) for e in d.get("policyEvaluations", [])),
+            policy_evaluations=d.get("policyEvaluations", ()),
             block_on_policy_violation=bool(d.get("blockOnPolicyViolation", False)),
             bypass_policy_check=bool(d.get("bypassPolicyCheck", False)),
         )
@@ -242,7 +381,9 @@ class Attestation:
 class CraftingState:
     """An attestation in progress: the contract it follows and what was recorded so far."""
 
-    contract: Mapping[str, Any]  # the normalised contract document (camelCase)
+    contract: Mapping[str, Any] = attrs.field(
+        converter=freeze
+    )  # the normalised contract document (camelCase)
     attestation: Attestation
     dry_run: bool = False
     contract_path: str = ""  # where the contract file was (policy references resolve against it)
@@ -275,7 +416,7 @@ class CraftingState:
 
     def to_dict(self) -> dict[str, Any]:
         key = "inputSchema" if "schemaVersion" in self.contract else "schemaV2"
-        d: dict[str, Any] = {key: dict(self.contract), "attestation": self.attestation.to_dict()}
+        d: dict[str, Any] = {key: thaw(self.contract), "attestation": self.attestation.to_dict()}
         if self.dry_run:
             d["dryRun"] = True
         if self.contract_path:
@@ -286,7 +427,7 @@ class CraftingState:
     def from_dict(cls, d: Mapping[str, Any]) -> CraftingState:
         contract = d.get("schemaV2") or d.get("inputSchema") or {"schemaVersion": "v1"}
         return cls(
-            contract=dict(contract),
+            contract=contract,
             attestation=Attestation.from_dict(d["attestation"]),
             dry_run=bool(d.get("dryRun", False)),
             contract_path=str(d.get("contractPath", "")),

@@ -188,7 +188,7 @@ class Part:
             recorder=Recorder.from_dict(d["recorder"]),
             records=tuple(
                 PartRecord(
-                    Material.from_dict(r["material"]["id"], r["material"]),
+                    Material.from_dict(r["material"]["id"], r["material"], validated=False),
                     tuple(dict(e) for e in r["evaluations"]),
                 )
                 for r in d["materials"]

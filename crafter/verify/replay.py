@@ -263,7 +263,7 @@ def _material_input(
                 unavailable.get(sha)
                 or f"no local file with the digest of material {material!r} (sha256:{sha}); give it with --material"
             )
-    content = _content(Material(name=material, kind=kind, added_at=""), str(path) if path else None)
+    content = _content(Material.lenient(name=material, kind=kind, added_at=""), str(path) if path else None)
     doc: dict[str, Any] = {"elements": content} if isinstance(content, list) else dict(content or {})
     meta: dict[str, Any] = {"annotations": descriptor.get("annotations", {})}
     for key in ("digest", "content", "name"):  # material_descriptor's order
