@@ -24,7 +24,9 @@ from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry,
 from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
 from crafter.push import (
+    PushRequest,
     PushResult,
+    SigningRequest,
     check_complete,
     gate_failures,
     merge_statement_evaluations,
@@ -42,6 +44,14 @@ log = logging.getLogger("crafter")
 
 #: ``password_provider()`` returns the signing key's password, or None when there is none to give.
 PasswordProvider = Callable[[], bytes | None]
+
+
+@attrs.frozen
+class AddResult:
+    """What one :meth:`Crafter.record` recorded: the materials, and their stored policy evaluations."""
+
+    materials: tuple[Material, ...]
+    evaluations: tuple[Evaluation, ...] = ()
 
 
 def parse_key_values(items: Sequence[str], what: str = "annotation") -> dict[str, str]:
@@ -254,7 +264,36 @@ class Crafter:
         warn: Callable[[str], None] | None = None,
         cas: ContentStore | None = None,
     ) -> list[Material]:
-        """Record one or more materials as one all-or-nothing change, with their policy evaluations.
+        """The materials :meth:`record` records (same arguments), without their evaluations."""
+        return list(
+            self.record(
+                values,
+                name=name,
+                kind=kind,
+                annotations=annotations,
+                strict=strict,
+                attestation_id=attestation_id,
+                progress=progress,
+                warn=warn,
+                cas=cas,
+            ).materials
+        )
+
+    def record(
+        self,
+        values: Sequence[str],
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+        strict: bool = True,
+        attestation_id: str | None = None,
+        progress: Callable[[str], ProgressCallback | None] | None = None,
+        warn: Callable[[str], None] | None = None,
+        cas: ContentStore | None = None,
+    ) -> AddResult:
+        """Record one or more materials as one all-or-nothing change, with their policy evaluations; return
+        both (the evaluations as stored, in the order of the materials).
 
         Each value is a file path (globs expanded), an image reference or a string. Files are named after
         their base name unless ``name`` is given (only with a single value). ``cas`` gets file bytes first.
@@ -320,7 +359,10 @@ class Crafter:
                 log.info("material %s already set, overriding it", m.name)
         # One journal record under the state lock: its cost does not grow with the attestation.
         self.store.append(aid, crafted, evaluations)
-        return crafted
+        return AddResult(
+            materials=tuple(crafted),
+            evaluations=tuple(dict(e) for m in crafted for e in evaluations.get(m.name, ())),
+        )
 
     def _craft_one(
         self,
@@ -398,8 +440,9 @@ class Crafter:
     # -- push ------------------------------------------------------------------------------------------
     def push(
         self,
+        request: PushRequest | None = None,
         *,
-        key: str,
+        key: str | None = None,
         bundle: Path | None = None,
         annotations: Mapping[str, str] | None = None,
         attestation_id: str | None = None,
@@ -409,6 +452,10 @@ class Crafter:
         timestamp_server: str | None = None,
     ) -> PushResult:
         """Check completeness, render, evaluate, sign and write the bundle; then discard the state.
+
+        Either one :class:`~crafter.push.PushRequest` (how to sign, key or keyless; stores by reference,
+        opened here by their scheme), or the keyword arguments (``key`` a key reference, ``stores`` opened
+        stores), not both.
 
         ``timestamp_server``: an RFC 3161 timestamp authority's URL; its timestamp over the signature goes
         into the bundle. If it fails (:class:`SigningError`), nothing is written and the state stays.
@@ -421,11 +468,48 @@ class Crafter:
         ``gate_failures``). With ``bypass_policy_check=True`` it does not raise; the bypass is recorded in the
         predicate and the violations are still listed in ``gate_failures``.
         """
+        if request is None:
+            if key is None:
+                raise UsageError("give exactly one of --key and --keyless")
+            request = PushRequest(
+                signing=SigningRequest(key=key, password=password),
+                bundle=bundle,
+                annotations=annotations or {},
+                attestation_id=attestation_id,
+                bypass_policy_check=bypass_policy_check,
+                timestamp_server=timestamp_server,
+            )
+        elif (
+            stores
+            or bypass_policy_check
+            or any(
+                v is not None for v in (key, bundle, annotations, attestation_id, password, timestamp_server)
+            )
+        ):
+            raise UsageError("Crafter.push: give a PushRequest or keyword arguments, not both")
+        return self._push(request, stores)
+
+    def open_stores(self, request: PushRequest) -> tuple[Store, ...]:
+        """The bundle stores a push request names, each opened by its reference's scheme."""
+        from crafter.storage import bundle_store
+
+        return tuple(
+            bundle_store(ref, insecure=request.insecure, environ=self.environ, timeout=self.http_timeout)
+            for ref in request.stores
+        )
+
+    def _push(self, request: PushRequest, extra_stores: Sequence[Store]) -> PushResult:
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
         from crafter.statement import render, serialize, validate, without_policy_fields
 
-        aid = self.store.resolve(attestation_id)
+        stores = [*self.open_stores(request), *extra_stores]  # a bad reference fails before anything
+        key = request.signing.reference()
+        annotations = request.annotations
+        bypass_policy_check = request.bypass_policy_check
+        timestamp_server = request.timestamp_server
+        bundle = request.bundle
+        aid = self.store.resolve(request.attestation_id)
         state = self.store.load(aid)
         contract = Contract.from_state(state.contract)
         enforce = bool(self.policy_options and self.policy_options.enforce)
@@ -440,8 +524,9 @@ class Crafter:
             ),
         )
         check_complete(state, contract)
-        provider: PasswordProvider = password if callable(password) else (lambda: password)
-        signer = load_signer(key, provider, environ=self.environ, timeout=self.http_timeout)
+        signer = load_signer(
+            key, request.signing.password_provider(), environ=self.environ, timeout=self.http_timeout
+        )
         hook = self._hook(contract, state.contract_path)
         try:
             pushed = hook.verify_statement(state, without_policy_fields(render(state)), phase="PUSH")

@@ -3,18 +3,99 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from crafter.contract import Contract
-from crafter.errors import IncompleteAttestationError, PolicyGateError
+from crafter.errors import IncompleteAttestationError, PolicyGateError, UsageError
 from crafter.models import CraftingState
 from crafter.policies.hooks import Evaluation
 
 log = logging.getLogger("crafter")
+
+#: The signing key's password: the bytes, a callable returning them (or None), or None when there is none.
+PasswordSource = bytes | Callable[[], bytes | None] | None
+
+
+def _no_password() -> bytes | None:
+    return None
+
+
+@attrs.frozen
+class SigningRequest:
+    """How to sign: with a key (``key``: a path or ``SCHEME://...`` reference, and its ``password``), or
+    keyless (Sigstore's production instance, ``staging``, or the private instance a ``trust_config`` file
+    describes). Exactly one of ``key`` and ``keyless``; a bad combination is a :class:`UsageError` here, at
+    construction, before anything is read or signed."""
+
+    key: str | None = None
+    keyless: bool = False
+    staging: bool = False
+    trust_config: Path | None = None
+    password: PasswordSource = attrs.field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.keyless == bool(self.key):
+            raise UsageError("give exactly one of --key and --keyless")
+        if (self.staging or self.trust_config) and not self.keyless:
+            raise UsageError("--staging and --trust-config go with --keyless")
+        if self.staging and self.trust_config:
+            raise UsageError("--staging and --trust-config are mutually exclusive")
+
+    def reference(self) -> str:
+        """The key reference signers are chosen by: ``key`` as given, or a ``keyless://`` reference."""
+        if self.key:
+            return self.key
+        from crafter.signing.keyless import keyless_reference
+
+        trust = self.trust_config.absolute() if self.trust_config else None
+        return keyless_reference(staging=self.staging, trust_config=trust)
+
+    def password_provider(self) -> Callable[[], bytes | None]:
+        """The password as a callable, called only for a key that needs one (never for keyless)."""
+        password = self.password
+        if password is None:
+            return _no_password
+        if callable(password):
+            return password
+        return lambda: password
+
+
+def _annotations(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return dict(value or {})
+
+
+def _references(value: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError("stores: a sequence of store references, not one string")
+    return tuple(value)
+
+
+@attrs.frozen
+class PushRequest:
+    """Everything ``push`` needs, decided by the library (:meth:`crafter.Crafter.push`): how to sign, where
+    the bundle goes (``bundle``: a file, or a directory for ``<statement digest hex>.sigstore.json``;
+    default ``attestation-<id>.sigstore.json`` in the working directory), the bundle stores it is copied to,
+    by reference (a path, ``oci://REGISTRY/REPO[:TAG|@DIGEST]``, or a plugin's scheme; ``insecure``: plain
+    HTTP to a registry), an RFC 3161 timestamp authority's URL, annotations, and the policy gate's bypass."""
+
+    signing: SigningRequest = attrs.field(validator=attrs.validators.instance_of(SigningRequest))
+    bundle: Path | None = None
+    stores: tuple[str, ...] = attrs.field(default=(), converter=_references)
+    insecure: bool = False
+    timestamp_server: str | None = None
+    annotations: Mapping[str, str] = attrs.field(default=None, converter=_annotations)
+    attestation_id: str | None = None
+    bypass_policy_check: bool = False
+
+    @stores.validator
+    def _check_stores(self, _attribute: Any, value: tuple[str, ...]) -> None:
+        for reference in value:
+            if not isinstance(reference, str) or not reference:
+                raise UsageError(f"invalid bundle store reference {reference!r}")
 
 
 @attrs.frozen

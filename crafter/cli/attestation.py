@@ -16,7 +16,7 @@ from crafter.http import DEFAULT_TIMEOUT
 if TYPE_CHECKING:
     from crafter.crafter import Crafter
     from crafter.policies.options import VerifierOptions
-    from crafter.storage import ContentStore, Store
+    from crafter.storage import ContentStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -247,7 +247,7 @@ def add(
     if not all_values:
         raise UsageError("nothing to add", hint="crafter add --name NAME --value PATH_OR_VALUE")
     c = settings.crafter(policy)
-    materials = c.add(
+    added = c.record(
         all_values,
         name=name,
         kind=kind.upper() if kind else None,
@@ -258,11 +258,7 @@ def add(
         warn=render.warn,
         cas=_content_store(cas, insecure),
     )
-    from crafter.status import evaluations_for
-
-    # The state as the store read it for the add, with the new record folded in: not parsed again.
-    state = c.store.load(c.store.resolve(attestation_id))
-    render.materials(materials, output, evaluations_for(state, [m.name for m in materials]))
+    render.materials(list(added.materials), output, [dict(e) for e in added.evaluations])
 
 
 @click.command(epilog=exit_codes.epilog("status"))
@@ -353,21 +349,32 @@ def push(
     pushed to a registry; if that fails (exit code 20) the local bundle and the attestation are kept.
     """
     from crafter.crafter import parse_key_values
-    from crafter.errors import PolicyGateError
+    from crafter.errors import PolicyGateError, UsageError
+    from crafter.push import PushRequest, SigningRequest
 
-    key = _signing_reference(key, keyless, staging, trust_config)
+    try:
+        signing = SigningRequest(
+            key=key,
+            keyless=keyless,
+            staging=staging,
+            trust_config=trust_config,
+            password=render.password_provider(key or ""),
+        )
+    except UsageError as exc:  # an option error: click's usage message, as for any other option
+        raise click.UsageError(exc.message) from None
+    request = PushRequest(
+        signing=signing,
+        bundle=bundle,
+        stores=["oci://" + oci_ref.removeprefix("oci://")] if oci_ref else [],
+        insecure=insecure,
+        timestamp_server=timestamp_server or None,
+        annotations=parse_key_values(annotations),
+        attestation_id=attestation_id,
+        bypass_policy_check=exception_bypass_policy_check,
+    )
     c = settings.crafter(policy)
     try:
-        result = c.push(
-            key=key,
-            bundle=bundle,
-            annotations=parse_key_values(annotations),
-            attestation_id=attestation_id,
-            password=render.password_provider(key),
-            bypass_policy_check=exception_bypass_policy_check,
-            stores=_oci_stores(oci_ref, insecure),
-            timestamp_server=timestamp_server or None,
-        )
+        result = c.push(request)
     except PolicyGateError as exc:
         # The bundle was written and stored: report it (and the action's outputs) before exiting with 4.
         if exc.result is not None:
@@ -380,15 +387,6 @@ def push(
             + ", ".join(result.gate_failures)
             + "); the check was bypassed with --exception-bypass-policy-check, as the predicate records"
         )
-
-
-def _oci_stores(reference: str | None, insecure: bool) -> list[Store]:
-    if not reference:
-        return []
-    from crafter.storage import bundle_store
-
-    oci = "oci://" + reference.removeprefix("oci://")
-    return [bundle_store(oci, insecure=insecure, timeout=http_timeout())]
 
 
 def _content_store(spec: str | None, insecure: bool) -> ContentStore | None:
@@ -424,21 +422,6 @@ def pull(reference: str, output_file: Path | None, insecure: bool) -> None:
         return
     FileStore(output_file).put(data, statement_digest="")
     click.echo(f"Bundle: {output_file}", err=True)
-
-
-def _signing_reference(key: str | None, keyless: bool, staging: bool, trust_config: Path | None) -> str:
-    """The key reference ``load_signer`` takes: ``--key`` as given, or a ``keyless://`` reference."""
-    if keyless == bool(key):
-        raise click.UsageError("give exactly one of --key and --keyless")
-    if (staging or trust_config) and not keyless:
-        raise click.UsageError("--staging and --trust-config go with --keyless")
-    if staging and trust_config:
-        raise click.UsageError("--staging and --trust-config are mutually exclusive")
-    if key:
-        return key
-    from crafter.signing.keyless import keyless_reference
-
-    return keyless_reference(staging=staging, trust_config=trust_config.absolute() if trust_config else None)
 
 
 @click.command(epilog=exit_codes.epilog("reset"))

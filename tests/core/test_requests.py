@@ -1,0 +1,153 @@
+"""The library decides what the CLI used to: a :class:`PushRequest` says how to sign (key or keyless) and where
+the bundle goes (stores by reference), and ``Crafter.push`` opens the stores and chooses the signer;
+``Crafter.record`` returns the evaluations of what it recorded."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from crafter import Crafter
+from crafter.errors import SigningError, StateError, UsageError
+from crafter.push import PushRequest, SigningRequest
+from crafter.signing.keys import generate_key_pair, public_key_from_pem
+from crafter.storage import StoreError
+from crafter.verify import verify_bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "demo"
+
+
+def _crafter(tmp_path: Path) -> Crafter:
+    c = Crafter(state_dir=tmp_path / "state", cwd=tmp_path, environ={"PATH": "/usr/bin:/bin"})
+    c.init(contract=DEMO / "contract.yaml", project="hello")
+    c.add([str(DEMO / "sbom.cdx.json")], name="sbom")
+    c.add([str(DEMO / "junit.xml")], name="tests")
+    c.add([str(DEMO / "hello-1.0.0.py")], name="release-file")
+    return c
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "give exactly one of --key and --keyless"),
+        ({"key": "k.key", "keyless": True}, "give exactly one of --key and --keyless"),
+        ({"key": "k.key", "staging": True}, "--staging and --trust-config go with --keyless"),
+        ({"key": "k.key", "trust_config": Path("t.json")}, "--staging and --trust-config go with --keyless"),
+        ({"keyless": True, "staging": True, "trust_config": Path("t.json")}, "mutually exclusive"),
+    ],
+)
+def test_a_bad_signing_combination_is_refused_at_construction(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        SigningRequest(**fields)
+
+
+def test_the_signing_reference_is_decided_in_the_library(tmp_path: Path) -> None:
+    assert SigningRequest(key="awskms://alias/release").reference() == "awskms://alias/release"
+    assert SigningRequest(keyless=True).reference() == "keyless://production"
+    assert SigningRequest(keyless=True, staging=True).reference() == "keyless://staging"
+    trust = SigningRequest(keyless=True, trust_config=Path("trust.json")).reference()
+    assert trust == f"keyless://trust-config:{Path('trust.json').absolute()}"
+    asked: list[int] = []
+    provider = SigningRequest(key="k", password=lambda: asked.append(1) or b"pw").password_provider()
+    assert asked == [] and provider() == b"pw" and asked == [1]
+    assert SigningRequest(key="k", password=b"pw").password_provider()() == b"pw"
+    assert SigningRequest(key="k").password_provider()() is None
+
+
+def test_a_push_request_is_frozen_and_checked() -> None:
+    request = PushRequest(signing=SigningRequest(key="k"), stores=["oci://r/x:1"], annotations={"a": "b"})
+    assert request.stores == ("oci://r/x:1",)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        request.bundle = Path("b")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        PushRequest(signing="k.key")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        PushRequest(signing=SigningRequest(key="k"), stores="oci://r/x:1")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="invalid bundle store reference"):
+        PushRequest(signing=SigningRequest(key="k"), stores=[""])
+
+
+def test_push_with_a_key_request_signs_and_stores_by_scheme(tmp_path: Path) -> None:
+    key, pub = generate_key_pair(tmp_path / "release", b"pw")
+    c = _crafter(tmp_path)
+    copy = tmp_path / "copy.sigstore.json"
+    result = c.push(
+        PushRequest(
+            signing=SigningRequest(key=str(key), password=lambda: b"pw"),
+            bundle=tmp_path / "hello.sigstore.json",
+            stores=[str(copy)],  # a path: the file scheme
+            annotations={},
+        )
+    )
+    assert result.bundle_path == tmp_path / "hello.sigstore.json"
+    assert result.stored and copy.read_bytes() == result.bundle_path.read_bytes()
+    assert verify_bundle(copy, public_key=public_key_from_pem(pub)).verified
+    with pytest.raises(StateError):
+        c.status()  # the attestation was discarded
+
+
+def test_a_store_reference_no_scheme_serves_fails_before_anything(tmp_path: Path) -> None:
+    key, _ = generate_key_pair(tmp_path / "release", b"pw")
+    c = _crafter(tmp_path)
+    request = PushRequest(signing=SigningRequest(key=str(key), password=b"pw"), stores=["nosuch://x/y"])
+    with pytest.raises(StoreError):
+        c.push(request)
+    assert c.status().complete  # nothing signed, the attestation kept
+    assert not list(tmp_path.glob("*.sigstore.json"))
+
+
+def test_keyless_without_sigstore_is_the_existing_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = _crafter(tmp_path)
+    real_import = builtins.__import__
+
+    def no_sigstore(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "sigstore" or name.startswith("sigstore."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sigstore)
+    with pytest.raises(SigningError, match="needs sigstore-python"):
+        c.push(PushRequest(signing=SigningRequest(keyless=True)))
+    assert c.status().complete
+
+
+def test_keyless_without_credentials_is_the_existing_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("sigstore")
+    for name in ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sigstore.oidc.detect_credential", lambda: None)
+    c = _crafter(tmp_path)
+    with pytest.raises(SigningError, match="needs an OIDC identity token"):
+        c.push(PushRequest(signing=SigningRequest(keyless=True)))
+    assert c.status().complete and not list(tmp_path.glob("*.sigstore.json"))
+
+
+def test_a_request_and_keyword_arguments_are_not_mixed(tmp_path: Path) -> None:
+    c = Crafter(state_dir=tmp_path / "state", cwd=tmp_path, environ={})
+    with pytest.raises(UsageError, match="not both"):
+        c.push(PushRequest(signing=SigningRequest(key="k")), key="k")
+    with pytest.raises(UsageError, match="give exactly one of --key and --keyless"):
+        c.push()
+
+
+def test_record_returns_the_evaluations_it_stored(tmp_path: Path) -> None:
+    c = Crafter(state_dir=tmp_path / "state", cwd=tmp_path, environ={"PATH": "/usr/bin:/bin"})
+    c.init(contract=DEMO / "contract.yaml", project="hello")
+    added = c.record([str(DEMO / "sbom.cdx.json"), str(DEMO / "junit.xml")])
+    names = [m.name for m in added.materials]
+    assert len(names) == 2
+    stored = c.status().evaluations_for(names)
+    assert stored and [dict(e) for e in added.evaluations] == stored
+    again = c.record([str(DEMO / "sbom.cdx.json")], name="sbom")
+    assert {e["materialName"] for e in again.evaluations} == {"sbom"}
+    assert [dict(e) for e in again.evaluations] == c.status().evaluations_for(["sbom"])
+    assert isinstance(c.add([str(DEMO / "junit.xml")], name="tests"), list)
