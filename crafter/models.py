@@ -7,6 +7,7 @@ has one ``to_dict``/``from_dict`` pair; ``from_dict`` never mutates its argument
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,9 @@ from crafter.runners.head import GitHead
 
 _DNS1123 = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _HEX = frozenset("0123456789abcdef")
-_BUILTIN_KINDS = frozenset(builtin_kinds())
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # the fast path of is_valid_name
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # the fast path of is_valid_digest
+_known_kinds = set(builtin_kinds())  # and the plugin kinds found installed so far
 _V = TypeVar("_V")
 
 #: Set while models are read back from what another producer wrote (a bundle, a part): no validation.
@@ -94,8 +97,11 @@ def thaw(value: Any) -> Any:
     return value
 
 
+_EMPTY: FrozenDict[Any] = FrozenDict()
+
+
 def _frozen_sorted(m: Mapping[str, str]) -> FrozenDict[str]:
-    return FrozenDict(sorted(m.items()))
+    return FrozenDict(sorted(m.items())) if m else _EMPTY
 
 
 def _frozen_materials(m: Mapping[str, Material]) -> FrozenDict[Material]:
@@ -136,7 +142,12 @@ def is_valid_digest(digest: str) -> bool:
 
 def is_known_kind(kind: str) -> bool:
     """A kind crafter knows: a built-in or Chainloop kind, or one an installed plugin adds."""
-    return kind in _BUILTIN_KINDS or kind in installed_plugin_kinds()
+    if kind in _known_kinds:
+        return True
+    if kind in installed_plugin_kinds():  # looked up once per kind and process: plugins are not unloaded
+        _known_kinds.add(kind)
+        return True
+    return False
 
 
 def _check_material(m: Material) -> None:
@@ -174,8 +185,17 @@ class Material:
     inline_cas: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if not _LENIENT.get():
-            _check_material(self)
+        if _LENIENT.get():
+            return
+        digest = self.digest
+        if (
+            self.kind in _known_kinds
+            and type(self.name) is str
+            and _NAME.fullmatch(self.name)
+            and (digest is None or (type(digest) is str and _SHA256.fullmatch(digest)))
+        ):
+            return
+        _check_material(self)  # which field is wrong, or a plugin kind
 
     @classmethod
     def lenient(cls, **fields: Any) -> Material:

@@ -15,7 +15,10 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import crafter.models
 from crafter.errors import ExitCode
 from crafter.materials.interface import ImageInfo, MainComponent
 from crafter.models import (
@@ -26,6 +29,8 @@ from crafter.models import (
     Material,
     WorkflowMetadata,
     freeze,
+    is_valid_digest,
+    is_valid_name,
     lenient,
 )
 from crafter.state import StateStore
@@ -191,10 +196,22 @@ def test_valid_materials_construct() -> None:
 
 
 def test_plugin_kinds_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
-    import crafter.models
+    installed: list[str] = []
+    lookups: list[int] = []
 
-    monkeypatch.setattr(crafter.models, "installed_plugin_kinds", lambda: ["ACME_REPORT"])
-    assert material(kind="ACME_REPORT").kind == "ACME_REPORT"
+    def plugin_kinds() -> list[str]:
+        lookups.append(1)
+        return installed
+
+    monkeypatch.setattr(crafter.models, "_known_kinds", set(crafter.models._known_kinds))
+    monkeypatch.setattr(crafter.models, "installed_plugin_kinds", plugin_kinds)
+    with pytest.raises(ValueError, match="'ACME_REPORT' of 'sbom' is not a known kind"):
+        material(kind="ACME_REPORT")
+    installed.append("ACME_REPORT")  # installed later in the process: found, then remembered
+    assert [material(kind="ACME_REPORT").kind for _ in range(3)] == ["ACME_REPORT"] * 3
+    assert len(lookups) == 2
+    material()  # a built-in kind never looks plugins up
+    assert len(lookups) == 2
 
 
 def chainloop_material() -> dict[str, Any]:
@@ -278,3 +295,25 @@ def test_hand_edited_invalid_material_in_state_exits_3_with_one_line(
     assert len(lines) == 1, proc.stderr
     assert str(path) in lines[0] and expected in lines[0] and "Traceback" not in proc.stderr
     assert path.read_bytes() == before  # never rewritten
+
+
+@given(st.text(alphabet="abz09-A_.:\n", max_size=70))
+def test_fast_and_slow_name_checks_agree(name: str) -> None:
+    ok = is_valid_name(name)
+    assert bool(crafter.models._NAME.fullmatch(name)) == ok
+    if ok:
+        assert material(name=name).name == name
+    else:
+        with pytest.raises(ValueError, match="material name"):
+            material(name=name)
+
+
+@given(st.text(alphabet="sha256:0f9aF", min_size=60, max_size=75))
+def test_fast_and_slow_digest_checks_agree(digest: str) -> None:
+    ok = is_valid_digest(digest)
+    assert bool(crafter.models._SHA256.fullmatch(digest)) == ok
+    if ok:
+        assert material(digest=digest).digest == digest
+    else:
+        with pytest.raises(ValueError, match="material digest"):
+            material(digest=digest)
