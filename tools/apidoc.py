@@ -45,7 +45,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ReplayDifferenceError",
     ),
     "crafter.signing.keys": ("generate_key_pair", "public_key_from_pem"),
-    "crafter.verify": ("verify_bundle", "verify_reference", "VerifyResult"),
+    "crafter.verify": ("verify", "VerifyRequest", "verify_bundle", "verify_reference", "VerifyResult"),
     "crafter.verify.keyless": ("keyless_policy", "KeylessPolicy"),
     "crafter.report": (
         "report_bundle",

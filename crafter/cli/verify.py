@@ -187,83 +187,14 @@ def verify(bundle: str, output: str, **options: Any) -> None:
     result.check()
 
 
-def run_verify(
-    bundle: str,
-    *,
-    key: Path | None,
-    certificate: Path | None,
-    allow_expired_certificate: bool,
-    materials: tuple[str, ...],
-    contract: Path | None,
-    replay: bool,
-    cas: str | None,
-    insecure: bool,
-    certificate_identity: str | None,
-    certificate_oidc_issuer: str | None,
-    certificate_identity_regexp: str | None,
-    certificate_oidc_issuer_regexp: str | None,
-    trusted_root: Path | None,
-    ca_roots: Path | None,
-    ca_intermediates: Path | None,
-    timestamp_certificate_chain: Path | None,
-    staging: bool,
-    require_tlog: bool,
-    insecure_ignore_tlog: bool,
-    insecure_current_time: bool,
-    policy_cache: Path | None,
-    policy_timeout: float,
-    rego_backend: str,
-) -> VerifyResult:
+def run_verify(bundle: str, **options: Any) -> VerifyResult:
     """Verify ``bundle`` as ``crafter verify`` does with these options (:data:`VERIFY_OPTIONS`), without raising
     on a failed material, contract or replay check: the result says so (:meth:`VerifyResult.failure`). A
     signature or trust failure, a usage error or an unreachable registry raises."""
-    from crafter.errors import UsageError
-    from crafter.policies.options import VerifierOptions
-    from crafter.signing.keys import public_key_from_pem
-    from crafter.signing.timestamp import split_chain
-    from crafter.trust import load_pem_certificates
-    from crafter.verify import verify_reference
-    from crafter.verify.keyless import keyless_policy
+    from crafter.verify.request import VerifyRequest, verify
 
-    if key is not None and certificate is not None:  # before reading either file
-        raise UsageError("--key and --certificate are mutually exclusive: give one of them")
-    public_key = public_key_from_pem(key) if key is not None else None
-    tsa_roots, tsa_intermediates = (
-        split_chain(load_pem_certificates(timestamp_certificate_chain, "--timestamp-certificate-chain"))
-        if timestamp_certificate_chain
-        else ([], [])
-    )
-    options = VerifierOptions(timeout=policy_timeout, rego_backend=rego_backend, cache_dir=policy_cache)
-    keyless = keyless_policy(
-        trusted_root=trusted_root,
-        ca_roots=ca_roots,
-        ca_intermediates=ca_intermediates,
-        staging=staging,
-        identity_regexp=certificate_identity_regexp,
-        issuer_regexp=certificate_oidc_issuer_regexp,
-        ignore_tlog=insecure_ignore_tlog,
-        allow_current_time=insecure_current_time,
-    )
-    return verify_reference(
-        bundle,
-        insecure=insecure,
-        certificate_identity=certificate_identity,
-        certificate_oidc_issuer=certificate_oidc_issuer,
-        public_key=public_key,
-        certificate=certificate,
-        allow_expired_certificate=allow_expired_certificate,
-        materials=materials,
-        contract=contract,
-        replay=replay,
-        cas=cas,
-        options=options,
-        keyless=keyless,
-        timestamp_roots=tsa_roots,
-        timestamp_intermediates=tsa_intermediates,
-        require_tlog=require_tlog,
-        raise_on_failure=False,
-        http_timeout=http_timeout(),
-    )
+    request = VerifyRequest(bundle=bundle, http_timeout=http_timeout(), **options)
+    return verify(request, raise_on_failure=False)
 
 
 #: What failed, by exit code, when verification stopped before it had a result.

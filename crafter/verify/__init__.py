@@ -1,7 +1,8 @@
 """``crafter verify``: offline verification of attestation bundles; :mod:`crafter.verify.bundle` lists the
 checks and their order, docs/verify.md gives the user's view.
 
-One job per module: ``bundle`` (the entry points), ``content`` (what a bundle signs: an envelope or a message
+One job per module: ``bundle`` (the entry points), ``request`` (one verification as a request, what
+``crafter verify`` runs), ``content`` (what a bundle signs: an envelope or a message
 signature, and the signer's key), ``signer`` (the key or certificate, the signer reported), ``evidence``
 (log entries and timestamps of key-signed bundles), ``statement`` (the in-toto statement and its summary
 fields), ``materials`` (material files or digests, and the contract),
@@ -14,14 +15,17 @@ transparency), ``primitives`` (shared signature and field readers).
 
 from crafter.verify.bundle import verify_bundle, verify_reference
 from crafter.verify.cas import open_content_store
+from crafter.verify.request import VerifyRequest, verify
 from crafter.verify.result import MaterialCheck, ReplayOutcome, SignerInfo, VerifyResult
 
 __all__ = [
     "MaterialCheck",
     "ReplayOutcome",
     "SignerInfo",
+    "VerifyRequest",
     "VerifyResult",
     "open_content_store",
+    "verify",
     "verify_bundle",
     "verify_reference",
 ]

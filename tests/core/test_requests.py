@@ -1,6 +1,7 @@
 """The library decides what the CLI used to: a :class:`PushRequest` says how to sign (key or keyless) and where
 the bundle goes (stores by reference), and ``Crafter.push`` opens the stores and chooses the signer;
-``Crafter.record`` returns the evaluations of what it recorded."""
+``Crafter.record`` returns the evaluations of what it recorded; a :class:`VerifyRequest` holds ``crafter
+verify``'s options, checked at construction, and ``crafter.verify.verify`` runs it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import attrs
 import pytest
 
 from crafter import Crafter
-from crafter.errors import SigningError, StateError, UsageError
+from crafter.errors import DigestMismatchError, SigningError, StateError, UsageError
 from crafter.push import PushRequest, SigningRequest
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.storage import StoreError
-from crafter.verify import verify_bundle
+from crafter.verify import VerifyRequest, verify, verify_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
@@ -151,3 +152,75 @@ def test_record_returns_the_evaluations_it_stored(tmp_path: Path) -> None:
     assert {e["materialName"] for e in again.evaluations} == {"sbom"}
     assert [dict(e) for e in again.evaluations] == c.status().evaluations_for(["sbom"])
     assert isinstance(c.add([str(DEMO / "junit.xml")], name="tests"), list)
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    work = tmp_path_factory.mktemp("verify")
+    key, pub = generate_key_pair(work / "release", b"pw")
+    c = _crafter(work)
+    result = c.push(PushRequest(signing=SigningRequest(key=str(key), password=b"pw"), bundle=work / "b.json"))
+    return result.bundle_path, pub
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"key": Path("k.pub"), "certificate": Path("c.pem")},
+            "--key and --certificate are mutually exclusive",
+        ),
+        (
+            {"certificate_identity": "a@example.com", "certificate_identity_regexp": ".*"},
+            "give --certificate-identity or --certificate-identity-regexp, not both",
+        ),
+        (
+            {"certificate_oidc_issuer": "https://i", "certificate_oidc_issuer_regexp": ".*"},
+            "give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both",
+        ),
+        ({"policy_timeout": 0.0}, "policy_timeout: must be more than 0"),
+    ],
+)
+def test_a_bad_verify_request_is_refused_at_construction(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        VerifyRequest(bundle="b.json", **fields)  # no file is read: none of them exists
+
+
+def test_a_verify_request_is_frozen_and_typed() -> None:
+    request = VerifyRequest(bundle="b.json", materials=[Path("a"), "sha256:" + "0" * 64])
+    assert request.materials == ("a", "sha256:" + "0" * 64)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        request.replay = True  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        VerifyRequest(bundle="b.json", materials="a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        VerifyRequest(bundle=Path("b.json"))  # type: ignore[arg-type]
+
+
+def test_verify_reads_the_key_and_fails_closed(signed: tuple[Path, Path]) -> None:
+    bundle, pub = signed
+    release = DEMO / "hello-1.0.0.py"
+    result = verify(
+        VerifyRequest(bundle=str(bundle), key=pub, materials=[str(release)], contract=DEMO / "contract.yaml")
+    )
+    assert result.verified and result.material_checks[0].matched
+    wrong = VerifyRequest(bundle=str(bundle), key=pub, materials=[str(DEMO / "contract.yaml")])
+    with pytest.raises(DigestMismatchError) as info:
+        verify(wrong)
+    assert info.value.result is not None and info.value.result.signer.kind == "key"
+    report = verify(wrong, raise_on_failure=False)
+    assert not report.verified and isinstance(report.failure(), DigestMismatchError)
+
+
+def test_verify_opens_the_content_store_by_its_reference(signed: tuple[Path, Path], tmp_path: Path) -> None:
+    bundle, pub = signed
+    with pytest.raises(UsageError, match="no such directory"):
+        verify(VerifyRequest(bundle=str(bundle), key=pub, replay=True, cas=str(tmp_path / "missing")))
+    with pytest.raises(UsageError, match="--cas is read by --replay only"):
+        verify(VerifyRequest(bundle=str(bundle), key=pub, cas=str(tmp_path)))
+
+
+def test_verify_of_a_keyless_bundle_needs_its_identity_as_given(signed: tuple[Path, Path]) -> None:
+    bundle, _ = signed
+    with pytest.raises(UsageError, match="not a valid regular expression"):
+        verify(VerifyRequest(bundle=str(bundle), certificate_identity_regexp="("))
