@@ -84,13 +84,59 @@ def _in_toto_problem(statement: Mapping[str, Any]) -> str:
     return ""
 
 
+#: ``$defs/digest``'s pattern, searched as JSON Schema does (so ``$`` also matches before a final newline).
+_HEX_DIGEST = re.compile("^[0-9a-f]+$")
+_DESCRIPTOR_STRINGS = ("name", "uri", "content", "downloadLocation", "mediaType")
+_DESCRIPTOR_ANY_OF = ("name", "uri", "digest", "content")
+_MATERIAL_ANNOTATIONS = ("chainloop.material.type", "chainloop.material.name")
+
+
+def plain_material(item: object) -> bool:
+    """Whether ``item`` certainly satisfies the schema's ``$defs/material`` (a resource descriptor with the
+    material's type and name annotations): a sufficient condition, stricter than the schema where that is
+    simpler (exact JSON types). An item it does not accept is left to the schema validator, which reports
+    it; ``tests/verify/test_statement_shape.py`` holds it to never accepting what the schema refuses."""
+    if type(item) is not dict:
+        return False
+    for field in _DESCRIPTOR_STRINGS:
+        if field in item and type(item[field]) is not str:
+            return False
+    if not any(field in item for field in _DESCRIPTOR_ANY_OF):
+        return False
+    if "digest" in item:
+        digest = item["digest"]
+        if type(digest) is not dict or not digest:
+            return False
+        for value in digest.values():
+            if type(value) is not str or _HEX_DIGEST.search(value) is None:
+                return False
+    annotations = item.get("annotations")
+    if type(annotations) is not dict:
+        return False
+    return all(type(annotations.get(key)) is str for key in _MATERIAL_ANNOTATIONS)
+
+
+def _schema_view(statement: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the schema validator needs to see: the statement itself, but without its materials when every
+    one of them is a :func:`plain_material` (they would add no error, and validating 10,000 of them with
+    jsonschema costs more than half a second)."""
+    predicate = statement.get("predicate")
+    if not isinstance(predicate, dict):
+        return statement
+    materials = predicate.get("materials")
+    if not isinstance(materials, list) or not materials or not all(map(plain_material, materials)):
+        return statement
+    return {**statement, "predicate": {**predicate, "materials": []}}
+
+
 def _check_chainloop(statement: Mapping[str, Any], path: Path) -> None:
     import jsonschema
 
     from crafter.schema_check import _validator
 
+    view = _schema_view(statement)
     errors = sorted(
-        (e for e in _validator("statement.schema.json").iter_errors(statement) if not _historic(e)),
+        (e for e in _validator("statement.schema.json").iter_errors(view) if not _historic(e)),
         key=lambda e: list(e.path),
     )
     if errors:
