@@ -216,12 +216,28 @@ def _replay_policy(verifier: Any, ev: Mapping[str, Any]) -> Any:
         PolicyScript(
             kind="",
             source=s,
-            engine=engines[0] if len(engines) == 1 else ("wasm" if s.startswith(b"\0asm") else "rego"),
+            engine=_source_engine(engines, s, index),
             origin="embedded (recorded in the attestation)",
         )
-        for s in sources
+        for index, s in enumerate(sources)
     )
     return Policy(name=name, scripts=scripts, reference=PolicyReference(name=name))
+
+
+def _source_engine(engines: Sequence[str], source: bytes, index: int) -> str:
+    """The engine that evaluated recorded source ``index``. The evaluation lists its engines once each (any
+    engine, plugins included); with several, a source is matched by what it is (WASM by its magic bytes, else
+    Rego), and one that matches none of them cannot be replayed rather than be given to a guessed engine."""
+    from crafter.policies.engines.interface import detect_engine
+
+    if len(engines) == 1:
+        return engines[0]
+    detected = detect_engine(source)
+    if detected in engines:
+        return detected
+    raise _NotReplayable(
+        f"recorded source {index}: cannot tell which of the engines {', '.join(engines)} ran it"
+    )
 
 
 def _evaluate(
