@@ -188,13 +188,9 @@ def stdout_outputs(stdout: str, command: str, gh: GitHub) -> dict[str, str]:
     return outputs
 
 
-def push_outputs(data: Mapping[str, Any] | str) -> dict[str, str]:
-    """The push outputs from ``crafter push -o json`` (parsed, or its text): ``bundle-path`` (and its alias
-    ``bundle``), ``digest``, ``attestation-id`` and the policy outcome (``policy-status`` and counts)."""
-    if isinstance(data, str):
-        data = json.loads(data)
-        if not isinstance(data, dict):
-            raise ValueError("crafter push -o json gives an object")
+def push_outputs(data: Mapping[str, Any]) -> dict[str, str]:
+    """The push outputs from ``crafter push -o json``'s document: ``bundle-path`` (and its alias ``bundle``),
+    ``digest``, ``attestation-id`` and the policy outcome (``policy-status`` and counts)."""
     status = data.get("policyStatus") or {}
     bundle = str(data.get("bundle", ""))
     return {

@@ -182,7 +182,7 @@ def test_violations_found_at_add_are_annotated_on_their_file_at_push(
     (evaluation,) = data["policyEvaluations"]
     assert evaluation["materialName"] == "sbom" and evaluation["gate"] is True
     assert len(evaluation["violations"]) == 2 and all("MIT" in v["message"] for v in evaluation["violations"])
-    assert push_outputs(outputs["stdout"]) == push_outputs(data)
+    assert push_outputs(json.loads(outputs["stdout"])) == push_outputs(data)
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("::error")]
     assert len(errors) == 2
     for error in errors:

@@ -104,7 +104,7 @@ def test_gated_push_still_reports_the_bundle_as_json(env: Path, capsys: pytest.C
     bundle_payload = base64.b64decode(json.loads((env / "b.json").read_text())["dsseEnvelope"]["payload"])
     assert data["digest"] == "sha256:" + hashlib.sha256(bundle_payload).hexdigest()
     # the GitHub Action reads its push outputs from this output, whatever the exit code
-    outputs = push_outputs(out)
+    outputs = push_outputs(data)
     assert outputs["bundle"] == "b.json" and outputs["digest"] == data["digest"]
     assert outputs["attestation-id"] == data["attestationID"] != ""
 
