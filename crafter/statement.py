@@ -12,9 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crafter._version import __version__
-from crafter.descriptors import digest_parts
-from crafter.descriptors import material_annotations as material_annotations
-from crafter.descriptors import material_descriptor as material_descriptor
+from crafter.descriptors import digest_parts, material_annotations, material_descriptor
 from crafter.errors import CrafterError
 from crafter.materials import interface as ann
 from crafter.models import CraftingState

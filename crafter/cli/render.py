@@ -178,7 +178,7 @@ def policy_lines(evaluations: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def materials(items: Sequence[Material], output: str, evaluations: Sequence[Mapping[str, Any]] = ()) -> None:
     if output == "json":
-        from crafter.statement import material_descriptor
+        from crafter.descriptors import material_descriptor
 
         _json(
             [
