@@ -33,8 +33,8 @@ import pytest
 
 from crafter import Crafter
 from crafter.errors import ExitCode, PolicyError
+from crafter.policies.engines.sandbox import Job, Sandbox
 from crafter.policies.options import VerifierOptions
-from crafter.policies.sandbox import Job, Sandbox
 from crafter.policies.verifier import evaluate_policy
 from crafter.signing.bundle import sign_statement, write_bundle
 from crafter.signing.keys import generate_key_pair, load_signer, public_key_from_pem

@@ -13,7 +13,7 @@ import pytest
 
 from crafter.policies.engines.interface import Limits, Script
 from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.sandbox import Job, Sandbox
+from crafter.policies.engines.sandbox import Job, Sandbox
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from crafter.errors import PolicyError
-from crafter.policies.sandbox import Sandbox
+from crafter.policies.engines.sandbox import Sandbox
 
 from .conftest import opa_bindings, query
 

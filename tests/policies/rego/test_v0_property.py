@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crafter.policies.engines.rego_syntax import to_v1
-from crafter.policies.sandbox import Sandbox
+from crafter.policies.engines.sandbox import Sandbox
 
 from .conftest import opa_bindings, query
 
