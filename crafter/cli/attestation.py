@@ -59,6 +59,7 @@ class PolicyFlags:
     rego_backend: str = "regopy"
     allowed_hosts: tuple[str, ...] = ()
     wasm_memory_mib: int | None = None
+    rego_memory_mib: int | None = None
     http_timeout: float = DEFAULT_TIMEOUT  # the global --http-timeout, for remote policies
 
     def options(self) -> VerifierOptions:
@@ -75,6 +76,8 @@ class PolicyFlags:
         )
         if self.wasm_memory_mib:
             options = attrs.evolve(options, wasm_memory_bytes=self.wasm_memory_mib << 20)
+        if self.rego_memory_mib:
+            options = attrs.evolve(options, memory_bytes=self.rego_memory_mib << 20)
         return options
 
 
@@ -93,6 +96,7 @@ def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
                 rego_backend=kwargs.pop("rego_backend"),
                 allowed_hosts=kwargs.pop("allowed_hosts"),
                 wasm_memory_mib=kwargs.pop("wasm_memory_mib"),
+                rego_memory_mib=kwargs.pop("rego_memory_mib"),
                 http_timeout=http_timeout(),
             )
             return command(*args, **kwargs)
@@ -109,6 +113,11 @@ def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
             "--wasm-memory-mib",
             type=click.IntRange(min=1),
             help="Memory one WASM policy evaluation may use, in MiB [default: 256].",
+        )(f)
+        f = click.option(
+            "--rego-memory-mib",
+            type=click.IntRange(min=16),
+            help="Address space one Rego worker may add, in MiB [default: 1024].",
         )(f)
         f = click.option(
             "--policy-timeout",

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from crafter.policies.testing import CaseResult
 
 
-# The same --policy-timeout, --rego-backend, --policy-allowed-host and --wasm-memory-mib as init, add and push.
+# The same --policy-timeout, --rego-backend, --policy-allowed-host, --wasm-memory-mib and --rego-memory-mib as
+# init, add and push.
 _engine_options = policy_options(enforce=False, inputs=False)
 
 
