@@ -32,7 +32,7 @@ from crafter.push import (
     merge_statement_evaluations,
     push_annotations,
 )
-from crafter.state import StateEntry, StateStore, default_state_dir
+from crafter.state import Sealed, StateBackend, StateEntry, StateStore, default_state_dir
 from crafter.storage import ContentStore, Store, bundle_target, publish, upload_materials
 
 if TYPE_CHECKING:
@@ -129,20 +129,46 @@ class Crafter:
         policies: PolicyHook | None = None,
         policy_options: VerifierOptions | None = None,
         http_timeout: float = DEFAULT_TIMEOUT,
+        state: str | None = None,
+        insecure: bool = False,
     ) -> None:
-        """``http_timeout``: the deadline, in seconds, of each request to a timestamp server and, unless
-        ``policy_options`` sets its own, of each remote policy download; KMS calls get it as their client
-        allows (``--http-timeout``, docs/security.md)."""
+        """``http_timeout``: the deadline, in seconds, of each request to a timestamp server, a registry and,
+        unless ``policy_options`` sets its own, of each remote policy download; KMS calls get it as their
+        client allows (``--http-timeout``, docs/security.md).
+
+        ``state``: where attestations in progress are kept (default: ``CRAFTER_STATE`` from ``environ``): a
+        directory, as ``state_dir``, or ``oci://REGISTRY/REPO`` for remote state shared by many machines
+        (docs/state.md), reached over plain HTTP when ``insecure``; ``state_dir`` then keeps this machine's
+        pointer to the current attestation and a cache."""
         self.environ: dict[str, str] = dict(os.environ if environ is None else environ)
         self.cwd = cwd or Path.cwd()
-        self.store = StateStore(state_dir or default_state_dir(self.environ, self.cwd))
+        self.store: StateBackend = self._open_state(
+            state or self.environ.get("CRAFTER_STATE") or None, state_dir, insecure, http_timeout
+        )
         self._registry = registry
         self._policies = policies  # an explicit hook wins; else one is made per contract
         self.policy_options = policy_options
         self.http_timeout = http_timeout
 
-    def _hook(self, contract: Contract, contract_path: str) -> PolicyHook:
-        """The policy hook for an attestation: a verifier when its contract attaches policies."""
+    def _open_state(
+        self, state: str | None, state_dir: Path | None, insecure: bool, timeout: float
+    ) -> StateBackend:
+        local = state_dir or default_state_dir(self.environ, self.cwd)
+        if state is None:
+            return StateStore(local)
+        from crafter.storage.remote_state import RemoteStateStore, is_remote
+
+        if not is_remote(state):
+            if state_dir is not None and Path(state) != state_dir:
+                raise UsageError("give --state or --state-dir, not both")
+            return StateStore(Path(state))
+        return RemoteStateStore(
+            state, local_dir=local, insecure=insecure, environ=self.environ, cwd=self.cwd, timeout=timeout
+        )
+
+    def _hook(self, contract: Contract, contract_path: str, sealed: Sealed | None = None) -> PolicyHook:
+        """The policy hook for an attestation: a verifier when its contract attaches policies; with
+        ``sealed``, one that evaluates only the policy sources init resolved."""
         if self._policies is not None:
             return self._policies
         if not contract.policies and not contract.policy_groups:
@@ -150,6 +176,10 @@ class Crafter:
         from crafter.policies.verifier import PolicyVerifier, VerifierOptions
 
         options = self.policy_options or VerifierOptions(http_timeout=self.http_timeout)
+        if sealed is not None:
+            return PolicyVerifier(
+                contract, cwd=sealed.cwd, contract_path=contract_path, options=options, sealed=sealed.sources
+            )
         return PolicyVerifier(contract, cwd=self.cwd, contract_path=contract_path, options=options)
 
     @property
@@ -221,13 +251,16 @@ class Crafter:
         )
         contract_path = str(contract.resolve()) if contract is not None else ""
         state = attrs.evolve(state, contract_path=contract_path)
-        state = self._init_policies(state, loaded, contract_path)
-        self.store.create(state)
+        state, sources = self._init_policies(state, loaded, contract_path)
+        self.store.create(state, sources=sources, cwd=self.cwd)
         self.store.set_current(attestation_id)
         return state
 
-    def _init_policies(self, state: CraftingState, contract: Contract, contract_path: str) -> CraftingState:
-        """Check every policy reference now, add the materials policy groups declare, run INIT policies."""
+    def _init_policies(
+        self, state: CraftingState, contract: Contract, contract_path: str
+    ) -> tuple[CraftingState, dict[str, bytes]]:
+        """Check every policy reference now, add the materials policy groups declare, run INIT policies.
+        Also returns the policy sources read (what remote state gives the other runners)."""
         hook = self._hook(contract, contract_path)
         try:
             check = getattr(hook, "check_references", None)
@@ -244,11 +277,14 @@ class Crafter:
             from crafter.statement import render, without_policy_fields
 
             evaluations = hook.verify_statement(state, without_policy_fields(render(state)), phase="INIT")
+            read_sources = getattr(getattr(hook, "loader", None), "sources", None)
+            sources: dict[str, bytes] = read_sources() if callable(read_sources) else {}
         finally:
             hook.close()
-        return attrs.evolve(
+        state = attrs.evolve(
             state, attestation=attrs.evolve(state.attestation, policy_evaluations=evaluations)
         )
+        return state, sources
 
     # -- add -------------------------------------------------------------------------------------------
     def add(
@@ -299,7 +335,7 @@ class Crafter:
         their base name unless ``name`` is given (only with a single value). ``cas`` gets file bytes first.
         """
         aid = self.store.resolve(attestation_id)
-        state = self.store.load(aid)
+        state = self.store.load_base(aid)
         contract = Contract.from_state(state.contract)
         expanded = expand_values(values)
         if not expanded:
@@ -348,7 +384,7 @@ class Crafter:
                 hint="add them in separate calls with --name",
             )
         crafted = upload_materials(cas, crafted, expanded, contract)  # before anything is recorded
-        hook = self._hook(contract, state.contract_path)
+        hook = self._hook(contract, state.contract_path, self.store.sealed(aid))
         try:
             evaluations = _evaluate_materials(hook, state, crafted, expanded)
         finally:
@@ -527,7 +563,7 @@ class Crafter:
         signer = load_signer(
             key, request.signing.password_provider(), environ=self.environ, timeout=self.http_timeout
         )
-        hook = self._hook(contract, state.contract_path)
+        hook = self._hook(contract, state.contract_path, self.store.sealed(aid))
         try:
             pushed = hook.verify_statement(state, without_policy_fields(render(state)), phase="PUSH")
         finally:
@@ -606,9 +642,15 @@ class Crafter:
         return outcome[-1]
 
     # -- reset -----------------------------------------------------------------------------------------
-    def reset(self, attestation_id: str | None = None) -> str:
-        """Discard an attestation in progress (a corrupted one too); returns its id."""
+    def reset(self, attestation_id: str | None = None, *, part: str | None = None) -> str:
+        """Discard an attestation in progress (a corrupted one too); returns its id. With ``part`` (remote
+        state only), discard only that part, the way to resolve a conflict; returns where it was."""
         aid = self.store.resolve(attestation_id)
+        if part is not None:
+            drop = getattr(self.store, "drop_part", None)
+            if drop is None:
+                raise UsageError("--part works with remote state (--state oci://...)")
+            return str(drop(aid, part))
         self.store.delete(aid)
         return aid
 

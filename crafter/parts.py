@@ -7,8 +7,8 @@ attestation of the release (``crafter init``), merges every part (``crafter merg
 A part (``schemas/part.schema.json``) holds a set of material records (each with the policy evaluations the
 recording job made, its annotations, its digest), the recorder's context (CI runner, job URL, environment
 variables the contract allows, git head), the id of the attestation that recorded it and the digest of the
-contract it was recorded against. The OCI-registry remote state planned (``--state oci://``) stores the same
-documents, one immutable part per ``add``.
+contract it was recorded against. Remote state on an OCI registry (``--state oci://``,
+:mod:`crafter.storage.remote_state`) stores the same documents, one immutable part per ``add``.
 
 Merge rules (docs/state.md, "Crafting across many machines"): the same material name with the same digest is
 one material (merging a part twice changes nothing); another digest is a :class:`MergeConflictError` naming the
@@ -41,6 +41,7 @@ __all__ = [
     "Recorder",
     "export_part",
     "merge_parts",
+    "parse_part",
     "read_part",
     "write_part",
 ]
@@ -242,34 +243,41 @@ def write_part(part: Part, path: Path) -> None:
 
 def read_part(path: Path) -> Part:
     """Read and check one part; every problem is a :class:`PartError` naming the file."""
-    from crafter.documents import MAX_DOCUMENT_BYTES, load_json
+    from crafter.documents import MAX_DOCUMENT_BYTES
     from crafter.files import open_regular
-    from crafter.schema_check import validate
 
     with open_regular(path, error=PartError) as fh:
         raw = fh.read_at_most(MAX_DOCUMENT_BYTES)
         if len(raw) > MAX_DOCUMENT_BYTES:
             raise PartError(f"{path}: not a part: larger than {MAX_DOCUMENT_BYTES} bytes")
-    doc = load_json(raw, str(path), PartError)
+    return parse_part(raw, str(path))
+
+
+def parse_part(raw: bytes, source: str) -> Part:
+    """Check and parse a part's bytes (``source`` names it in errors: a file, a registry tag)."""
+    from crafter.documents import load_json
+    from crafter.schema_check import validate
+
+    doc = load_json(raw, source, PartError)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise PartError(f'{path}: not a crafter part (no "format": "{FORMAT}")')
+        raise PartError(f'{source}: not a crafter part (no "format": "{FORMAT}")')
     if doc.get("version") != VERSION:
         raise PartError(
-            f"{path}: part version {doc.get('version')!r} is not supported (this crafter reads {VERSION})",
+            f"{source}: part version {doc.get('version')!r} is not supported (this crafter reads {VERSION})",
             hint="export it again with this crafter version",
         )
-    validate(doc, doc, str(path), "part.schema.json", PartError)
+    validate(doc, doc, source, "part.schema.json", PartError)
     try:
-        part = Part.from_dict(doc, source=str(path))
+        part = Part.from_dict(doc, source=source)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PartError(f"{path}: malformed part ({exc})") from exc
+        raise PartError(f"{source}: malformed part ({exc})") from exc
     from crafter.materials.registry import builtin_kinds, installed_plugin_kinds
 
     known = set(builtin_kinds()) | set(installed_plugin_kinds())
     for i, record in enumerate(part.records):
         if record.material.kind not in known:
             raise PartError(
-                f"{path}: materials[{i}].material.materialType: unknown material kind "
+                f"{source}: materials[{i}].material.materialType: unknown material kind "
                 f"{record.material.kind!r}",
                 hint="a part holds the kinds this crafter (and its plugins) records",
             )

@@ -29,7 +29,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -301,16 +301,31 @@ class _Read:
 
 
 @attrs.frozen
+class Sealed:
+    """The policy sources an attestation's ``init`` resolved (by location, as
+    :meth:`crafter.policies.loader.PolicyLoader.sources` keys them) and the directory relative references were
+    resolved from: with remote state, every runner evaluates these, without the contract's files."""
+
+    sources: Mapping[str, bytes]
+    cwd: Path
+
+
+@attrs.frozen
 class StateEntry:
-    """One attestation found in the state directory, or why it could not be read."""
+    """One attestation found in the state directory (or a remote state's repository), or why it could not be
+    read."""
 
     attestation_id: str
-    path: Path
+    path: Path | str  # the state file, or the registry tag of a remote state
     state: CraftingState | None
     error: str | None = None
 
 
 class StateStore:
+    """Attestations in progress in a local directory (the module docstring says how it is kept safe).
+
+    :class:`crafter.storage.remote_state.RemoteStateStore` has the same methods for a state in a registry."""
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._attestations = directory / "attestations"
@@ -389,7 +404,18 @@ class StateStore:
     def journal_of(self, attestation_id: str) -> Path:
         return self._attestations / f"{self.path_of(attestation_id).stem}.journal"
 
-    def create(self, state: CraftingState) -> Path:
+    def describe(self) -> str:
+        return str(self.directory)
+
+    def sealed(self, attestation_id: str) -> Sealed | None:
+        """Local attestations load their policies from their references at each command."""
+        return None
+
+    def create(
+        self, state: CraftingState, *, sources: Mapping[str, bytes] | None = None, cwd: Path | None = None
+    ) -> Path:
+        """Store a new attestation (``sources`` and ``cwd``, the policies init resolved, are for remote
+        state: a local attestation reads its policies where its contract names them)."""
         self._ensure_dir()
         path = self.path_of(state.attestation_id)
         with self._lock(state.attestation_id):
@@ -447,6 +473,10 @@ class StateStore:
 
     def load(self, attestation_id: str) -> CraftingState:
         return self._load(attestation_id, False)[0]
+
+    def load_base(self, attestation_id: str) -> CraftingState:
+        """What an ``add`` builds on: here, the whole state."""
+        return self.load(attestation_id)
 
     def update(self, attestation_id: str, change: Callable[[CraftingState], CraftingState]) -> CraftingState:
         """Apply ``change`` under the lock and persist its result atomically (a new snapshot, the journal
@@ -569,6 +599,33 @@ class StateStore:
         return sorted(
             out, key=lambda e: (e.state.attestation.initialized_at if e.state else "", e.attestation_id)
         )
+
+
+class StateBackend(Protocol):
+    """Where attestations in progress are kept: :class:`StateStore` (a directory) or
+    :class:`crafter.storage.remote_state.RemoteStateStore` (an OCI registry)."""
+
+    def describe(self) -> str: ...
+    def current_id(self) -> str | None: ...
+    def set_current(self, attestation_id: str | None) -> None: ...
+    def resolve(self, attestation_id: str | None) -> str: ...
+    def create(
+        self, state: CraftingState, *, sources: Mapping[str, bytes] | None = None, cwd: Path | None = None
+    ) -> Path | str: ...
+    def sealed(self, attestation_id: str) -> Sealed | None: ...
+    def load(self, attestation_id: str) -> CraftingState: ...
+    def load_base(self, attestation_id: str) -> CraftingState: ...
+    def append(
+        self,
+        attestation_id: str,
+        materials: Sequence[Material],
+        evaluations: Mapping[str, Sequence[Mapping[str, Any]]],
+    ) -> None: ...
+    def update(
+        self, attestation_id: str, change: Callable[[CraftingState], CraftingState]
+    ) -> CraftingState: ...
+    def delete(self, attestation_id: str) -> Path | str: ...
+    def entries(self) -> list[StateEntry]: ...
 
 
 def state_summary(state: CraftingState) -> dict[str, Any]:

@@ -33,13 +33,17 @@ class Settings:
     debug: bool
     http_timeout: float = DEFAULT_TIMEOUT
 
-    def crafter(self, policy: PolicyFlags | None = None) -> Crafter:
+    def crafter(
+        self, policy: PolicyFlags | None = None, *, state: str | None = None, insecure: bool = False
+    ) -> Crafter:
         from crafter.crafter import Crafter
 
         return Crafter(
             state_dir=Path(self.state_dir) if self.state_dir else None,
             policy_options=policy.options() if policy else None,
             http_timeout=self.http_timeout,
+            state=state,
+            insecure=insecure,
         )
 
 
@@ -162,7 +166,21 @@ def output_option(f: F) -> F:
 
 
 def attestation_id_option(f: F) -> F:
-    return click.option("--attestation-id", help="Act on this attestation instead of the current one.")(f)
+    return click.option(
+        "--attestation-id",
+        envvar="CRAFTER_ATTESTATION_ID",
+        help="Act on this attestation instead of the current one [env CRAFTER_ATTESTATION_ID].",
+    )(f)
+
+
+def state_option(f: F) -> F:
+    return click.option(
+        "--state",
+        envvar="CRAFTER_STATE",
+        metavar="DIR|oci://REGISTRY/REPO",
+        help="Keep the attestation in this directory, or in a registry shared by many runners "
+        "(docs/state.md) [env CRAFTER_STATE; default: --state-dir].",
+    )(f)
 
 
 def annotation_option(help_text: str) -> Callable[[F], F]:
@@ -183,6 +201,8 @@ def annotation_option(help_text: str) -> Callable[[F], F]:
     "--dry-run", is_flag=True, help="Do not enforce the contract's runner (recorded in the predicate)."
 )
 @policy_options(enforce=True, inputs=False)
+@state_option
+@insecure_option
 @output_option
 @click.pass_obj
 def init(
@@ -196,11 +216,17 @@ def init(
     organization: str,
     dry_run: bool,
     policy: PolicyFlags,
+    state: str | None,
+    insecure: bool,
     output: str,
 ) -> None:
-    """Start an attestation and make it the current one."""
-    c = settings.crafter(policy)
-    state = c.init(
+    """Start an attestation and make it the current one.
+
+    With --state oci://REGISTRY/REPO the attestation, its contract and its resolved policies are kept in the
+    registry: other runners add to it with --attestation-id (the id printed here) and need neither.
+    """
+    c = settings.crafter(policy, state=state, insecure=insecure)
+    started = c.init(
         contract=contract,
         workflow=workflow,
         project=project,
@@ -210,7 +236,7 @@ def init(
         organization=organization,
         dry_run=dry_run,
     )
-    render.status(c.status(state.attestation_id), output, headline="Attestation initialized")
+    render.status(c.status(started.attestation_id), output, headline="Attestation initialized")
 
 
 @click.command(epilog=exit_codes.epilog("add"))
@@ -232,6 +258,7 @@ def init(
 @insecure_option
 @policy_options(enforce=False)
 @attestation_id_option
+@state_option
 @output_option
 @click.pass_obj
 def add(
@@ -246,16 +273,21 @@ def add(
     insecure: bool,
     policy: PolicyFlags,
     attestation_id: str | None,
+    state: str | None,
     output: str,
 ) -> None:
-    """Record materials: files (globs too), image references or strings, as one change; evaluate their policies."""
+    """Record materials: files (globs too), image references or strings, as one change; evaluate their policies.
+
+    With remote state (--state oci://...) the materials go to the registry as one part; if the registry
+    cannot be written, nothing is recorded (exit code 20) and the add can be retried.
+    """
     from crafter.crafter import parse_key_values
     from crafter.errors import UsageError
 
     all_values = [*option_values, *values]
     if not all_values:
         raise UsageError("nothing to add", hint="crafter add --name NAME --value PATH_OR_VALUE")
-    c = settings.crafter(policy)
+    c = settings.crafter(policy, state=state, insecure=insecure)
     added = c.record(
         all_values,
         name=name,
@@ -278,11 +310,25 @@ def add(
     help=f"Every material and policy line in the table (else the first {render.MAX_ROWS} and a count).",
 )
 @attestation_id_option
+@state_option
+@insecure_option
 @output_option
 @click.pass_obj
-def status(settings: Settings, show_all: bool, full: bool, attestation_id: str | None, output: str) -> None:
-    """Show what the current attestation holds and what it still needs."""
-    c = settings.crafter()
+def status(
+    settings: Settings,
+    show_all: bool,
+    full: bool,
+    attestation_id: str | None,
+    state: str | None,
+    insecure: bool,
+    output: str,
+) -> None:
+    """Show what the current attestation holds and what it still needs.
+
+    With remote state, every runner's part is read: one material name recorded with different digests is a
+    conflict (exit code 14), reported with both runners' CI context.
+    """
+    c = settings.crafter(state=state, insecure=insecure)
     if show_all:
         render.entries(c.list(), c.store.current_id(), output)
     else:
@@ -334,6 +380,7 @@ def status(settings: Settings, show_all: bool, full: bool, attestation_id: str |
 @insecure_option
 @policy_options(enforce=True)
 @attestation_id_option
+@state_option
 @output_option
 @click.pass_obj
 def push(
@@ -350,6 +397,7 @@ def push(
     insecure: bool,
     policy: PolicyFlags,
     attestation_id: str | None,
+    state: str | None,
     output: str,
 ) -> None:
     """Evaluate attestation policies, sign the attestation into a Sigstore bundle and write it.
@@ -381,7 +429,7 @@ def push(
         attestation_id=attestation_id,
         bypass_policy_check=exception_bypass_policy_check,
     )
-    c = settings.crafter(policy)
+    c = settings.crafter(policy, state=state, insecure=insecure)
     try:
         result = c.push(request)
     except PolicyGateError as exc:
@@ -434,9 +482,22 @@ def pull(reference: str, output_file: Path | None, insecure: bool) -> None:
 
 
 @click.command(epilog=exit_codes.epilog("reset"))
+@click.option(
+    "--part",
+    metavar="TAG",
+    help="Remote state: discard only this part (the tag a conflict names), not the attestation.",
+)
 @attestation_id_option
+@state_option
+@insecure_option
 @click.pass_obj
-def reset(settings: Settings, attestation_id: str | None) -> None:
-    """Discard an attestation in progress."""
-    aid = settings.crafter().reset(attestation_id)
+def reset(
+    settings: Settings, part: str | None, attestation_id: str | None, state: str | None, insecure: bool
+) -> None:
+    """Discard an attestation in progress (with remote state: every runner's part too)."""
+    c = settings.crafter(state=state, insecure=insecure)
+    if part is not None:
+        click.echo(f"Part {c.reset(attestation_id, part=part)} discarded")
+        return
+    aid = c.reset(attestation_id)
     click.echo(f"Attestation {aid} discarded")

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from crafter.cli import exit_codes
-from crafter.cli.attestation import Settings, attestation_id_option, output_option
+from crafter.cli.attestation import (
+    Settings,
+    attestation_id_option,
+    insecure_option,
+    output_option,
+    state_option,
+)
 
 
 @click.command(epilog=exit_codes.epilog("export"))
@@ -21,13 +27,17 @@ from crafter.cli.attestation import Settings, attestation_id_option, output_opti
     help="Write the part here (JSON, schemas/part.schema.json).",
 )
 @attestation_id_option
+@state_option
+@insecure_option
 @click.pass_obj
-def export(settings: Settings, output_file: Path, attestation_id: str | None) -> None:
+def export(
+    settings: Settings, output_file: Path, attestation_id: str | None, state: str | None, insecure: bool
+) -> None:
     """Write the attestation's materials, their policy evaluations and this job's CI context as a part.
 
     Another machine merges it into its attestation with 'crafter merge'. The attestation stays in progress.
     """
-    part = settings.crafter().export_part(output_file, attestation_id)
+    part = settings.crafter(state=state, insecure=insecure).export_part(output_file, attestation_id)
     click.echo(
         f"Exported {len(part.records)} materials of attestation {part.attestation_id} to {output_file}"
     )

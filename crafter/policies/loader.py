@@ -7,6 +7,9 @@ reference may end with ``@sha256:HEX``: the digest of the bytes loaded must matc
 forms (``chainloop://``, ``provider:name``) are refused with the alternatives.
 
 The digest of the bytes actually loaded is recorded in ``Policy.reference`` / ``PolicyGroup.reference``.
+Every document and script a loader reads is kept (:meth:`PolicyLoader.sources`); a loader given such sources
+(``sealed``) reads nothing else but built-in policies: remote state hands the policies resolved at ``init`` to
+runners that have neither the contract's files nor network access to its policy URLs.
 Remote documents and scripts are fetched with :mod:`crafter.http` under a deadline (``--http-timeout``) and a
 size cap (:data:`MAX_DOCUMENT_BYTES`), and kept in a cache keyed by their digest, so that a pinned reference
 already in the cache needs no network.
@@ -91,7 +94,10 @@ class PolicyLoader:
         max_bytes: int = MAX_DOCUMENT_BYTES,
         engines: Collection[str] = ("rego", "wasm"),
         ca_file: str | None = None,
+        sealed: Mapping[str, bytes] | None = None,
     ) -> None:
+        """``sealed``: the sources another loader read (:meth:`sources`, keyed by location); every reference
+        then resolves to one of them, or to a built-in policy, or is an error: no file, no network."""
         self.cwd = cwd
         self.builtin_dir = builtin_dir
         self.cache_dir = cache_dir
@@ -104,6 +110,22 @@ class PolicyLoader:
         self._loaded: dict[tuple[str, str, str], Policy | PolicyGroup] = {}
         self._fetched: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._sealed = dict(sealed) if sealed is not None else None
+        self._read_sources: dict[str, bytes] = {}
+
+    def sources(self) -> dict[str, bytes]:
+        """Every document and script read so far, by location (a file's absolute path, a URL, or
+        ``builtin:`` and the path below the built-in policies): what a sealed loader needs to load them."""
+        with self._lock:
+            return dict(self._read_sources)
+
+    def _key(self, target: str) -> str:
+        if self.builtin_dir in Path(target).parents:
+            return "builtin:" + Path(target).relative_to(self.builtin_dir).as_posix()
+        return target
+
+    def _sealed_has(self, target: str) -> bool:
+        return self._sealed is not None and self._key(target) in self._sealed
 
     # -- public API ------------------------------------------------------------------------------------------
     def load_policy(self, ref: str, *, base: str | None = None) -> Policy:
@@ -156,7 +178,20 @@ class PolicyLoader:
 
     def _read(self, loc: _Location, ref: str) -> bytes:
         """The raw bytes at ``loc``, checked against its pin."""
-        data = self._fetch(loc.target, loc.pin, ref) if loc.remote else _read_file(Path(loc.target), ref)
+        key = self._key(loc.target)
+        if self._sealed is not None and key in self._sealed:
+            data = self._sealed[key]
+        elif self._sealed is not None and not key.startswith("builtin:"):
+            raise PolicyError(
+                f"{ref}: not among the policies resolved when the attestation was initialised ({loc.target})",
+                hint="policies are resolved once, at 'crafter init'; start a new attestation to change them",
+            )
+        elif loc.remote:
+            data = self._fetch(loc.target, loc.pin, ref)
+        else:
+            data = _read_file(Path(loc.target), ref)
+        with self._lock:
+            self._read_sources[key] = data
         got = hashlib.sha256(data).hexdigest()
         if loc.pin and got != loc.pin:
             raise PolicyError(f"{ref}: digest mismatch: got sha256:{got}, want sha256:{loc.pin}")
@@ -222,6 +257,10 @@ class PolicyLoader:
             if base.also_cwd or base.directory is None:
                 candidates.append(self.cwd / path)
         absolute = [Path(os.path.abspath(c)) for c in dict.fromkeys(candidates)]
+        if self._sealed is not None:  # the file chosen at init, whatever this machine has
+            sealed = next((c for c in absolute if self._sealed_has(str(c))), None)
+            if sealed is not None:
+                return _Location(str(sealed), "file://" + sealed.as_posix(), pin)
         found = next((c for c in absolute if c.is_file()), None)
         if found is None:
             where = ", ".join(str(c) for c in absolute)
@@ -237,7 +276,7 @@ class PolicyLoader:
     def _builtin(self, name: str, pin: str, ref: str, what: str) -> _Location:
         layout = "groups/{}.yaml" if what == "group" else "{}/policy.yaml"
         path = self.builtin_dir / layout.format(name)
-        if not _BUILTIN_NAME.match(name) or not path.is_file():
+        if not _BUILTIN_NAME.match(name) or not (path.is_file() or self._sealed_has(str(path))):
             shipped = self._builtin_names(what)
             plural = "groups" if what == "group" else "policies"
             hint = f"built-in {plural}: " + (", ".join(shipped) or "none")

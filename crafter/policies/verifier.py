@@ -62,7 +62,11 @@ def default_engines(options: VerifierOptions) -> EngineRegistry:
     return EngineRegistry.with_entry_points({"rego": rego, "wasm": wasm})
 
 
-def default_loader(cwd: Path, options: VerifierOptions, engines: EngineRegistry) -> Any:
+def default_loader(
+    cwd: Path, options: VerifierOptions, engines: EngineRegistry, sealed: Mapping[str, bytes] | None = None
+) -> Any:
+    """``sealed``: load only these sources (another loader's :meth:`~crafter.policies.loader.PolicyLoader.sources`)
+    and built-in policies."""
     from crafter.policies.loader import PolicyLoader
     from crafter.resources import policies_dir
 
@@ -72,6 +76,7 @@ def default_loader(cwd: Path, options: VerifierOptions, engines: EngineRegistry)
         cache_dir=options.cache_dir,
         engines=engines.names(),
         timeout=options.http_timeout,
+        sealed=sealed,
     )
 
 
@@ -87,11 +92,14 @@ class PolicyVerifier:
         options: VerifierOptions | None = None,
         engines: EngineRegistry | None = None,
         loader: Any = None,
+        sealed: Mapping[str, bytes] | None = None,
     ) -> None:
+        """``sealed``: the policy sources resolved when the attestation was initialised (remote state); only
+        those (and built-in policies) are loaded."""
         self.contract = contract
         self.options = options or VerifierOptions()
         self.engines = engines or default_engines(self.options)
-        self.loader = loader or default_loader(cwd, self.options, self.engines)
+        self.loader = loader or default_loader(cwd, self.options, self.engines, sealed)
         self.base = contract_path or None  # relative references resolve against the contract file
         self._cache: dict[str, EngineResult] = {}
         self._cache_lock = threading.Lock()

@@ -40,6 +40,8 @@ ANSWER_MAX_BYTES = 1 << 20  # answers to uploads and to /v2/ (error bodies: craf
 BLOB_MAX_BYTES = 256 << 20  # a blob read into memory (a bundle: as for a bundle file)
 CONTENT_BLOB_MAX_BYTES = 8 << 30  # material bytes, streamed to a file, never held in memory
 MAX_REFERRER_PAGES = 100  # a registry that keeps sending rel="next" must not loop forever
+MAX_TAG_PAGES = 1000  # of TAG_PAGE tags each: a million tags, then the listing is refused
+TAG_PAGE = 1000
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -338,6 +340,38 @@ class RegistryClient:
         else:
             raise StoreError(f"registry {self.registry}: more than {MAX_REFERRER_PAGES} pages of referrers")
         return [d for d in found if not artifact_type or d.get("artifactType") == artifact_type]
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of ``repository``, following the pages (``Link: <...>; rel="next"``); [] when the
+        repository does not exist yet."""
+        path = f"/v2/{repository}/tags/list"
+        url = f"{path}?n={TAG_PAGE}"
+        found: list[str] = []
+        for page in range(MAX_TAG_PAGES):
+            status, headers, body = self.request("GET", url, what="tag list", max_bytes=MANIFEST_MAX_BYTES)
+            if page == 0 and status == 404:
+                return []
+            self._check(status, f"listing the tags of {repository}", body)
+            tags = parse_json(body, "tag list").get("tags") or []
+            if not isinstance(tags, list):
+                raise StoreError(f"registry {self.registry}: the tag list of {repository} is not a list")
+            found.extend(t for t in tags if isinstance(t, str))
+            link = _NEXT_LINK.search(headers.get("link", ""))
+            if not link:
+                return found
+            url = urllib.parse.urljoin(self.base + path, link.group(1))
+        raise StoreError(f"registry {self.registry}: more than {MAX_TAG_PAGES} pages of tags in {repository}")
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest (and so the tags that name it); False when the registry does not allow deleting
+        (405, or an UNSUPPORTED error), True when it is gone (or was already)."""
+        status, _, body = self.request("DELETE", f"/v2/{repository}/manifests/{digest}")
+        if status in (200, 202, 404):
+            return True
+        if status == 405 or (status == 400 and b"UNSUPPORTED" in body):
+            return False
+        self._check(status, f"deleting manifest {digest}", body, ok=(202,))
+        return True
 
     def _check(self, status: int, what: str, body: bytes, ok: tuple[int, ...] = (200,)) -> None:
         if status not in ok:
