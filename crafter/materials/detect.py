@@ -101,11 +101,20 @@ def detect_kind(value: str, registry: MaterialRegistry, options: CraftOptions) -
         _warn_if_misread(crafted, value, failures, options)
         return crafted
     if os.path.isdir(value):
+        layout = next((exc for name, exc in failures if name == "CONTAINER_IMAGE"), None)
+        if layout is not None and _is_image_layout(value):
+            raise layout  # e.g. a layout of several images: it says which digests to pick from, and how
         raise MaterialError(
             f"{value}: is a directory, and not an OCI image layout",
             hint=f"add its files: crafter add '{value.rstrip('/')}/*'",
         )
     raise MaterialError(f"failed to auto-discover material kind for {value}", hint=_hint(failures))
+
+
+def _is_image_layout(value: str) -> bool:
+    from crafter.materials.image import split_layout
+
+    return split_layout(value) is not None
 
 
 def _hint(failures: list[tuple[str, MaterialError]]) -> str:

@@ -318,11 +318,15 @@ class SPDXKind(MaterialKind):
     kind = "SBOM_SPDX_JSON"
 
     def sniff(self, sample: Sample) -> bool:
-        return json_prefix_has(sample, ('"spdxVersion"', '"SPDXID"', '"SPDXRef-'))
+        return json_prefix_has(sample, ('"spdxVersion"', '"SPDXID"', '"SPDXRef-', "spdx.org/rdf/3."))
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
         fb, parsed = load_json(value, _SPDX)
         doc = json_object(parsed, value, _SPDX)
+        from crafter.materials.spdx3 import craft_spdx3, spdx3_version
+
+        if (spdx3 := spdx3_version(doc)) is not None:  # SPDX 3.0 JSON-LD: crafter.materials.spdx3
+            return craft_spdx3(self.kind, fb, doc, spdx3, options)
         if not str_field(doc, "spdxVersion").startswith("SPDX-"):
             raise invalid(value, _SPDX, 'spdxVersion is missing or does not start with "SPDX-"')
         check_schema(doc, "spdx-2.x.schema.json", value, _SPDX)
