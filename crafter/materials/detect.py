@@ -50,9 +50,10 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 def looks_like_missing_file(value: str) -> bool:
     """Rule 6: ``value`` names no existing path, yet looks like a file (a path separator, or a last suffix
-    of letters), and is neither a URL nor an image reference (a tag, a digest, or a registry host first)."""
-    if os.path.lexists(value) or _URL.match(value):
-        return False
+    of letters), and is neither a URL, an image of an OCI layout (``DIR@sha256:...``) nor an image reference
+    (a tag, a digest, or a registry host first)."""
+    if os.path.lexists(value) or _URL.match(value) or _is_image_layout(value):
+        return False  # an OCI layout's image, DIR@sha256:..., is no file either
     if not ("/" in value or os.sep in value or _FILE_SUFFIX.search(value)):
         return False
     return not _image_like(value)
