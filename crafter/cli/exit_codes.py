@@ -31,7 +31,7 @@ MEANINGS: Mapping[int, str] = {
     ExitCode.BAD_SIGNATURE: "not genuine: bad signature, malformed or untrusted bundle",
     ExitCode.DIGEST_MISMATCH: "digest: a --material file or --cas content does not match the recorded digest",
     ExitCode.REPLAY_DIFFERENCE: "replay: a policy evaluated again gives another result",
-    ExitCode.MERGE_CONFLICT: "conflict: a material recorded with different digests (nothing merged)",
+    ExitCode.MERGE_CONFLICT: "conflict: a material recorded with different digests (nothing merged or signed)",
     ExitCode.STORE: "store: a registry cannot be reached, refuses, or lacks the bundle",
     INTERRUPTED: "interrupted",
 }
@@ -51,11 +51,12 @@ _VERIFY = (
 
 #: The codes each command returns beyond :data:`EVERY_COMMAND`.
 COMMANDS: Mapping[str, tuple[int, ...]] = {
-    "init": (ExitCode.STATE, ExitCode.CONTRACT, ExitCode.RUNNER, ExitCode.POLICY),
+    "init": (ExitCode.STATE, ExitCode.CONTRACT, ExitCode.RUNNER, ExitCode.POLICY, ExitCode.STORE),
     "add": (ExitCode.STATE, ExitCode.MATERIAL, ExitCode.POLICY, ExitCode.STORE),
-    "status": (ExitCode.STATE,),
+    "status": (ExitCode.STATE, ExitCode.MERGE_CONFLICT, ExitCode.STORE),
     "push": (
         ExitCode.STATE,
+        ExitCode.MERGE_CONFLICT,
         ExitCode.POLICY_GATE,
         ExitCode.INCOMPLETE,
         ExitCode.SIGNING,
@@ -63,8 +64,8 @@ COMMANDS: Mapping[str, tuple[int, ...]] = {
         ExitCode.STORE,
     ),
     "pull": (ExitCode.STORE,),
-    "reset": (ExitCode.STATE,),
-    "export": (ExitCode.STATE,),
+    "reset": (ExitCode.STATE, ExitCode.STORE),
+    "export": (ExitCode.STATE, ExitCode.MERGE_CONFLICT, ExitCode.STORE),
     "merge": (ExitCode.STATE, ExitCode.CONTRACT, ExitCode.MERGE_CONFLICT),
     "keys generate": (ExitCode.SIGNING,),
     "keys public-key": (ExitCode.SIGNING,),

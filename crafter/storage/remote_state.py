@@ -114,6 +114,7 @@ class RemoteStateStore:
         self._pointer = local_dir / "remote" / f"{key}.current"
         self._cache = local_dir / "remote" / "blobs"
         self._inits: dict[str, _Init] = {}
+        self._empty: str | None = None
 
     @property
     def repository(self) -> str:
@@ -201,12 +202,15 @@ class RemoteStateStore:
     ) -> str:
         """Upload ``layers`` (media type, bytes, annotations) and tag a manifest of them; its digest."""
         repo = self.repository
-        config = self.client.put_blob(repo, EMPTY_JSON)
+        if self._empty is None:  # once per process: every artifact shares the empty config
+            self._empty = self.client.put_blob(repo, EMPTY_JSON)
+        config = self._empty
         descriptors = []
         for media, data, notes in layers:
             descriptor: dict[str, Any] = {
                 "mediaType": media,
-                "digest": self.client.put_blob(repo, data),
+                # A part holds its recorder's timestamp: new bytes, no need to ask whether the registry has it.
+                "digest": self.client.put_blob(repo, data, check=media != PART_TYPE),
                 "size": len(data),
             }
             if notes:
@@ -293,15 +297,24 @@ class RemoteStateStore:
 
         from crafter import runners
         from crafter.contract import Contract
+        from crafter.errors import RunnerError
         from crafter.runners.git import read_head
 
         runner = runners.discover_runner(self.environ)
         allow = Contract.from_state(state.contract).env_allow_list
-        context = runners.resolve_context(runner, self.environ, allow)
+        # The attestation's runner context is init's, checked there; a part only says where it came from, so a
+        # runner missing some variables still records (what it has), rather than failing its add.
+        try:
+            context = runners.resolve_context(runner, self.environ, allow)
+        except RunnerError:
+            try:
+                context = runners.resolve_context(runner, self.environ, skip_runner_vars=True)
+            except RunnerError:
+                context = runners.resolve_context(runners.discover_runner({}), {})
         head = read_head(str(self.cwd), self.environ)
         return Recorder(
-            runner_type=context.type.value,
-            job_url=context.job_url,
+            runner_type=runner.type.value,
+            job_url=context.job_url or runner.job_url(self.environ),
             environment=context.environment if context.type.value != "RUNNER_TYPE_UNSPECIFIED" else "",
             env_vars=dict(context.env),
             head=head.to_dict() if head is not None else None,

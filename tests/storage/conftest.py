@@ -69,14 +69,14 @@ def _bcrypt_line(user: str, password: str) -> str:
     return f"{user}:{hashed}\n"
 
 
-def _start(root: Path, auth: str = "") -> Iterator[Registry]:
+def _start(root: Path, auth: str = "", *, delete: bool = True) -> Iterator[Registry]:
     binary = _need_binary()
     port = _free_port()
     (root / "data").mkdir(parents=True)
     (root / "config.yml").write_text(
         "version: 0.1\n"
         "log:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: {str(delete).lower()}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n" + auth
     )
     log = (root / "registry.log").open("wb")
