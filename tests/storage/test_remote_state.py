@@ -183,7 +183,9 @@ def test_the_runner_that_initialised_needs_no_id(runners: Runners, release: str)
 
 
 def test_push_signs_one_statement_and_deletes_the_artifacts(runners: Runners, release: str) -> None:
-    runners.crafter("b").record([str(artifact(runners, "b", "app.bin"))], name="binary", attestation_id=release)
+    runners.crafter("b").record(
+        [str(artifact(runners, "b", "app.bin"))], name="binary", attestation_id=release
+    )
     sbom = ROOT / "examples" / "demo" / "sbom.cdx.json"
     runners.crafter("c").record([str(sbom)], name="sbom", attestation_id=release)
     _, bundle = sign(runners, "d", release)
@@ -229,7 +231,9 @@ def test_sixteen_runners_at_once_lose_nothing(runners: Runners, release: str) ->
     assert len([t for t in tags(runners) if t.startswith(f"part-{release}-")]) == 320
     sbom = ROOT / "examples" / "demo" / "sbom.cdx.json"
     runners.crafter("d").record([str(sbom)], name="sbom", attestation_id=release)
-    runners.crafter("d").record([str(artifact(runners, "d", "app.bin"))], name="binary", attestation_id=release)
+    runners.crafter("d").record(
+        [str(artifact(runners, "d", "app.bin"))], name="binary", attestation_id=release
+    )
     _, bundle = sign(runners, "d", release)
     result = verify(VerifyRequest(bundle=str(bundle), key=runners.dir("d") / "k.pub"))
     assert len(result.statement["predicate"]["materials"]) == 322
