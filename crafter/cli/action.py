@@ -57,7 +57,10 @@ _COMMANDS = frozenset(
     }
 )
 #: Commands whose JSON output the action reads (``-o json`` is added unless ``args`` picks a format).
-_JSON_COMMANDS = frozenset({"add", "push"})
+_JSON_COMMANDS = frozenset({"init", "add", "push"})
+#: Inputs the action hands to crafter as its environment variables (set only when the input is not empty, so a
+#: job-level ``env:`` still applies when the input is left out).
+_ENV_INPUTS = {"INPUT_STATE": "CRAFTER_STATE", "INPUT_ATTESTATION_ID": "CRAFTER_ATTESTATION_ID"}
 #: Below GitHub's limit of 1 MB for one step output, leaving room for the other outputs.
 MAX_OUTPUT_BYTES = 900_000
 #: Where the action remembers, across the steps of a job, which file each material came from.
@@ -151,6 +154,8 @@ def human_lines(run: CrafterRun) -> list[str]:
     """A short human rendering of ``add`` and ``push`` JSON, for the log (the JSON is in ``stdout``)."""
     from crafter.cli.render import policy_lines
 
+    if run.command == "init" and isinstance(run.data, dict):
+        return [f"Attestation initialized: {run.data.get('attestationID')}"]
     if run.command == "add" and isinstance(run.data, list):
         lines = []
         for m in run.data:
@@ -448,6 +453,8 @@ def run_command(gh: GitHub, env: Mapping[str, str], argv: list[str], *, show_sum
     outputs = {"exit-code": str(run.code), **stdout_outputs(run.stdout, command, gh)}
     if command == "init" and run.code == 0:
         remember_material_files(gh, {}, reset=True)
+        if isinstance(run.data, dict):  # the id other jobs add to, with remote state
+            outputs["attestation-id"] = str(run.data.get("attestationID", ""))
     elif command == "add" and run.code == 0 and isinstance(run.data, list):
         remember_material_files(gh, material_files(run.data, added_values(argv), gh))
     elif command == "push":
@@ -459,8 +466,18 @@ def run_command(gh: GitHub, env: Mapping[str, str], argv: list[str], *, show_sum
     return run.code
 
 
+def with_env_inputs(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the ``state`` and ``attestation-id`` inputs as CRAFTER_STATE and CRAFTER_ATTESTATION_ID."""
+    out = dict(env)
+    for name, variable in _ENV_INPUTS.items():
+        value = env.get(name, "").strip()
+        if value:
+            out[variable] = value
+    return out
+
+
 def main(environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
+    env = with_env_inputs(os.environ if environ is None else environ)
     gh = GitHub.from_env(env)
     command = env.get("INPUT_COMMAND", "").strip()
     try:

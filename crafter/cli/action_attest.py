@@ -103,6 +103,11 @@ def attest(gh: GitHub, env: Mapping[str, str], *, show_summary: bool) -> int:
         raise ActionInputError(
             "attest signs with 'key' (a key reference such as env://RELEASE_KEY) or 'keyless: true', one of them"
         )
+    if env.get("INPUT_STATE", "").strip() or env.get("INPUT_ATTESTATION_ID", "").strip():
+        raise ActionInputError(
+            "attest keeps an attestation of its own: 'state' and 'attestation-id' are for one command per step "
+            "(command: init, add, push)"
+        )
     push_args = split_args(env.get("INPUT_ARGS", ""))
     if has_output_option(push_args):
         raise ActionInputError("input 'args': the attest mode reads push's JSON output; drop -o/--output")
@@ -130,9 +135,12 @@ def attest(gh: GitHub, env: Mapping[str, str], *, show_summary: bool) -> int:
         push += ["--bundle", str(gh.temp_dir("bundles"))]
     steps.append([*push, *push_args])
 
+    # One step, one attestation of its own: a job-level CRAFTER_STATE or CRAFTER_ATTESTATION_ID (for the
+    # job's other steps) must not send this one's init, adds and push elsewhere.
+    own = {k: v for k, v in env.items() if k not in ("CRAFTER_STATE", "CRAFTER_ATTESTATION_ID")}
     run: CrafterRun | None = None
     for argv in steps:
-        run = run_crafter([*base, *argv, "-o", "json"], env, json_output=True)
+        run = run_crafter([*base, *argv, "-o", "json"], own, json_output=True)
         if run.data is not None:
             print(
                 "\n".join(human_lines(run))

@@ -215,11 +215,13 @@ def test_a_push_with_its_own_output_format_sets_no_push_outputs(
 def test_a_large_output_goes_to_the_file_only(
     job: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert step(job, tmp_path, "init", f"--contract {DEMO / 'contract.yaml'} --project hello")[0] == 0
+    capsys.readouterr()
     monkeypatch.setattr("crafter.cli.action.MAX_OUTPUT_BYTES", 10)
-    code, outputs = step(job, tmp_path, "init", f"--contract {DEMO / 'contract.yaml'} --project hello")
+    code, outputs = step(job, tmp_path, "status", "")
     assert code == 0 and outputs["stdout"] == ""
     whole = Path(outputs["stdout-file"]).read_text()
     assert Path(outputs["stdout-file"]).parent == tmp_path / "runner-temp"
     out, err = capsys.readouterr()
     assert "Missing required materials" in whole and whole == out
-    assert "::warning title=crafter action::the output of crafter init is over 10 bytes" in err
+    assert "::warning title=crafter action::the output of crafter status is over 10 bytes" in err
