@@ -6,7 +6,7 @@ command runs once, its ``args`` split with :func:`shlex.split` and passed to cra
 shell, so an input holding ``$(...)`` or a quote stays an argument (workflow inputs often carry untrusted text
 such as branch names).
 
-``add`` and ``push`` run with ``-o json`` unless ``args`` chose an output format: the action reads their JSON
+``init``, ``add`` and ``push`` run with ``-o json`` unless ``args`` chose an output format: the action reads their JSON
 (outputs, annotations, the job summary) and prints a short human version to the log. The command's standard
 output is also returned as the ``stdout`` output (under GitHub's size limit) and in ``stdout-file``;
 ``exit-code`` is set whatever happens. See docs/github-action.md.
