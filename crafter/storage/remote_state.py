@@ -301,7 +301,10 @@ class RemoteStateStore:
         from crafter.runners.git import read_head
 
         runner = runners.discover_runner(self.environ)
-        allow = Contract.from_state(state.contract).env_allow_list
+        contract = Contract.from_state(state.contract)
+        # The contract's runner binds every job that records into the attestation, not only the first.
+        runners.enforce_runner(runners.RunnerType(contract.runner), runner, state.dry_run)
+        allow = contract.env_allow_list
         # The attestation's runner context is init's, checked there; a part only says where it came from, so a
         # runner missing some variables still records (what it has), rather than failing its add.
         try:

@@ -336,3 +336,47 @@ def test_without_deletes_push_leaves_the_parts_but_closes_the_attestation(
     with pytest.raises(StateError, match="already pushed or reset"):
         runners.crafter("b").record(["two"], name="late", attestation_id=aid)
     assert runners.crafter("b").list() == []
+
+
+def test_the_contracts_runner_binds_every_job(runners: Runners, tmp_path: Path) -> None:
+    from crafter.errors import RunnerError
+
+    contract = tmp_path / "ci-contract.yaml"
+    contract.write_text("schemaVersion: v1\nrunner:\n  type: GITHUB_ACTION\n")
+    ci = {
+        **github("5"),
+        "GITHUB_ACTOR": "bot",
+        "GITHUB_REF": "refs/tags/v1",
+        "GITHUB_REPOSITORY_OWNER": "acme",
+        "GITHUB_SHA": "0" * 40,
+        "RUNNER_NAME": "hosted",
+        "RUNNER_OS": "Linux",
+    }
+    aid = runners.crafter("a", ci).init(contract=contract, project="shop").attestation_id
+    runners.crafter("b", ci).record(["from ci"], name="note", attestation_id=aid)
+    with pytest.raises(RunnerError, match="requires runner GITHUB_ACTION"):
+        runners.crafter("laptop").record(["from a laptop"], name="other", attestation_id=aid)
+    assert list(runners.crafter("c").store.load(aid).attestation.materials) == ["note"]
+
+
+def test_status_all_and_export_read_the_registry(
+    runners: Runners, release: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runners.crafter("b", github("3")).record(["good news"], name="note", attestation_id=release)
+    home = runners.dir("c")
+    monkeypatch.chdir(home / "work")
+    for k, v in _environ(home).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("CRAFTER_STATE_DIR", str(home / "state"))
+    monkeypatch.setenv("CRAFTER_STATE", runners.state)
+    code, out, err = run_cli(capsys, "status", "--all", "--insecure", "-o", "json")
+    assert code == 0, err
+    (entry,) = json.loads(out)
+    assert (entry["attestationID"], entry["materials"]) == (release, 1)
+    code, out, err = run_cli(
+        capsys, "export", "--insecure", "--attestation-id", release, "-o", str(home / "part.json")
+    )
+    assert code == 0, err
+    part = json.loads((home / "part.json").read_text())
+    assert [r["material"]["id"] for r in part["materials"]] == ["note"]
+    assert part["attestationID"] == release
