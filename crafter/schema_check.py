@@ -13,7 +13,8 @@ crafter's own names, :func:`crafter_names`).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -285,3 +286,158 @@ def _validator(schema_name: str) -> Any:
     return jsonschema.Draft202012Validator(
         load_schema(schema_name), registry=Registry().with_resources(resources)
     )
+
+
+class SchemaUnusable(Exception):
+    """A schema that cannot be compiled (a reference to a schema that is not registered): a fault of the
+    installed schemas, which the caller reports in its own error type."""
+
+
+class CompiledSchema:
+    """A JSON Schema that large documents (materials) are validated against, compiled once per process, on
+    first use (never at start-up).
+
+    jsonschema-rs decides whether a document is valid: a 100 MB SBOM in a fraction of a second, where
+    python-jsonschema takes minutes. Only for an invalid document is python-jsonschema built and run, because
+    crafter's messages are written from its errors (its ranking, paths and keywords:
+    :func:`crafter.redaction.schema_problem`). When the two disagree (a value jsonschema-rs cannot take, such
+    as a lone surrogate), python-jsonschema's verdict stands.
+
+    ``fast_schema``: the schema jsonschema-rs compiles, when the errors ``tolerated`` drops must not count
+    there either (it accepts exactly the documents whose only errors are tolerated). ``formats``: check
+    ``format`` with :data:`crafter.schema_formats.FORMATS` (both validators alike); otherwise it is only an
+    annotation. ``python_class``: returns python-jsonschema's validator class (default: the schema's draft),
+    called only when one is needed.
+    """
+
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        *,
+        resources: Mapping[str, Any] | None = None,
+        formats: bool = False,
+        python_class: Callable[[], Any] | None = None,
+        tolerated: Callable[[Any], bool] | None = None,
+        fast_schema: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.schema = schema
+        self._resources = dict(resources or {})
+        self._formats = formats
+        self._python_class = python_class
+        self._tolerated = tolerated
+        self._fast_schema = schema if fast_schema is None else fast_schema
+        self._lock = threading.Lock()
+        self._fast: Any = None
+        self._python: Any = None
+
+    def errors(self, doc: Any) -> list[Any]:
+        """python-jsonschema's errors for ``doc`` (those not tolerated); empty when it is valid. May raise
+        RecursionError (a document nested too deeply for python-jsonschema) and :class:`SchemaUnusable`."""
+        fast = self._fast_validator()
+        try:
+            if fast.is_valid(doc):
+                return []
+        except (ValueError, OverflowError):  # a value jsonschema-rs cannot convert: python-jsonschema decides
+            pass
+        errors = self._python_validator().iter_errors(doc)
+        if self._tolerated is None:
+            return list(errors)
+        return [e for e in errors if not self._tolerated(e)]
+
+    def _used_formats(self) -> dict[str, Any]:
+        from crafter.schema_formats import FORMATS
+
+        used = _keyword_values([self._fast_schema, *self._resources.values()], "format")
+        # A format without a rule is not checked, as python-jsonschema leaves a format it has no checker for:
+        # jsonschema-rs must not apply a rule of its own.
+        return {name: FORMATS.get(name, _any_string) for name in used}
+
+    def _fast_validator(self) -> Any:
+        with self._lock:
+            if self._fast is None:
+                import jsonschema_rs
+
+                try:
+                    registry = jsonschema_rs.Registry(
+                        [(uri, _python_patterns(contents)) for uri, contents in self._resources.items()]
+                    )
+                    self._fast = jsonschema_rs.validator_for(
+                        _python_patterns(self._fast_schema),
+                        registry=registry,
+                        validate_formats=self._formats,
+                        formats=self._used_formats() if self._formats else None,
+                        offline=True,  # every schema it refers to is in the registry: never fetch one
+                    )
+                except Exception as exc:  # its errors for a schema it cannot compile have no common base
+                    raise SchemaUnusable(str(exc).split("\n", 1)[0]) from exc
+            return self._fast
+
+    def _python_validator(self) -> Any:
+        with self._lock:
+            if self._python is None:
+                import jsonschema
+                from referencing import Registry, Resource
+
+                cls = (
+                    self._python_class()
+                    if self._python_class
+                    else jsonschema.validators.validator_for(self.schema)
+                )
+                registry: Registry[Any] = Registry().with_resources(
+                    (uri, Resource.from_contents(contents)) for uri, contents in self._resources.items()
+                )
+                checker = None
+                if self._formats:
+                    checker = jsonschema.FormatChecker(formats=())
+                    for name, check in self._used_formats().items():
+                        checker.checks(name)(_strings_only(check))
+                self._python = cls(self.schema, registry=registry, format_checker=checker)
+            return self._python
+
+
+def _any_string(value: str) -> bool:
+    return True
+
+
+def _strings_only(check: Callable[[str], bool]) -> Callable[[Any], bool]:
+    """A format rule as python-jsonschema calls it: with any JSON value, a non-string one having every format."""
+    return lambda value: not isinstance(value, str) or check(value)
+
+
+# Keywords whose values are data, not schemas: not walked.
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+
+
+def _keyword_values(schemas: Iterable[Any], keyword: str) -> set[str]:
+    """The string values ``keyword`` takes anywhere in ``schemas``."""
+    found: set[str] = set()
+    stack = list(schemas)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if isinstance(node.get(keyword), str):
+                found.add(node[keyword])
+            stack.extend(v for k, v in node.items() if k not in _DATA_KEYWORDS)
+    return found
+
+
+def _python_patterns(schema: Any) -> Any:
+    """``schema`` with each ``pattern`` ending in ``$`` made to mean what it means to Python's ``re``, which
+    python-jsonschema uses: the end, or before a newline that ends the string (``\\n?$`` to jsonschema-rs)."""
+    if isinstance(schema, list):
+        return [_python_patterns(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in _DATA_KEYWORDS:
+            out[key] = value
+        elif (
+            key == "pattern" and isinstance(value, str) and value.endswith("$") and not value.endswith("\\$")
+        ):
+            out[key] = value[:-1] + "\\n?$"
+        else:
+            out[key] = _python_patterns(value)
+    return out

@@ -32,6 +32,7 @@ from crafter.materials.interface import (
     Sample,
 )
 from crafter.redaction import Redaction, schema_names, schema_problem
+from crafter.schema_check import CompiledSchema
 
 #: Reasons are short (they never quote the document); a longer one is cut, to keep error lines readable.
 _MAX_REASON = 300
@@ -95,10 +96,10 @@ def jsonschema_module() -> Any:
 
 
 @functools.cache
-def _structural_validator(schema_file: str) -> Any:
+def _structural_validator(schema_file: str) -> CompiledSchema:
     from crafter.resources import load_schema
 
-    return jsonschema_module().Draft202012Validator(load_schema(f"materials/{schema_file}"))
+    return CompiledSchema(load_schema(f"materials/{schema_file}"))
 
 
 def first_schema_error(errors: list[Any], names: frozenset[str] = frozenset()) -> str:
@@ -120,7 +121,7 @@ def _schema_file_names(schema_file: str) -> frozenset[str]:
 def check_schema(doc: object, schema_file: str, path: str, what: str) -> None:
     """Validate ``doc`` against one of our structural schemas in ``schemas/materials``."""
     try:
-        errors = list(_structural_validator(schema_file).iter_errors(doc))
+        errors = _structural_validator(schema_file).errors(doc)
     except RecursionError:
         raise invalid(path, what, "document nested too deeply to validate") from None
     if errors:

@@ -46,6 +46,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
+from crafter.schema_check import CompiledSchema, SchemaUnusable
 
 _CONTAINER = "container"
 _TRIVY_REPO_DIGEST = "aquasecurity:trivy:RepoDigest"
@@ -97,7 +98,13 @@ def _main_component(name: str, kind: str, version: str) -> MainComponent | None:
 
 _CDX = "cyclonedx sbom file"
 #: CycloneDX versions whose JSON schema we validate against (shipped by cyclonedx-python-lib).
-CYCLONEDX_SCHEMA_VERSIONS = ("1.4", "1.5", "1.6")
+CYCLONEDX_SCHEMA_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+#: 1.2 and 1.3 are checked against their strict variants, as cyclonedx-python-lib's JsonStrictValidator does:
+#: unknown keys are refused there as they are in the 1.4+ schemas themselves.
+_CDX_SCHEMA_FILES = {
+    "1.2": "bom-1.2-strict.SNAPSHOT.schema.json",
+    "1.3": "bom-1.3-strict.SNAPSHOT.schema.json",
+}
 _CDX_BASE = "http://cyclonedx.org/schema/"
 #: Schemas the bom schemas reference by relative URI; registered so resolution never leaves the process.
 _CDX_REFERENCED = ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json")
@@ -133,18 +140,36 @@ def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> It
         seen.add(key)
 
 
-@functools.cache
-def _cyclonedx_validator(spec_version: str) -> Any:
-    """The validator of one CycloneDX version, compiled once per process; references resolve offline."""
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT7
-
+def _python_cyclonedx_class() -> Any:
     jsonschema = jsonschema_module()
-    registry: Registry[Any] = Registry().with_resources(
-        (_CDX_BASE + name, DRAFT7.create_resource(_cdx_schema(name))) for name in _CDX_REFERENCED
+    return jsonschema.validators.extend(jsonschema.Draft7Validator, {"uniqueItems": _unique_items})
+
+
+def _tolerant(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a bom schema that accepts what :func:`_ignored_by_chainloop` ignores, and nothing else: the
+    schema jsonschema-rs decides with, so that such a document is not sent to python-jsonschema (minutes for
+    a large SBOM) only to have its errors dropped."""
+    out: dict[str, Any] = json.loads(json.dumps(schema))
+    out["properties"]["components"].pop("uniqueItems", None)
+    vulnerability = out.get("definitions", {}).get("vulnerability", {}).get("properties", {})
+    if "cwes" in vulnerability:  # referenced only by the top-level vulnerabilities: the path is the same
+        vulnerability["cwes"] = {"anyOf": [{"type": "null"}, vulnerability["cwes"]]}
+    return out
+
+
+@functools.cache
+def _cyclonedx_validator(spec_version: str) -> CompiledSchema:
+    """The schema of one CycloneDX version, compiled once per process on first use; references resolve
+    offline; formats are checked as CycloneDX's own validator checks them (:mod:`crafter.schema_formats`)."""
+    schema = _cdx_schema(_CDX_SCHEMA_FILES.get(spec_version, f"bom-{spec_version}.SNAPSHOT.schema.json"))
+    return CompiledSchema(
+        schema,
+        resources={_CDX_BASE + name: _cdx_schema(name) for name in _CDX_REFERENCED},
+        formats=True,
+        python_class=_python_cyclonedx_class,
+        tolerated=_ignored_by_chainloop,
+        fast_schema=_tolerant(schema),
     )
-    cls = jsonschema.validators.extend(jsonschema.Draft7Validator, {"uniqueItems": _unique_items})
-    return cls(_cdx_schema(f"bom-{spec_version}.SNAPSHOT.schema.json"), registry=registry)
 
 
 @functools.cache
@@ -181,11 +206,13 @@ def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | N
     from referencing.exceptions import Unresolvable
 
     try:
-        errors = _cyclonedx_validator(spec_version).iter_errors(doc)
-        kept = [e for e in errors if not _ignored_by_chainloop(e)]
+        kept = _cyclonedx_validator(spec_version).errors(doc)
     except RecursionError:
         return "document nested too deeply to validate"
-    except Unresolvable as exc:  # a schema of the installed cyclonedx-python-lib refers to one we lack
+    except (
+        Unresolvable,
+        SchemaUnusable,
+    ) as exc:  # the installed cyclonedx-python-lib's schema refers to one we lack
         raise MaterialError(f"CycloneDX {spec_version} schema cannot be loaded: {exc}") from exc
     return first_schema_error(kept, _cyclonedx_names(spec_version)) if kept else None
 
@@ -234,9 +261,10 @@ class CycloneDXKind(MaterialKind):
     """A CycloneDX JSON SBOM, validated against CycloneDX's own schema for its ``specVersion``.
 
     ``bomFormat``, ``specVersion`` and ``version`` are always required. A schema failure, or a
-    ``specVersion`` we have no schema for (outside 1.4-1.6), is an error when strict and a warning
+    ``specVersion`` we have no schema for (outside 1.2-1.6), is an error when strict and a warning
     otherwise: ``--no-strict-validation`` accepts what Chainloop accepts with it. Formats (``date-time``,
-    ``iri-reference``...) are not asserted, so the result does not depend on optional packages.
+    ``iri-reference``...) are checked as cyclonedx-python-lib's ``JsonStrictValidator`` checks them, whatever
+    optional packages are installed.
 
     Auto-detected by ``"bomFormat"`` in the prefix, or by ``"bom-ref"`` / a ``cyclonedx.org/schema`` URL
     when a writer put ``bomFormat`` beyond it.

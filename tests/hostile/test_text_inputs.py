@@ -72,8 +72,8 @@ def test_memory_error_while_crafting_is_exit_6(attesting: Path) -> None:
         json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components})
     )
 
-    def cap() -> None:  # enough to start crafter, not to parse a 30 MB SBOM into Python objects
-        resource.setrlimit(resource.RLIMIT_AS, (320 << 20, 320 << 20))
+    def cap() -> None:  # enough to start crafter (about 35 MB), not to parse a 22 MB SBOM (about 290 MB)
+        resource.setrlimit(resource.RLIMIT_AS, (192 << 20, 192 << 20))
 
     code = "import sys; from crafter.cli.main import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(

@@ -204,15 +204,16 @@ def test_cyclonedx_required_fields(tmp_path: Path, doc: dict[str, Any], reason: 
 
 
 def test_cyclonedx_unsupported_spec_version(tmp_path: Path) -> None:
-    path = write_json(tmp_path, minimal_bom("1.3"))
+    # 1.1 was never defined in JSON: there is no schema to validate it with.
+    path = write_json(tmp_path, minimal_bom("1.1"))
     err = error_of(CDX, path)
     assert "specVersion is not one supported for schema validation" in err.message
-    assert "'1.3'" not in err.message
-    assert "1.4, 1.5, 1.6" in err.message
+    assert "'1.1'" not in err.message
+    assert "1.2, 1.3, 1.4, 1.5, 1.6" in err.message
     warnings: list[str] = []
     crafted = CDX.craft(str(path), CraftOptions(strict=False, warn=warnings.append))
     assert crafted.kind == "SBOM_CYCLONEDX_JSON"
-    assert "1.4, 1.5, 1.6" in warnings[0]
+    assert "1.2, 1.3, 1.4, 1.5, 1.6" in warnings[0]
 
 
 @pytest.mark.parametrize("spec", ["1.4", "1.5", "1.6"])
