@@ -594,7 +594,9 @@ class Crafter:
             payload_digest=digest,
             stored=stored,
             evaluations=evaluations,
-            gate_failures=tuple(gate_failures(evaluations)),
+            gate_failures=tuple(
+                gate_failures(evaluations, block_on_violation=state.attestation.block_on_policy_violation)
+            ),
             bypassed=bypass_policy_check,
         )
         result.check_gates()  # fail closed: a caller that ignores gate_failures cannot ship a blocked release

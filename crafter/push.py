@@ -170,14 +170,12 @@ def check_complete(state: CraftingState, contract: Contract) -> None:
         )
 
 
-def gate_failures(evaluations: Sequence[Evaluation]) -> list[str]:
-    """Names of gated policies whose evaluation has violations that are not suppressed."""
-    from crafter.policies.evaluation import PolicyEvaluation
+def gate_failures(evaluations: Sequence[Evaluation], *, block_on_violation: bool = False) -> list[str]:
+    """Names of the policies whose violations block the release: gated ones, and every one when the strategy
+    is ENFORCED (:class:`~crafter.policies.evaluation.PolicyOutcome`, the rule the predicate states too)."""
+    from crafter.policies.evaluation import PolicyOutcome
 
-    failed = [
-        e.name for e in map(PolicyEvaluation.from_dict, evaluations) if e.gate and e.status == "violated"
-    ]
-    return list(dict.fromkeys(failed))
+    return list(PolicyOutcome.of(evaluations, block_on_violation=block_on_violation).gate_failures)
 
 
 def merge_statement_evaluations(

@@ -120,14 +120,14 @@ def policy_fields(
     suppressed counts as violated, else as skipped when skipped, else as passed; suppressed violations are
     counted apart and left out of the rendered evaluations.
     """
-    from crafter.policies.evaluation import PolicyEvaluation
+    from crafter.policies.evaluation import PolicyOutcome
 
+    outcome = PolicyOutcome.of(evaluations, block_on_violation=block_on_violation, bypass=bypass)
     grouped: dict[str, list[dict[str, Any]]] = {}
     counts = {"violated": 0, "skipped": 0, "passed": 0}
     suppressed = 0
     gated_violation = has_gates = False
-    for stored in evaluations:
-        ev = PolicyEvaluation.from_dict(stored)
+    for ev in outcome.evaluations:
         grouped.setdefault(ev.material_name or ATTESTATION_EVALUATIONS_KEY, []).append(ev.render())
         counts[ev.status] += 1
         suppressed += sum(1 for v in ev.violations if v.suppress)
@@ -135,7 +135,7 @@ def policy_fields(
         gated_violation = gated_violation or (ev.gate and ev.status == "violated")
     violated = counts["violated"]
     out: dict[str, Any] = {
-        "policyAttBlocked": not bypass and (gated_violation or (violated > 0 and block_on_violation)),
+        "policyAttBlocked": outcome.blocked,
         "policyBlockBypassEnabled": bypass,
         "policyCheckBlockingStrategy": "ENFORCED" if block_on_violation else "ADVISORY",
         "policyEvaluationsCount": len(evaluations),

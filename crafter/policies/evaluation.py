@@ -8,7 +8,7 @@ and the duration. :meth:`PolicyEvaluation.render` gives the predicate form (refe
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -208,3 +208,36 @@ def enforce_gate(stored: Mapping[str, Any]) -> dict[str, Any]:
     if not out.get("gateExplicit"):
         out["gate"] = True
     return out
+
+
+@attrs.frozen
+class PolicyOutcome:
+    """What a set of stored evaluations means for the release: the one rule behind the predicate's
+    ``policyAttBlocked`` and push's policy gate (exit code 4), so the two can never disagree.
+
+    A policy blocks when it has violations that are not suppressed and it is a gate, or the attestation's
+    strategy is ENFORCED (``block_on_violation``); the release is blocked when one does and the check is not
+    bypassed."""
+
+    evaluations: tuple[PolicyEvaluation, ...]
+    block_on_violation: bool = False
+    bypass: bool = False
+
+    @classmethod
+    def of(
+        cls, stored: Iterable[Mapping[str, Any]], *, block_on_violation: bool = False, bypass: bool = False
+    ) -> PolicyOutcome:
+        """The outcome of stored evaluations (dicts, as the state and the predicate hold them)."""
+        return cls(tuple(map(PolicyEvaluation.from_dict, stored)), block_on_violation, bypass)
+
+    @property
+    def gate_failures(self) -> tuple[str, ...]:
+        """Names of the policies that block, each once, in evaluation order."""
+        names = (
+            e.name for e in self.evaluations if e.status == "violated" and (e.gate or self.block_on_violation)
+        )
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def blocked(self) -> bool:
+        return not self.bypass and bool(self.gate_failures)
