@@ -11,7 +11,7 @@ import attrs
 
 from crafter.contract import Contract
 from crafter.errors import IncompleteAttestationError, PolicyGateError, UsageError
-from crafter.models import CraftingState
+from crafter.models import CraftingState, FrozenDict
 from crafter.policies.hooks import Evaluation
 
 log = logging.getLogger("crafter")
@@ -65,7 +65,7 @@ class SigningRequest:
 
 
 def _annotations(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return dict(value or {})
+    return FrozenDict(value or {})  # a frozen request is hashable and cannot change under the push
 
 
 def _references(value: Sequence[str]) -> tuple[str, ...]:

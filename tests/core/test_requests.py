@@ -65,6 +65,11 @@ def test_a_push_request_is_frozen_and_checked() -> None:
     assert request.stores == ("oci://r/x:1",)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         request.bundle = Path("b")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="immutable"):
+        request.annotations["a"] = "c"  # type: ignore[index]
+    assert hash(request) == hash(
+        PushRequest(signing=SigningRequest(key="k"), stores=["oci://r/x:1"], annotations={"a": "b"})
+    )
     with pytest.raises(TypeError):
         PushRequest(signing="k.key")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
