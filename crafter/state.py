@@ -596,9 +596,14 @@ class StateStore:
                 out.append(StateEntry(aid, path, self.load(aid)))
             except StateError as exc:
                 out.append(StateEntry(aid, path, None, exc.message))
-        return sorted(
-            out, key=lambda e: (e.state.attestation.initialized_at if e.state else "", e.attestation_id)
-        )
+        return oldest_first(out)
+
+
+def oldest_first(entries: Sequence[StateEntry]) -> list[StateEntry]:
+    """Attestations in the order they were started (unreadable ones first), then by id."""
+    return sorted(
+        entries, key=lambda e: (e.state.attestation.initialized_at if e.state else "", e.attestation_id)
+    )
 
 
 class StateBackend(Protocol):

@@ -37,7 +37,7 @@ import attrs
 from crafter.errors import CrafterError, StateError
 from crafter.models import CraftingState, Material, now_rfc3339
 from crafter.parts import MergeConflictError, Part, PartRecord, Recorder, merge_parts, parse_part
-from crafter.state import Sealed, StateEntry, decode_state, encode_state, write_atomic
+from crafter.state import Sealed, StateEntry, decode_state, encode_state, oldest_first, write_atomic
 from crafter.storage.credentials import registry_credentials
 from crafter.storage.interface import StoreError
 from crafter.storage.oci import EMPTY_CONFIG, EMPTY_JSON
@@ -456,6 +456,4 @@ class RemoteStateStore:
                 out.append(StateEntry(aid, where, self.load(aid)))
             except CrafterError as exc:  # a conflict too: listed, with why
                 out.append(StateEntry(aid, where, None, exc.message))
-        return sorted(
-            out, key=lambda e: (e.state.attestation.initialized_at if e.state else "", e.attestation_id)
-        )
+        return oldest_first(out)
