@@ -187,3 +187,15 @@ def test_cli_bad_input_is_one_line_exit_code_6(cli_env: Path, capsys: pytest.Cap
     code, out, err = run_cli(capsys, "add", "--value", str(fixture("1.6")))
     assert code == 0, err
     assert "SBOM_CYCLONEDX_XML" in out + err
+
+
+def test_the_json_form_keeps_what_the_file_says_and_adds_nothing(tmp_path: Path) -> None:
+    # A dependency on a component the BOM does not list is valid XML; the library's outputter would refuse
+    # it, and would add a dependency entry for every component: the JSON form does neither.
+    text = fixture("1.6").read_text().replace('<dependency ref="req"/>\n  </dependencies>', "</dependencies>")
+    text = text.replace('<dependency ref="req"/>', '<dependency ref="elsewhere"/>')
+    path = write(tmp_path, text)
+    KIND.craft(path, STRICT)
+    doc = KIND.policy_input(path, "sbom")
+    assert doc["dependencies"] == [{"ref": "acme", "dependsOn": ["elsewhere"]}]
+    assert "dependencies" not in KIND.policy_input(str(fixture("1.1")), "sbom")
