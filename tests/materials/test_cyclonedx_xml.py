@@ -199,3 +199,12 @@ def test_the_json_form_keeps_what_the_file_says_and_adds_nothing(tmp_path: Path)
     doc = KIND.policy_input(path, "sbom")
     assert doc["dependencies"] == [{"ref": "acme", "dependsOn": ["elsewhere"]}]
     assert "dependencies" not in KIND.policy_input(str(fixture("1.1")), "sbom")
+
+
+def test_extension_elements_are_valid_and_left_out_of_the_json_form(tmp_path: Path) -> None:
+    extension = '<ext:build xmlns:ext="https://example.com/ext">ci-42</ext:build>'
+    purl = "<purl>pkg:pypi/requests@2.31.0</purl>"
+    path = write(tmp_path, fixture("1.6").read_text().replace(purl, purl + extension))
+    assert KIND.craft(path, STRICT).main_component == APP
+    (component,) = KIND.policy_input(path, "sbom")["components"]
+    assert "ci-42" not in json.dumps(component)
