@@ -537,7 +537,7 @@ class Crafter:
     def _push(self, request: PushRequest, extra_stores: Sequence[Store]) -> PushResult:
         from crafter.signing.bundle import sign_statement, write_bundle
         from crafter.signing.keys import load_signer
-        from crafter.statement import render, serialize, validate, without_policy_fields
+        from crafter.statement import SignedStatement, render, without_policy_fields
 
         stores = [*self.open_stores(request), *extra_stores]  # a bad reference fails before anything
         key = request.signing.reference()
@@ -576,13 +576,11 @@ class Crafter:
         state = attrs.evolve(
             state, attestation=attrs.evolve(state.attestation, policy_evaluations=evaluations)
         )
-        statement = render(state)
-        payload = serialize(statement)
-        validate(payload)
+        rendered = SignedStatement.of(render(state))
         signed = sign_statement(
-            payload, signer, timestamp_server=timestamp_server, http_timeout=self.http_timeout
+            rendered.payload, signer, timestamp_server=timestamp_server, http_timeout=self.http_timeout
         )
-        digest = "sha256:" + hashlib.sha256(payload).hexdigest()
+        digest = rendered.digest
         target = bundle_target(bundle or self.cwd / f"attestation-{aid}.sigstore.json", digest)
         write_bundle(target, signed)
         stored = publish(stores, target, digest)
@@ -590,8 +588,9 @@ class Crafter:
         result = PushResult(
             attestation_id=aid,
             bundle_path=target,
-            statement=statement,
+            statement=rendered.statement,
             payload_digest=digest,
+            payload=rendered.payload,
             stored=stored,
             evaluations=evaluations,
             gate_failures=tuple(

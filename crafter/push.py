@@ -108,6 +108,7 @@ class PushResult:
     gate_failures: tuple[str, ...] = ()  # gated policies with violations (the bundle is written anyway)
     bypassed: bool = False  # --exception-bypass-policy-check: gates reported, not enforced
     stored: tuple[str, ...] = ()  # where the bundle was copied besides bundle_path (e.g. oci://...)
+    payload: bytes = attrs.field(default=b"", repr=False)  # the exact signed bytes (payload_digest is theirs)
 
     def gate_error(self) -> PolicyGateError | None:
         """The :class:`PolicyGateError` (exit code 4, this result attached) when a gated policy has violations

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from crafter._version import __version__
 from crafter.descriptors import digest_parts, material_annotations, material_descriptor
 from crafter.errors import CrafterError
@@ -193,6 +195,27 @@ def without_policy_fields(statement: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(statement)
     out["predicate"] = {k: v for k, v in statement["predicate"].items() if not k.startswith("policy")}
     return out
+
+
+@attrs.frozen
+class SignedStatement:
+    """A statement and the exact bytes that are signed: serialised once (:func:`serialize`) and checked by
+    in-toto's validation (:func:`validate`) when made with :meth:`of`, so what is signed, hashed, stored and
+    reported is one thing."""
+
+    statement: Mapping[str, Any]
+    payload: bytes = attrs.field(repr=False)
+
+    @classmethod
+    def of(cls, statement: Mapping[str, Any]) -> SignedStatement:
+        payload = serialize(statement)
+        validate(payload)
+        return cls(statement, payload)
+
+    @property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of the payload: the statement's digest as bundles and stores name it."""
+        return "sha256:" + hashlib.sha256(self.payload).hexdigest()
 
 
 def render(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:

@@ -5,7 +5,10 @@ verify``'s options, checked at construction, and ``crafter.verify.verify`` runs 
 
 from __future__ import annotations
 
+import base64
 import builtins
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +96,11 @@ def test_push_with_a_key_request_signs_and_stores_by_scheme(tmp_path: Path) -> N
     assert result.bundle_path == tmp_path / "hello.sigstore.json"
     assert result.stored and copy.read_bytes() == result.bundle_path.read_bytes()
     assert verify_bundle(copy, public_key=public_key_from_pem(pub)).verified
+    # The result carries the exact signed bytes: the bundle's payload, hashed to payload_digest.
+    envelope = json.loads(copy.read_bytes())["dsseEnvelope"]
+    assert base64.b64decode(envelope["payload"]) == result.payload
+    assert result.payload_digest == "sha256:" + hashlib.sha256(result.payload).hexdigest()
+    assert json.loads(result.payload) == result.statement
     with pytest.raises(StateError):
         c.status()  # the attestation was discarded
 
