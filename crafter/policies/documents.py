@@ -51,8 +51,37 @@ def _document(raw: object, source: str, kind: str, schema: str, redact: Redactio
             hint=f"start with 'apiVersion: chainloop.dev/v1' and 'kind: {kind}'",
         )
     doc: dict[str, Any] = normalise(raw, source, PolicyError, text_keys=_TEXT_KEYS, redaction=redact)
-    validate(doc, raw, source, schema, PolicyError, redact)
+    validate(_plugin_kinds_as_known(doc, kind), raw, source, schema, PolicyError, redact)
     return doc
+
+
+def _plugin_kinds_as_known(doc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``doc`` for schema validation: a material kind an installed plugin adds (the published enums list
+    crafter's kinds only) stands in as a kind the enum lists, so a policy's script ``kind:`` or a group
+    material's ``type:`` may name it where the plugin is installed (as a contract's materials may)."""
+    spec = doc.get("spec")
+    policies = spec.get("policies") if isinstance(spec, dict) else None
+    if kind == "Policy":
+        items, key, stand_in = policies, "kind", "STRING"
+    else:
+        items = policies.get("materials") if isinstance(policies, dict) else None
+        key, stand_in = "type", "ARTIFACT"
+    if not isinstance(spec, dict) or not isinstance(items, list):
+        return doc
+    named = {i[key] for i in items if isinstance(i, dict) and isinstance(i.get(key), str)}
+    from crafter.materials.registry import builtin_kinds, installed_plugin_kinds
+
+    unknown = named - set(builtin_kinds())
+    plugins = unknown & set(installed_plugin_kinds()) if unknown else set()
+    if not plugins:
+        return doc
+    replaced = [
+        dict(i, **{key: stand_in}) if isinstance(i, dict) and i.get(key) in plugins else i for i in items
+    ]
+    if kind == "Policy":
+        return {**doc, "spec": {**spec, "policies": replaced}}
+    assert isinstance(policies, dict)
+    return {**doc, "spec": {**spec, "policies": {**policies, "materials": replaced}}}
 
 
 def _inputs(

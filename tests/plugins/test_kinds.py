@@ -184,3 +184,49 @@ def test_kinds_say_what_policies_read() -> None:
     unread = {name for name in registry.names() if not registry.get(name).policy_reads_content}
     assert unread == inputs._NOT_READ
     assert inputs.reads_content("GHAS_CODE_SCAN")  # a kind crafter lacks is read as JSON
+
+
+def test_policy_documents_may_name_a_plugin_kind(
+    kinds: ModuleType, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script's ``kind:`` and a group material's ``type:`` name the plugin kind, as a contract's materials do:
+    the group adds a TEST_MANIFEST material to the contract and its policy runs on that kind only."""
+    (cli_env / "manifest-size.rego").write_text(REGO)
+    (cli_env / "manifest-policy.yaml").write_text(
+        POLICY.replace(
+            "    - ref: manifest-size.rego", "    - kind: TEST_MANIFEST\n      ref: manifest-size.rego"
+        )
+    )
+    (cli_env / "group.yaml").write_text(
+        "apiVersion: chainloop.dev/v1\nkind: PolicyGroup\nmetadata: {name: manifests}\nspec:\n  policies:\n"
+        "    materials:\n      - name: manifest\n        type: TEST_MANIFEST\n"
+        "        policies:\n          - ref: manifest-policy.yaml\n"
+    )
+    (cli_env / "contract.yaml").write_text("schemaVersion: v1\npolicyGroups:\n  - ref: group.yaml\n")
+    manifest = cli_env / "manifest.json"
+    manifest.write_text(json.dumps({"manifest": "shop", "items": ["a"]}))
+    code, out, err = run_cli(capsys, "init", "--contract", str(cli_env / "contract.yaml"), "-o", "json")
+    assert code == 0, err
+    assert "manifest" in json.loads(out)["missingMaterials"]
+    code, out, err = run_cli(capsys, "add", "--name", "manifest", "--value", str(manifest))
+    assert code == 0, err
+    assert "manifest shop lists 1 items" in out
+
+    # Without the plugin installed the kind is unknown: the same policy is refused, naming the field.
+    (cli_env / "other-policy.yaml").write_text(
+        POLICY.replace(
+            "    - ref: manifest-size.rego", "    - kind: NOT_A_KIND\n      ref: manifest-size.rego"
+        )
+    )
+    code, _, err = run_cli(
+        capsys,
+        "policy",
+        "eval",
+        "--policy",
+        str(cli_env / "other-policy.yaml"),
+        "--material",
+        str(manifest),
+        "--kind",
+        "TEST_MANIFEST",
+    )
+    assert code == ExitCode.POLICY and "spec.policies[0].kind" in err
