@@ -115,6 +115,7 @@ class RemoteStateStore:
         self._cache = local_dir / "remote" / "blobs"
         self._inits: dict[str, _Init] = {}
         self._empty: str | None = None
+        self._read_parts: dict[str, frozenset[str]] = {}  # the part tags the last load read, by attestation
 
     @property
     def repository(self) -> str:
@@ -351,6 +352,23 @@ class RemoteStateStore:
         # Time first (parts list in the order they were added), then randomness: no two runners share a tag.
         tag = f"{self._part_prefix(attestation_id)}{time.time_ns():016x}-{os.urandom(6).hex()}"
         self._put(tag, PART_TYPE, [(PART_TYPE, data, {})])
+        # A push (or reset) that closed the attestation while this add ran may have read the parts before
+        # this one: say so rather than report success. (Push, for its part, lists the parts again once it
+        # has closed the attestation and names any it did not sign.)
+        if self._closed(attestation_id):
+            names = ", ".join(m.name for m in materials)
+            raise StateError(
+                f"attestation {attestation_id} was pushed or reset while this add ran: {names} may not be in "
+                f"it ({self.location}:{tag})",
+                hint="check the pushed bundle ('crafter verify'); add to a new attestation what it lacks",
+            )
+
+    def _closed(self, attestation_id: str) -> bool:
+        repo = self.repository
+        return (
+            self.client.get_manifest(repo, self._done_tag(attestation_id)) is not None
+            or self.client.get_manifest(repo, self._state_tag(attestation_id)) is None
+        )
 
     def _part_tags(self, attestation_id: str) -> list[str]:
         prefix = self._part_prefix(attestation_id)
@@ -367,6 +385,7 @@ class RemoteStateStore:
     def parts(self, attestation_id: str) -> list[Part]:
         """Every part of the attestation, oldest first."""
         tags = self._part_tags(attestation_id)
+        self._read_parts[attestation_id] = frozenset(tags)
         if len(tags) < 2:
             return [self._read_part(t) for t in tags]
         with ThreadPoolExecutor(max_workers=min(READERS, len(tags))) as pool:
@@ -424,7 +443,19 @@ class RemoteStateStore:
         self._put(
             done, DONE_TYPE, [(EMPTY_CONFIG, EMPTY_JSON, {})], {"dev.crafter.state.closed": now_rfc3339()}
         )
-        tags = [*self._part_tags(attestation_id), self._state_tag(attestation_id), done]
+        parts = self._part_tags(attestation_id)
+        read = self._read_parts.pop(attestation_id, None)
+        late = [t for t in parts if read is not None and t not in read]
+        if late:  # added after the statement was read: kept, for the user to see what it lacks
+            log.warning(
+                "%d parts were added to attestation %s after push read it; they are not in the signed "
+                "statement and are left in %s: %s",
+                len(late),
+                attestation_id,
+                self.location,
+                ", ".join(late),
+            )
+        tags = [*(t for t in parts if t not in late), self._state_tag(attestation_id), done]
         left = 0
         for tag in tags:
             found = self.client.get_manifest(self.repository, tag)

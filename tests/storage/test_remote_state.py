@@ -380,3 +380,21 @@ def test_status_all_and_export_read_the_registry(
     part = json.loads((home / "part.json").read_text())
     assert [r["material"]["id"] for r in part["materials"]] == ["note"]
     assert part["attestationID"] == release
+
+
+def test_an_add_racing_a_push_is_never_silently_lost(
+    runners: Runners, release: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    b = runners.crafter("b")
+    b.record(["first"], name="note", attestation_id=release)  # b has read the attestation: it is open
+    # Push reads the parts, then a part arrives before it closes the attestation: push names it.
+    d = runners.crafter("d")
+    d.store.load(release)
+    b.record(["second"], name="late", attestation_id=release)
+    with caplog.at_level("WARNING", logger="crafter"):
+        d.store.delete(release)
+    assert "1 parts were added to attestation" in caplog.text and "not in the signed statement" in caplog.text
+    assert len([t for t in tags(runners) if t.startswith(f"part-{release}-")]) == 1  # kept, for inspection
+    # An add whose part lands once the attestation is closed fails instead of reporting success.
+    with pytest.raises(StateError, match="was pushed or reset while this add ran: third may not be in it"):
+        b.record(["third"], name="third", attestation_id=release)
