@@ -138,3 +138,42 @@ def test_cli_bad_input_is_one_line_exit_code_6(cli_env: Path, capsys: pytest.Cap
     code, _, err = run_cli(capsys, "add", "--kind", "SBOM_SPDX_TAG_VALUE", "--value", bad)
     assert code == ExitCode.MATERIAL == 6
     assert f"{bad}: invalid spdx tag-value sbom file: Unknown tag provided in line 2" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda t: t, None),
+        (
+            lambda t: t.replace("DEPENDS_ON SPDXRef-req", "DEPENDS_ON SPDXRef-gone"),
+            "a relationship names an element the document does not have",
+        ),
+        (
+            lambda t: t.replace("SPDXID: SPDXRef-req", "SPDXID: SPDXRef-app"),
+            "an SPDX id is used by two elements",
+        ),
+        (
+            lambda t: t.replace("SPDXID: SPDXRef-req", "SPDXID: SPDXRef-secret_id"),
+            'an SPDX id is not "SPDXRef-" followed by letters, digits',
+        ),
+        (
+            lambda t: t.replace(
+                "PackageDownloadLocation: NOASSERTION", "PackageDownloadLocation: secret place"
+            ),
+            "validation problem(s) found by spdx-tools, the first in a package",
+        ),
+    ],
+    ids=["valid", "dangling", "duplicate", "bad-id", "element"],
+)
+def test_large_documents_are_checked_element_by_element_and_ids_linearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: object, problem: str | None
+) -> None:
+    from crafter.materials import spdx_tag_value
+
+    monkeypatch.setattr(spdx_tag_value, "WHOLE_DOCUMENT_LIMIT", 2)  # the fixture is "large": 4 elements
+    path = write(tmp_path, change(fixture("2.3").read_text()))  # type: ignore[operator]
+    if problem is None:
+        assert KIND.craft(path, STRICT).main_component is not None
+    else:
+        message = refused(path)
+        assert problem in message and "secret" not in message and "gone" not in message
