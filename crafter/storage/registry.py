@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -40,6 +41,12 @@ ANSWER_MAX_BYTES = 1 << 20  # answers to uploads and to /v2/ (error bodies: craf
 BLOB_MAX_BYTES = 256 << 20  # a blob read into memory (a bundle: as for a bundle file)
 CONTENT_BLOB_MAX_BYTES = 8 << 30  # material bytes, streamed to a file, never held in memory
 MAX_REFERRER_PAGES = 100  # a registry that keeps sending rel="next" must not loop forever
+#: Answers that mean "not done, try again": each request is retried this many times, after Retry-After
+#: (at most MAX_RETRY_WAIT seconds) or an exponential backoff from RETRY_BACKOFF seconds.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRIES = 3
+RETRY_BACKOFF = 0.5
+MAX_RETRY_WAIT = 10.0
 MAX_TAG_PAGES = 1000  # of TAG_PAGE tags each: a million tags, then the listing is refused
 TAG_PAGE = 1000
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -125,12 +132,18 @@ class RegistryClient:
         names), body. The body is ``what`` (for messages), at most ``max_bytes``; a 2xx body goes to ``sink``
         when given."""
         full = url if "://" in url else self.base + url
-        for attempt in range(2):
-            status, resp_headers, body = self._send(method, full, data, headers, what, max_bytes, sink)
-            if status != 401 or attempt == 1:
+        for retry in range(RETRIES + 1):
+            for attempt in range(2):
+                status, resp_headers, body = self._send(method, full, data, headers, what, max_bytes, sink)
+                if status != 401 or attempt == 1:
+                    break
+                challenge = resp_headers.get("www-authenticate", "")
+                self._auth = self._answer(challenge)
+            if status not in RETRY_STATUSES or retry == RETRIES:
                 break
-            challenge = resp_headers.get("www-authenticate", "")
-            self._auth = self._answer(challenge)
+            # Busy or rate-limited (many CI jobs at once): wait as asked (within reason), else back off.
+            after = resp_headers.get("retry-after", "")
+            time.sleep(min(float(after), MAX_RETRY_WAIT) if after.isdigit() else RETRY_BACKOFF * 2**retry)
         if status == 401:
             who = "the given credentials" if self.credentials else "anonymous access"
             hint = "set CRAFTER_REGISTRY_USERNAME and CRAFTER_REGISTRY_PASSWORD, or log in (docker login)"

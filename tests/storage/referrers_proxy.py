@@ -42,6 +42,9 @@ class ReferrersProxy:
         self.not_an_index = False  # answer the referrers API with 200 text/html, like a catch-all front end
         self.reverse = False  # list newest first (the spec defines no order)
         self.page_size: int | None = None
+        self.busy = (
+            0  # answer this many next requests 503 Service Unavailable (Retry-After: 0), as a busy registry
+        )
         self.log: list[tuple[str, str]] = []  # (method, path with query) of every request
         self._referrers: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -117,12 +120,19 @@ def _handler(proxy: ReferrersProxy) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             proxy.log.append((self.command, self.path))
+            length = int(self.headers.get("Content-Length") or 0)
+            with proxy._lock:
+                busy, proxy.busy = proxy.busy > 0, max(proxy.busy - 1, 0)
+            if busy:
+                if length:
+                    self.rfile.read(length)
+                self._reply(503, [("Retry-After", "0")], b'{"errors":[{"code":"UNAVAILABLE"}]}')
+                return
             split = urllib.parse.urlsplit(self.path)
             referrers = _REFERRERS.match(split.path)
             if self.command == "GET" and referrers:
                 self._referrers(referrers["name"], referrers["digest"], urllib.parse.parse_qs(split.query))
                 return
-            length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             status, headers, data = self._forward(body)
             put = _MANIFEST_PUT.match(split.path)

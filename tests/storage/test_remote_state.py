@@ -398,3 +398,22 @@ def test_an_add_racing_a_push_is_never_silently_lost(
     # An add whose part lands once the attestation is closed fails instead of reporting success.
     with pytest.raises(StateError, match="was pushed or reset while this add ran: third may not be in it"):
         b.record(["third"], name="third", attestation_id=release)
+
+
+def test_a_busy_registry_is_retried_then_reported(
+    registry: Registry, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.storage.referrers_proxy import ReferrersProxy
+
+    with ReferrersProxy(registry.host).running() as proxy:
+        runners = Runners(tmp_path, f"oci://{proxy.host}/state/busy")
+        aid = runners.crafter("a").init(project="shop").attestation_id
+        proxy.busy = 2  # two 503s: each request is tried again
+        runners.crafter("b").record(["one"], name="note", attestation_id=aid)
+        assert list(runners.crafter("c").store.load(aid).attestation.materials) == ["note"]
+        proxy.busy = 1000  # busy for good: a clean StoreError (exit code 20) after the retries, nothing kept
+        with pytest.raises(StoreError, match="HTTP 503") as caught:
+            runners.crafter("b").record(["two"], name="other", attestation_id=aid)
+        assert caught.value.exit_code == ExitCode.STORE
+        proxy.busy = 0
+        assert list(runners.crafter("c").store.load(aid).attestation.materials) == ["note"]
