@@ -73,7 +73,8 @@ CHAINLOOP_KINDS: tuple[str, ...] = (
 
 #: Auto-detection tries these kinds in this order; the first whose ``sniff`` accepts the value and whose
 #: ``craft`` succeeds wins. It follows Chainloop's order (reference section 2.3) for the kinds we ship,
-#: ends with ARTIFACT then STRING, and never tries STRING for a value that is an existing file.
+#: puts crafter's own SBOM kinds after Chainloop's SBOM kinds, ends with ARTIFACT then STRING, and never
+#: tries STRING for a value that is an existing file.
 DETECTION_ORDER: tuple[str, ...] = (
     "OPENVEX",
     "SBOM_CYCLONEDX_JSON",
@@ -114,6 +115,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "CONTAINER_IMAGE": ("image", "ContainerImageKind"),
     "SBOM_CYCLONEDX_JSON": ("sbom", "CycloneDXKind"),
     "SBOM_SPDX_JSON": ("sbom", "SPDXKind"),
+    # crafter's own kinds (Chainloop lacks them): contracts naming them are not portable to Chainloop
     "SBOM_CYCLONEDX_XML": ("cyclonedx_xml", "CycloneDXXMLKind"),
     "SBOM_SPDX_TAG_VALUE": ("spdx_tag_value", "SPDXTagValueKind"),
     "JUNIT_XML": ("reports", "JUnitKind"),
