@@ -32,6 +32,11 @@ except ImportError:  # pragma: no cover - Windows: no address-space cap
 INT64 = (-(1 << 63), (1 << 63) - 1)
 PARENT_POLL = 0.2  # seconds between checks that crafter is still there
 CACHED_MODULES = 8  # compiled modules kept per worker: the scripts of one attachment, re-run per material
+# regopy's own copy of the input costs far more than its JSON text: measured on CycloneDX SBOMs, about 800 to
+# 1,100 bytes per JSON value through set_input (Python values) and 550 to 700 through set_input_term (JSON
+# text), which is 2 to 5 times slower to convert (docs/performance.md). The fast path is taken while its
+# estimate stays within the cap; bigger inputs take the lean one.
+SET_INPUT_BYTES_PER_VALUE = 1200
 _SEXPR_ERROR = re.compile(r"\(error\s+(?:(\d+):)?")
 _SEXPR_MSG = re.compile(r"\(errormsg (\d+):")
 _SEXPR_CODE = re.compile(r"\(errorcode (\d+):")
@@ -61,10 +66,10 @@ def main(job_fd: int, reply_fd: int, parent: int, preload: str = "regopy") -> No
     while True:
         try:
             header = json.loads(jobs.recv_bytes())
-            data = jobs.recv_bytes()
+            box = [jobs.recv_bytes()]  # handed over in a box: serve() drops the only reference to the bytes
         except EOFError:
             return
-        reply, payload = runner.serve(header, data)
+        reply, payload = runner.serve(header, box)
         replies.send_bytes(json.dumps(reply).encode())
         replies.send_bytes(payload)
 
@@ -81,16 +86,18 @@ class Runner:
             self._backends[name] = Opa(self.capture) if name == "opa" else Regopy(self.capture)
         return self._backends[name]
 
-    def serve(self, header: Mapping[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
+    def serve(self, header: Mapping[str, Any], box: list[bytes]) -> tuple[dict[str, Any], bytes]:
+        """Run one job; ``box`` holds the input bytes, and is emptied as soon as they are parsed."""
         prints: list[str] = []
         try:
             backend = self.backend(str(header["backend"]))  # outside the cap: Go reserves a lot at start
-            with memory_cap(int(header["memory"])):
+            memory = int(header["memory"])
+            with memory_cap(memory):
                 if isinstance(backend, Opa):
                     backend.screen(header["module"], header["source"], header.get("denied") or {})
-                doc, exact = build_input(data, header.get("args"))
+                document = Document.parse(box.pop(), header.get("args"), memory)
                 found, payload = backend.query(
-                    header["module"], header["source"], header["query"], doc, exact, prints
+                    header["module"], header["source"], header["query"], document, prints
                 )
         except JobError as exc:
             return {"error": exc.kind, "message": exc.message, "prints": prints}, b""
@@ -149,6 +156,35 @@ def build_input(data: bytes, args: Mapping[str, Any] | None) -> tuple[Any, bool]
     return doc, not (wide or escapes)
 
 
+class Document:
+    """The input document, held until a backend takes it (then the worker keeps no Python copy of it).
+
+    ``exact`` is False when the document must reach regopy as JSON text (:func:`build_input`), or when it
+    is too big for the fast path: regopy's copy of it would not fit in the cap next to the Python values.
+    """
+
+    def __init__(self, value: Any, exact: bool) -> None:
+        self._value = value
+        self.exact = exact
+
+    @classmethod
+    def parse(cls, data: bytes, args: Mapping[str, Any] | None, memory: int) -> Document:
+        values = json_values(data)
+        doc, exact = build_input(data, args)
+        del data  # the caller's box is empty: these bytes go now, before regopy builds its own copy
+        return cls(doc, exact and values * SET_INPUT_BYTES_PER_VALUE <= memory)
+
+    def take(self) -> Any:
+        value, self._value = self._value, None
+        return value
+
+
+def json_values(data: bytes) -> int:
+    """About how many values (scalars, arrays, objects, object keys) a JSON text holds, counted without
+    parsing it: separators and openers (one pass each in C, a few milliseconds for 10 MB)."""
+    return data.count(b",") + data.count(b":") + data.count(b"{") + data.count(b"[") + 1
+
+
 class Regopy:
     """Evaluation with regopy: one interpreter per module, kept for the next job with the same source."""
 
@@ -162,14 +198,25 @@ class Regopy:
         self.cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
     def query(
-        self, module: str, source: str, query: str, doc: Any, exact: bool, prints: list[str]
+        self, module: str, source: str, query: str, document: Document, prints: list[str]
     ) -> tuple[bool, bytes]:
         interpreter = self._interpreter(module, source)
-        if exact:
-            interpreter.set_input(doc)
-        else:
-            interpreter.set_input_term(json.dumps(doc, ensure_ascii=False))
-        ok, text, error = captured(self.capture, prints, lambda: self._raw_query(interpreter, query))
+        try:
+            if document.exact:
+                interpreter.set_input(document.take())  # regopy's copy is made; the Python one goes
+            else:
+                # the canonical JSON text (never the bytes as received: build_input's checks hold for it)
+                interpreter.set_input_term(json.dumps(document.take(), ensure_ascii=False))
+            ok, text, error = captured(self.capture, prints, lambda: self._raw_query(interpreter, query))
+        except self.regopy.RegoError as exc:
+            if "bad_alloc" in str(exc):  # the cap, met while regopy copied the input
+                raise MemoryError(str(exc)) from exc
+            raise
+        finally:
+            # a cached interpreter would otherwise keep its converted input (hundreds of MB for a large
+            # SBOM) until its next job: one such copy per cached policy, all held at once
+            with suppress(self.regopy.RegoError):
+                interpreter.set_input_term("{}")
         if not ok or text.startswith("("):
             raise JobError("eval", "failed to evaluate policy: " + (error or sexpr_message(text, source)))
         if text == "undefined":
@@ -268,10 +315,11 @@ class Opa:
             self.screened.popitem(last=False)
 
     def query(
-        self, module: str, source: str, query: str, doc: Any, exact: bool, prints: list[str]
+        self, module: str, source: str, query: str, document: Document, prints: list[str]
     ) -> tuple[bool, bytes]:
         engine = self._engine(module, source)
         engine.print_handler = lambda message, _location: prints.append(str(message))
+        doc = document.take()
         try:
             value = captured(self.capture, [], lambda: engine.eval_document(query.removeprefix("data."), doc))
         except self.undefined:

@@ -49,6 +49,7 @@ TIMEOUT_HINT = "give it more time with --policy-timeout, or with `timeout` on th
 MEMORY_HINT = (
     "the policy built documents larger than the memory cap of one evaluation (the verifier's memory_bytes)"
 )
+INPUT_BYTES_PER_VALUE = 800  # regopy's cost of one input value, with a margin (input_bytes)
 _OOM_MARKS = ("bad_alloc", "MemoryError", "out of memory", "cannot allocate memory")
 _FATAL_PREFIXES = ("fatal error", "terminate called", "Fatal Python error", "what():", "runtime:")
 _BOOT = (
@@ -325,7 +326,28 @@ class _Starting(_Worker):
 
 def _memory_error(job: Job) -> PolicyError:
     mib = job.memory_bytes / (1 << 20)
-    return PolicyError(f'policy "{job.policy}" ran out of memory (limit {mib:g} MiB)', hint=MEMORY_HINT)
+    message = f'policy "{job.policy}" ran out of memory (limit {mib:g} MiB)'
+    needed = input_bytes(job.input_json)
+    if needed <= job.memory_bytes:
+        return PolicyError(message, hint=MEMORY_HINT)
+    # the input alone does not fit: say so, with a limit that would do (large SBOMs, docs/performance.md)
+    size = len(job.input_json) / 1e6
+    suggested = -(-needed // (256 << 20)) * 256  # MiB, rounded up to a multiple of 256
+    return PolicyError(
+        f"{message}: its {size:.1f} MB input alone needs about {needed >> 20} MiB in regopy",
+        hint=f"raise the limit with --rego-memory-mib {suggested} (the verifier's memory_bytes); "
+        "--rego-backend opa needs far less",
+    )
+
+
+def input_bytes(input_json: bytes) -> int:
+    """About the memory regopy needs for this input document (its copy of it, nothing the policy builds).
+
+    regopy's copy costs 550 to 700 bytes per JSON value on the worker's lean path (the one large inputs
+    take); values are counted from separators and openers, without parsing.
+    """
+    values = sum(input_json.count(c) for c in (b",", b":", b"{", b"[")) + 1
+    return values * INPUT_BYTES_PER_VALUE
 
 
 def _kill_all(workers: set[_Worker]) -> None:
