@@ -26,7 +26,7 @@ import defusedxml.ElementTree as SafeET
 
 from crafter.errors import MaterialError
 from crafter.materials.basic import invalid
-from crafter.materials.fileio import MAX_PARSED_BYTES, read_file
+from crafter.materials.fileio import read_file
 from crafter.materials.interface import ANN_SBOM_VULNS, Crafted, CraftOptions, MaterialKind, Sample
 from crafter.materials.reports import _UNSAFE_XML, _xml_problem, xml_root_name
 from crafter.materials.sbom import _cyclonedx_main_component, _cyclonedx_tools, _tools_annotations
@@ -188,11 +188,11 @@ _JSON_FORM_HINT = (
 )
 
 
-def _read_json_form(source: Readable, path: str) -> dict[str, Any]:
+def _read_json_form(source: Readable, path: str, name: str) -> dict[str, Any]:
     """The JSON form of the document ``source`` (the file at ``path``) reads, for policies."""
-    data = source.read(MAX_PARSED_BYTES + 1)
-    if len(data) > MAX_PARSED_BYTES:
-        raise MaterialError(f"{path}: file too large to parse (more than {MAX_PARSED_BYTES} bytes)")
+    from crafter.materials.policy_input import read_capped
+
+    data = read_capped(source, path, name)
     root, spec_version = parse_cyclonedx_xml(data, path)
     return cyclonedx_json(root, spec_version, path)
 
@@ -242,4 +242,4 @@ class CycloneDXXMLKind(MaterialKind):
         """The CycloneDX JSON form of the document (:func:`cyclonedx_json`)."""
         from crafter.materials.policy_input import projected
 
-        return projected(path, name, lambda source: _read_json_form(source, path))
+        return projected(path, name, lambda source: _read_json_form(source, path, name))

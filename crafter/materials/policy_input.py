@@ -16,7 +16,7 @@ from crafter.errors import PolicyError
 if TYPE_CHECKING:
     from crafter.materials.reports import Readable
 
-__all__ = ["EMPTY", "json_document", "projected", "read_json"]
+__all__ = ["EMPTY", "json_document", "projected", "read_capped", "read_json"]
 
 #: What :func:`read_json` returns for an empty file.
 EMPTY: Any = object()
@@ -65,3 +65,21 @@ def projected(path: str, name: str, projection: Callable[[Readable], Any]) -> An
         if fh.size == 0:
             return {}
         return projection(fh)
+
+
+def read_capped(source: Readable, path: str, name: str) -> bytes:
+    """All of ``source`` (the open file of material ``name``), read in 1 MiB chunks (no buffer sized by the
+    cap), refused beyond :data:`~crafter.materials.fileio.MAX_PARSED_BYTES`: for kinds whose documents are
+    parsed whole (CycloneDX XML, SPDX tag-value)."""
+    from crafter.materials.fileio import CHUNK, MAX_PARSED_BYTES
+
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := source.read(CHUNK):
+        total += len(chunk)
+        if total > MAX_PARSED_BYTES:
+            raise PolicyError(
+                f"{path}: material {name!r} is larger than {MAX_PARSED_BYTES} bytes, too large for policies to read"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from crafter.errors import MaterialError
 from crafter.materials.basic import invalid
-from crafter.materials.fileio import MAX_PARSED_BYTES, FileBytes, read_file
+from crafter.materials.fileio import FileBytes, read_file
 from crafter.materials.interface import Crafted, CraftOptions, MaterialKind, Sample
 from crafter.materials.sbom import _spdx_main_component, _spdx_tools, _tools_annotations
 
@@ -166,11 +166,11 @@ def spdx_json(document: Any, path: str) -> dict[str, Any]:
     return converted
 
 
-def _read_json_form(source: Readable, path: str) -> dict[str, Any]:
+def _read_json_form(source: Readable, path: str, name: str) -> dict[str, Any]:
     """The SPDX JSON form of the document ``source`` (the file at ``path``) reads, for policies."""
-    data = source.read(MAX_PARSED_BYTES + 1)
-    if len(data) > MAX_PARSED_BYTES:
-        raise MaterialError(f"{path}: file too large to parse (more than {MAX_PARSED_BYTES} bytes)")
+    from crafter.materials.policy_input import read_capped
+
+    data = read_capped(source, path, name)
     return spdx_json(_parse(data, path), path)
 
 
@@ -208,4 +208,4 @@ class SPDXTagValueKind(MaterialKind):
         """The SPDX JSON form of the document (:func:`spdx_json`)."""
         from crafter.materials.policy_input import projected
 
-        return projected(path, name, lambda source: _read_json_form(source, path))
+        return projected(path, name, lambda source: _read_json_form(source, path, name))

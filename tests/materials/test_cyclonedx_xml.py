@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from crafter.crafting_state import Material
 from crafter.errors import ExitCode, MaterialError, PolicyError
 from crafter.materials.cyclonedx_xml import CycloneDXXMLKind
 from crafter.materials.detect import detect_kind
 from crafter.materials.interface import ANN_SBOM_VULNS, ANN_SIZE, CraftOptions, MainComponent, Sample
 from crafter.materials.registry import default_registry
 from crafter.materials.sbom import CycloneDXKind
-from crafter.models import Material
 from crafter.policies.inputs import material_input
 from tests.conftest import run_cli
 
@@ -208,3 +208,11 @@ def test_extension_elements_are_valid_and_left_out_of_the_json_form(tmp_path: Pa
     assert KIND.craft(path, STRICT).main_component == APP
     (component,) = KIND.policy_input(path, "sbom")["components"]
     assert "ci-42" not in json.dumps(component)
+
+
+def test_policies_do_not_read_a_file_beyond_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crafter.materials import fileio
+
+    monkeypatch.setattr(fileio, "MAX_PARSED_BYTES", 100)
+    with pytest.raises(PolicyError, match="larger than 100 bytes, too large for policies to read"):
+        KIND.policy_input(str(fixture("1.6")), "sbom")
