@@ -328,17 +328,15 @@ class CompiledSchema:
         self._fast_schema = schema if fast_schema is None else fast_schema
         self._lock = threading.Lock()
         self._fast: Any = None
+        self._registry: Any = None
+        self._items: dict[str, Callable[[Any], bool] | None] = {}
         self._python: Any = None
 
     def errors(self, doc: Any) -> list[Any]:
         """python-jsonschema's errors for ``doc`` (those not tolerated); empty when it is valid. May raise
         RecursionError (a document nested too deeply for python-jsonschema) and :class:`SchemaUnusable`."""
-        fast = self._fast_validator()
-        try:
-            if fast.is_valid(doc):
-                return []
-        except (ValueError, OverflowError):  # a value jsonschema-rs cannot convert: python-jsonschema decides
-            pass
+        if self.is_valid(doc):
+            return []
         errors = self._python_validator().iter_errors(doc)
         if self._tolerated is None:
             return list(errors)
@@ -352,18 +350,71 @@ class CompiledSchema:
         # jsonschema-rs must not apply a rule of its own.
         return {name: FORMATS.get(name, _any_string) for name in used}
 
+    def is_valid(self, doc: Any) -> bool:
+        """jsonschema-rs's verdict alone: False also for a value it cannot take (a lone surrogate), which only
+        python-jsonschema (:meth:`errors`) can judge."""
+        fast = self._fast_validator()
+        try:
+            return bool(fast.is_valid(doc))
+        except (ValueError, OverflowError):
+            return False
+
+    def item_check(self, key: str) -> Callable[[Any], bool] | None:
+        """For the array under the top-level key ``key``: a check of one of its items (as :meth:`is_valid`)
+        such that a document is valid exactly when it is valid with that array empty and each item passes. A
+        large document can then be checked an item at a time (:mod:`crafter.materials.jsonstream`). None when
+        the schema says more of that array than what its items are (a length, uniqueness)."""
+        self._fast_validator()
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = self._compile_item_check(key)
+            return self._items[key]
+
+    def _compile_item_check(self, key: str) -> Callable[[Any], bool] | None:
+        import jsonschema_rs
+
+        root = self._fast_schema
+        prop = root.get("properties", {}).get(key) if isinstance(root.get("properties"), dict) else None
+        if (
+            not isinstance(root.get("$id"), str)
+            or not set(root) <= _ROOT_KEYWORDS
+            or not isinstance(prop, dict)
+            or prop.get("type") != "array"
+            or not isinstance(prop.get("items"), dict)
+            or not set(prop) <= _ARRAY_KEYWORDS
+        ):
+            return None
+        pointer = f"#/properties/{key.replace('~', '~0').replace('/', '~1')}/items"
+        validator = jsonschema_rs.validator_for(
+            {"$schema": root.get("$schema", ""), "$ref": root["$id"].split("#", 1)[0] + pointer},
+            registry=self._registry,
+            validate_formats=self._formats,
+            formats=self._used_formats() if self._formats else None,
+            offline=True,
+        )
+
+        def check(item: Any) -> bool:
+            try:
+                return bool(validator.is_valid(item))
+            except (ValueError, OverflowError):
+                return False
+
+        return check
+
     def _fast_validator(self) -> Any:
         with self._lock:
             if self._fast is None:
                 import jsonschema_rs
 
+                fast = _python_patterns(self._fast_schema)
+                resources = [(uri, _python_patterns(contents)) for uri, contents in self._resources.items()]
+                if isinstance(fast.get("$id"), str):  # item checks refer to it
+                    resources.append((fast["$id"].split("#", 1)[0], fast))
                 try:
-                    registry = jsonschema_rs.Registry(
-                        [(uri, _python_patterns(contents)) for uri, contents in self._resources.items()]
-                    )
+                    self._registry = jsonschema_rs.Registry(resources)
                     self._fast = jsonschema_rs.validator_for(
-                        _python_patterns(self._fast_schema),
-                        registry=registry,
+                        fast,
+                        registry=self._registry,
                         validate_formats=self._formats,
                         formats=self._used_formats() if self._formats else None,
                         offline=True,  # every schema it refers to is in the registry: never fetch one
@@ -393,6 +444,15 @@ class CompiledSchema:
                         checker.checks(name)(_strings_only(check))
                 self._python = cls(self.schema, registry=registry, format_checker=checker)
             return self._python
+
+
+# A root schema with only these keywords says nothing of a property's value beyond ``properties``; an array
+# property with only these says nothing beyond what each item is (``additionalItems`` applies to tuple forms).
+_ROOT_KEYWORDS = frozenset(
+    {"$schema", "$id", "$comment", "title", "description", "type", "required", "additionalProperties"}
+    | {"properties", "definitions", "$defs"}
+)
+_ARRAY_KEYWORDS = frozenset({"$id", "$comment", "title", "description", "type", "items", "additionalItems"})
 
 
 def _any_string(value: str) -> bool:

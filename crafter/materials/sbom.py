@@ -16,7 +16,7 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -33,7 +33,7 @@ from crafter.materials.basic import (
     load_json,
     str_field,
 )
-from crafter.materials.fileio import file_record
+from crafter.materials.fileio import file_record, read_file, streamed_file_record
 from crafter.materials.image import parse_reference
 from crafter.materials.interface import (
     ANN_SBOM_VULNS,
@@ -46,6 +46,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
+from crafter.materials.jsonstream import json_text, parse_text, stream_object
 from crafter.schema_check import CompiledSchema, SchemaUnusable
 
 _CONTAINER = "container"
@@ -217,6 +218,43 @@ def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | N
     return first_schema_error(kept, _cyclonedx_names(spec_version)) if kept else None
 
 
+def _read_cyclonedx(text: str, path: str) -> tuple[dict[str, Any], str | None]:
+    """The SBOM's top-level object and why it fails its schema (None when it does not).
+
+    When ``specVersion`` comes before ``components`` (the order writers use), each component is checked as it
+    is read and not kept (:mod:`crafter.materials.jsonstream`): a large SBOM is never held whole as Python
+    objects. Only an invalid one is then parsed whole, for python-jsonschema to name its error.
+    """
+    failed = False
+
+    def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], None] | None:
+        spec = before.get("specVersion")
+        if key != "components" or spec not in CYCLONEDX_SCHEMA_VERSIONS:
+            return None
+        check = _cyclonedx_validator(spec).item_check(key)
+        if check is None:
+            return None
+
+        def component(item: Any) -> None:
+            nonlocal failed
+            failed = failed or not check(item)
+
+        return component
+
+    streamed = stream_object(text, handlers)
+    if streamed is None:  # parsed whole, with json's own error if it is not JSON
+        doc = json_object(parse_text(text, path, _CDX), path, _CDX)
+        return doc, _cyclonedx_schema_problem(doc, _check_cyclonedx_identity(doc, path))
+    root, keys = streamed
+    spec_version = _check_cyclonedx_identity(root, path)
+    if not keys:
+        return root, _cyclonedx_schema_problem(root, spec_version)
+    if not failed and _cyclonedx_validator(spec_version).is_valid(root):
+        return root, None
+    doc = parse_text(text, path, _CDX)
+    return doc, _cyclonedx_schema_problem(doc, spec_version)
+
+
 def _check_cyclonedx_identity(doc: object, path: str) -> str:
     """The fields without which a document is not CycloneDX, fatal even without strict validation.
     Returns the specVersion."""
@@ -276,9 +314,12 @@ class CycloneDXKind(MaterialKind):
         return json_prefix_has(sample, ('"bomFormat"', '"bom-ref"', "cyclonedx.org/schema"))
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb, doc = load_json(value, _CDX)
-        spec_version = _check_cyclonedx_identity(doc, value)
-        problem = _cyclonedx_schema_problem(doc, spec_version)
+        fb = read_file(value)
+        text = json_text(fb, _CDX)
+        digest, size = fb.digest, fb.size
+        del fb  # from here on only the text, and what is kept of it, are held
+        doc, problem = _read_cyclonedx(text, value)
+        del text
         if problem is not None:
             if options.strict:
                 raise invalid(value, _CDX, problem, hint=_NO_STRICT_HINT)
@@ -289,7 +330,9 @@ class CycloneDXKind(MaterialKind):
         annotations = _tools_annotations(_cyclonedx_tools(metadata))
         if "vulnerabilities" in doc:
             annotations[ANN_SBOM_VULNS] = "true"
-        return file_record(self.kind, fb, annotations, _cyclonedx_main_component(metadata))
+        return streamed_file_record(
+            self.kind, value, digest, size, annotations, _cyclonedx_main_component(metadata)
+        )
 
 
 # --- SPDX ----------------------------------------------------------------------------------------------

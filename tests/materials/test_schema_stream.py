@@ -1,0 +1,150 @@
+"""Large JSON documents checked an item at a time (crafter.materials.jsonstream): the reader follows JSON
+exactly or gives up, and a CycloneDX SBOM read that way is accepted, refused and described exactly as the
+same SBOM parsed whole (``specVersion`` after ``components`` cannot be streamed: the reference here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crafter.errors import MaterialError
+from crafter.materials import sbom
+from crafter.materials.fileio import FileBytes, parse_json
+from crafter.materials.interface import CraftOptions
+from crafter.materials.jsonstream import json_text, parse_text, stream_object
+from crafter.materials.sbom import CycloneDXKind
+
+CDX = CycloneDXKind()
+
+
+def collect(text: str, keys: tuple[str, ...] = ("big",)) -> tuple[Any, list[Any]]:
+    items: list[Any] = []
+    result = stream_object(text, lambda key, before: items.append if key in keys else None)
+    return result, items
+
+
+@pytest.mark.parametrize("indent", [None, 2, "\t"])
+def test_items_of_named_arrays_go_to_the_callback(indent: Any) -> None:
+    doc = {"a": 1, "big": [1, {"x": [2, 3]}, [], "s"], "c": {"big": [4]}, "other": [5]}
+    result, items = collect(json.dumps(doc, indent=indent))
+    assert result == ({"a": 1, "big": [], "c": {"big": [4]}, "other": [5]}, {"big"})
+    assert items == [1, {"x": [2, 3]}, [], "s"]
+    assert collect(' \n{"big": [] }\r\n') == (({"big": []}, {"big"}), [])
+    assert collect("{}") == (({}, set()), [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"big": [1, 2], "big": [3]}',  # a key twice: json keeps the last
+        '{"big": [1, 2]} x',
+        '[{"big": [1]}]',
+        '{"big": [1, 2',
+        '{"big": [1 2]}',
+        '{"big": [1,]}',
+        '{"a": 1 "big": []}',
+        '{"a": 1,}',
+        "{'a': 1}",
+        '{"big": [1], "a": tru}',
+        "",
+        "   ",
+    ],
+)
+def test_the_reader_gives_up_where_json_is_not_followed(text: str) -> None:
+    assert collect(text)[0] is None
+
+
+def test_given_up_text_is_parsed_whole_with_the_usual_error(tmp_path: Path) -> None:
+    bom_first = FileBytes(path="f.json", data='\ufeff{"a": 1}'.encode(), digest="sha256:0")
+    assert parse_text(json_text(bom_first, "thing"), "f.json", "thing") == parse_json(bom_first, "thing")
+    for text in ('{"big": [1, 2', '{"big": [1 2]}', '{"a": "\x01"}', "\ufeff\ufeff{}"):
+        fb = FileBytes(path="f.json", data=text.encode(), digest="sha256:0")
+        with pytest.raises(MaterialError) as whole:
+            parse_json(fb, "thing")
+        with pytest.raises(MaterialError) as streamed:
+            parse_text(json_text(fb, "thing"), "f.json", "thing")
+        assert streamed.value.message == whole.value.message
+    utf16 = FileBytes(path="f.json", data='{"a": "é"}'.encode("utf-16"), digest="sha256:0")
+    assert json.loads(json_text(utf16, "thing")) == {"a": "é"}
+    bad = FileBytes(path="f.json", data=b'{"a": "\xff"}', digest="sha256:0")
+    with pytest.raises(MaterialError, match="not UTF-8, UTF-16 or UTF-32 text"):
+        json_text(bad, "thing")
+
+
+def bom(components: list[Any], **extra: Any) -> dict[str, Any]:
+    return {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components, **extra}
+
+
+def lib(i: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "library", "name": f"c{i}", "version": "1.0", **extra}
+
+
+def both_orders(tmp_path: Path, doc: dict[str, Any], strict: bool = True) -> list[Any]:
+    """What crafting ``doc`` gives (a Crafted's digest and warnings, or the error), streamed and whole."""
+    whole = {k: v for k, v in doc.items() if k != "specVersion"} | {"specVersion": doc["specVersion"]}
+    out = []
+    for name, variant in (("streamed.json", doc), ("whole.json", whole)):
+        path = tmp_path / name
+        path.write_text(json.dumps(variant))
+        warnings: list[str] = []
+        try:
+            crafted = CDX.craft(str(path), CraftOptions(strict=strict, warn=warnings.append))
+            out.append(("ok", crafted.main_component, [w.replace(name, "F") for w in warnings]))
+        except MaterialError as exc:
+            out.append(("error", exc.message.replace(name, "F"), exc.hint))
+    return out
+
+
+def test_an_invalid_component_is_described_alike(tmp_path: Path) -> None:
+    components = [lib(i) for i in range(5)]
+    components[3]["type"] = "nope"
+    streamed, whole = both_orders(tmp_path, bom(components))
+    assert streamed == whole
+    assert streamed[0] == "error" and "$.components[3].type: not one of the accepted values" in streamed[1]
+    streamed, whole = both_orders(tmp_path, bom(components), strict=False)
+    assert streamed == whole and "$.components[3].type" in streamed[2][0]
+
+
+def test_an_invalid_top_level_key_after_streamed_components(tmp_path: Path) -> None:
+    streamed, whole = both_orders(tmp_path, bom([lib(1)], serialNumber="nope"))
+    assert streamed == whole and "$.serialNumber: does not match" in streamed[1]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        bom([lib(1), lib(1)]),  # duplicated components: tolerated (Chainloop's rule)
+        bom([lib(1)], vulnerabilities=[{"id": "CVE-1", "cwes": None}]),  # "cwes": null tolerated too
+        bom(
+            [lib(1, name="lone \ud800 surrogate")]
+        ),  # jsonschema-rs cannot take it: python-jsonschema decides
+        bom([], metadata={"component": {"type": "container", "name": "nginx", "version": "1"}}),
+    ],
+    ids=["duplicates", "null-cwes", "lone-surrogate", "no-components"],
+)
+def test_accepted_alike(tmp_path: Path, doc: dict[str, Any]) -> None:
+    streamed, whole = both_orders(tmp_path, doc)
+    assert streamed == whole and streamed[0] == "ok"
+
+
+def test_a_syntax_error_inside_a_component_is_json_s_own(tmp_path: Path) -> None:
+    text = json.dumps(bom([lib(1), lib(2)])).replace('"c2"', '"c2\x01"')
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(MaterialError) as info:
+        CDX.craft(str(path), CraftOptions())
+    with pytest.raises(MaterialError) as expected:
+        parse_json(FileBytes(path=str(path), data=text.encode(), digest=""), "cyclonedx sbom file")
+    assert info.value.message == expected.value.message
+    assert "line 1, column" in info.value.message and "control character in a string" in info.value.message
+
+
+@pytest.mark.parametrize("version", sbom.CYCLONEDX_SCHEMA_VERSIONS)
+def test_components_of_every_version_are_checked_one_at_a_time(version: str) -> None:
+    check = sbom._cyclonedx_validator(version).item_check("components")
+    assert check is not None
+    assert check({"type": "library", "name": "a", "version": "1"})
+    assert not check({"type": "nope", "name": "a", "version": "1"})
