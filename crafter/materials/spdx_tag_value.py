@@ -65,14 +65,14 @@ def _parse_problem(messages: list[str]) -> str:
 def _parse(data: bytes, path: str) -> Any:
     """The spdx-tools ``Document`` of the tag-value bytes; raises :class:`MaterialError` naming ``path``."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM some Windows tools write is not part of the first tag
     except UnicodeDecodeError as exc:
         raise invalid(path, _SPDX_TV, f"not UTF-8 text (byte {exc.start})") from None
     parser = _spdx_tools_parser()
     from spdx_tools.spdx.parser.error import SPDXParsingError
 
     try:
-        return parser.parse(text)
+        return parser.parse(text.replace("\r\n", "\n"))  # spdx-tools' lexer fails on CRLF line ends
     except SPDXParsingError as exc:
         raise invalid(path, _SPDX_TV, _parse_problem(list(exc.messages))) from None
     except RecursionError:

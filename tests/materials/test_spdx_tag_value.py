@@ -177,3 +177,16 @@ def test_large_documents_are_checked_element_by_element_and_ids_linearly(
     else:
         message = refused(path)
         assert problem in message and "secret" not in message and "gone" not in message
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [lambda t: b"\xef\xbb\xbf" + t.encode(), lambda t: t.replace("\n", "\r\n").encode()],
+    ids=["utf8-bom", "crlf"],
+)
+def test_a_bom_and_crlf_line_ends_are_read(tmp_path: Path, encode: object) -> None:
+    path = tmp_path / "sbom.spdx"
+    path.write_bytes(encode(fixture("2.3").read_text()))  # type: ignore[operator]
+    crafted = detect_kind(str(path), default_registry(), STRICT)
+    assert crafted.kind == "SBOM_SPDX_TAG_VALUE"
+    assert crafted.main_component == MainComponent(name="acme-app", version="1.2.3", kind="application")
