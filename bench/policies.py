@@ -149,7 +149,7 @@ def main() -> None:
 def cache_and_parallel(runs: int) -> None:
     """A repeated evaluation from the cache; 50 materials x 2 attachments each, parallel vs one worker."""
     from crafter.contract import Contract
-    from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata
+    from crafter.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
     from crafter.policies.verifier import PolicyVerifier, VerifierOptions
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,8 @@
 """crafter: signed, policy-checked software supply-chain attestations.
 
-:class:`Crafter`, :class:`PushResult` and :class:`CrafterError` are imported from here (lazily, so that
-``import crafter`` stays cheap). The rest of the public API is a few modules: ``crafter.errors``,
+:class:`Crafter` and what its methods take and return (:class:`AddResult`, :class:`PushRequest`,
+:class:`SigningRequest`, :class:`PushResult`), and :class:`CrafterError`, are imported from here (lazily, so
+that ``import crafter`` stays cheap). The rest of the public API is a few modules: ``crafter.errors``,
 ``crafter.signing.keys``, ``crafter.verify`` (and ``.keyless``), ``crafter.report``, ``crafter.storage``,
 ``crafter.policies.options`` and ``.hooks``; docs/api.md lists every public name (tools/apidoc.py). Everything
 else is internal.
@@ -14,24 +15,35 @@ from typing import TYPE_CHECKING, Any
 from crafter._version import __version__
 
 if TYPE_CHECKING:
-    from crafter.crafter import Crafter
+    from crafter.crafter import AddResult, Crafter
     from crafter.errors import CrafterError
-    from crafter.push import PushResult
+    from crafter.push_rules import PushRequest, PushResult, SigningRequest
 
-__all__ = ["Crafter", "CrafterError", "PushResult", "__version__"]
+__all__ = [
+    "AddResult",
+    "Crafter",
+    "CrafterError",
+    "PushRequest",
+    "PushResult",
+    "SigningRequest",
+    "__version__",
+]
+
+#: Where each public name lives (imported on first use).
+_HOMES = {
+    "AddResult": "crafter.crafter",
+    "Crafter": "crafter.crafter",
+    "CrafterError": "crafter.errors",
+    "PushRequest": "crafter.push_rules",
+    "PushResult": "crafter.push_rules",
+    "SigningRequest": "crafter.push_rules",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Crafter":
-        from crafter.crafter import Crafter
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'crafter' has no attribute {name!r}")
+    import importlib
 
-        return Crafter
-    if name == "PushResult":
-        from crafter.push import PushResult
-
-        return PushResult
-    if name == "CrafterError":
-        from crafter.errors import CrafterError
-
-        return CrafterError
-    raise AttributeError(f"module 'crafter' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -146,7 +146,7 @@ def _plugin_kinds_as_known(doc: dict[str, Any]) -> dict[str, Any]:
 
 def load_contract(path: Path) -> tuple[Contract, bytes]:
     """Load and validate a contract file; returns it with the file's bytes (their digest is recorded)."""
-    from crafter.documents import read_document  # YAML parsing: only when a contract file is read
+    from crafter.document_reader import read_document  # YAML parsing: only when a contract file is read
 
     raw, data = read_document(path, ContractError)
     stem = path.name.split(".")[0]

@@ -17,13 +17,20 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from crafter.contract import Contract, load_contract
+from crafter.crafting_state import (
+    Attestation,
+    CraftingState,
+    Material,
+    WorkflowMetadata,
+    is_valid_name,
+    now_rfc3339,
+)
 from crafter.errors import MaterialError, UsageError
 from crafter.http import DEFAULT_TIMEOUT
 from crafter.material_record import name_from_value, record_material
 from crafter.materials.interface import Crafted, CraftOptions, MaterialRegistry, ProgressCallback
-from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata, is_valid_name, now_rfc3339
 from crafter.policies.hooks import Evaluation, NoPolicies, PolicyHook
-from crafter.push import (
+from crafter.push_rules import (
     PushRequest,
     PushResult,
     SigningRequest,
@@ -32,7 +39,7 @@ from crafter.push import (
     merge_statement_evaluations,
     push_annotations,
 )
-from crafter.state import Sealed, StateBackend, StateEntry, StateStore, default_state_dir
+from crafter.state_store import Sealed, StateBackend, StateEntry, StateStore, default_state_dir
 from crafter.storage import ContentStore, Store, bundle_target, publish, upload_materials
 
 if TYPE_CHECKING:
@@ -489,7 +496,7 @@ class Crafter:
     ) -> PushResult:
         """Check completeness, render, evaluate, sign and write the bundle; then discard the state.
 
-        Either one :class:`~crafter.push.PushRequest` (how to sign, key or keyless; stores by reference,
+        Either one :class:`~crafter.push_rules.PushRequest` (how to sign, key or keyless; stores by reference,
         opened here by their scheme), or the keyword arguments (``key`` a key reference, ``stores`` opened
         stores), not both.
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from crafter.crafting_state import Material
 from crafter.materials import interface as ann
-from crafter.models import Material
 
 
 def digest_parts(digest: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""How a crafted value becomes the :class:`~crafter.models.Material` an attestation records: its default name
+"""How a crafted value becomes the :class:`~crafter.crafting_state.Material` an attestation records: its default name
 and its merged annotations, as ``crafter add`` records it and as ``crafter policy eval`` evaluates it.
 
 Below both the ``Crafter`` facade and the policy verifier, so that neither imports the other.
@@ -11,9 +11,9 @@ import os
 from collections.abc import Mapping
 
 from crafter.contract import ContractMaterial
+from crafter.crafting_state import Material, now_rfc3339
 from crafter.errors import MaterialError
 from crafter.materials.interface import Crafted
-from crafter.models import Material, now_rfc3339
 
 log = logging.getLogger("crafter")
 

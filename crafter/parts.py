@@ -26,8 +26,8 @@ from typing import Any
 
 import attrs
 
+from crafter.crafting_state import CraftingState, Material, now_rfc3339
 from crafter.errors import ContractError, CrafterError, ExitCode
-from crafter.models import CraftingState, Material, now_rfc3339
 from crafter.runners.head import GitHead
 
 __all__ = [
@@ -232,7 +232,7 @@ def write_part(part: Part, path: Path) -> None:
     """Write ``part`` to ``path`` atomically (a reader never sees half a part)."""
     import json
 
-    from crafter.state import write_atomic
+    from crafter.state_store import write_atomic
 
     data = json.dumps(part.to_dict(), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
     try:
@@ -243,7 +243,7 @@ def write_part(part: Part, path: Path) -> None:
 
 def read_part(path: Path) -> Part:
     """Read and check one part; every problem is a :class:`PartError` naming the file."""
-    from crafter.documents import MAX_DOCUMENT_BYTES
+    from crafter.document_reader import MAX_DOCUMENT_BYTES
     from crafter.files import open_regular
 
     with open_regular(path, error=PartError) as fh:
@@ -255,7 +255,7 @@ def read_part(path: Path) -> Part:
 
 def parse_part(raw: bytes, source: str) -> Part:
     """Check and parse a part's bytes (``source`` names it in errors: a file, a registry tag)."""
-    from crafter.documents import load_json
+    from crafter.document_reader import load_json
     from crafter.schema_check import validate
 
     doc = load_json(raw, source, PartError)

@@ -10,8 +10,8 @@ from typing import Any
 import attrs
 
 from crafter.contract import Contract
+from crafter.crafting_state import CraftingState, FrozenDict
 from crafter.errors import IncompleteAttestationError, PolicyGateError, UsageError
-from crafter.models import CraftingState, FrozenDict
 from crafter.policies.hooks import Evaluation
 
 log = logging.getLogger("crafter")

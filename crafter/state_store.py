@@ -33,8 +33,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from crafter.crafting_state import CraftingState, Material
 from crafter.errors import StateError
-from crafter.models import CraftingState, Material
 
 log = logging.getLogger("crafter")
 

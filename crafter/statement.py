@@ -14,10 +14,10 @@ from typing import Any
 import attrs
 
 from crafter._version import __version__
+from crafter.crafting_state import CraftingState
 from crafter.descriptors import digest_parts, material_annotations, material_descriptor
 from crafter.errors import CrafterError
 from crafter.materials import interface as ann
-from crafter.models import CraftingState
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "chainloop.dev/attestation/v0.2"

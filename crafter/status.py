@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from crafter.contract import Contract
-from crafter.models import CraftingState, Material
+from crafter.crafting_state import CraftingState, Material
 
 
 @attrs.frozen

@@ -407,7 +407,7 @@ def push(
     """
     from crafter.crafter import parse_key_values
     from crafter.errors import PolicyGateError, UsageError
-    from crafter.push import PushRequest, SigningRequest
+    from crafter.push_rules import PushRequest, SigningRequest
 
     try:
         signing = SigningRequest(

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from crafter.crafting_state import Material
     from crafter.materials.interface import ProgressCallback
-    from crafter.models import Material
-    from crafter.push import PushResult
-    from crafter.state import StateEntry
+    from crafter.push_rules import PushResult
+    from crafter.state_store import StateEntry
     from crafter.status import Status
 
 #: Files smaller than this are hashed without a progress bar.
@@ -199,7 +199,7 @@ def materials(items: Sequence[Material], output: str, evaluations: Sequence[Mapp
 
 
 def entries(items: Sequence[StateEntry], current: str | None, output: str) -> None:
-    from crafter.state import state_summary
+    from crafter.state_store import state_summary
 
     if output == "json":
         _json(

@@ -96,7 +96,8 @@ def jsonschema_module() -> Any:
 
 
 @functools.cache
-def _structural_validator(schema_file: str) -> CompiledSchema:
+def structural_schema(schema_file: str) -> CompiledSchema:
+    """One of our structural schemas in ``schemas/materials``, compiled once per process on first use."""
     from crafter.resources import load_schema
 
     return CompiledSchema(load_schema(f"materials/{schema_file}"))
@@ -115,13 +116,13 @@ def first_schema_error(errors: list[Any], names: frozenset[str] = frozenset()) -
 
 @functools.cache
 def _schema_file_names(schema_file: str) -> frozenset[str]:
-    return schema_names(_structural_validator(schema_file).schema)
+    return schema_names(structural_schema(schema_file).schema)
 
 
 def check_schema(doc: object, schema_file: str, path: str, what: str) -> None:
     """Validate ``doc`` against one of our structural schemas in ``schemas/materials``."""
     try:
-        errors = _structural_validator(schema_file).errors(doc)
+        errors = structural_schema(schema_file).errors(doc)
     except RecursionError:
         raise invalid(path, what, "document nested too deeply to validate") from None
     if errors:

@@ -2,7 +2,7 @@
 
 The archive is read in memory, once, and never extracted: only ``<chart>/Chart.yaml`` and
 ``<chart>/values.yaml`` are read, each with a size cap, and parsed with crafter's bounded safe YAML loader
-(:mod:`crafter.documents`). Charts in an OCI registry (``oci://``) need registry access, which is not
+(:mod:`crafter.document_reader`). Charts in an OCI registry (``oci://``) need registry access, which is not
 available yet.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from crafter.documents import DocumentLimits, load_yaml
+from crafter.document_reader import DocumentLimits, load_yaml
 from crafter.errors import MaterialError
 from crafter.materials.archives import DEFAULT_LIMITS, GZIP_MAGIC, ArchiveLimits, iter_tar_gz
 from crafter.materials.fileio import file_record, read_file

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public, but missing from typeshed
 from typing import Any
 
 from crafter.errors import MaterialError
 from crafter.materials.fileio import FileBytes
 from crafter.redaction import json_problem
+from crafter.schema_check import CompiledSchema
 
 #: Given the key of a top-level array and the keys read before it: a callback for each of its items, or None
 #: to read that array whole.
@@ -111,3 +112,57 @@ def _stream_array(text: str, pos: int, handler: Callable[[Any], None]) -> int:
 def _skip(text: str, pos: int) -> int:
     match = _WS.match(text, pos)
     return match.end() if match else pos
+
+
+def drop(item: Any) -> Any:
+    """A :func:`read_checked` reducer that keeps nothing of an item."""
+    return DROP
+
+
+#: What a reducer returns for an item not to be kept.
+DROP: Any = object()
+
+
+def read_checked(
+    fb: FileBytes,
+    what: str,
+    schema: CompiledSchema,
+    keep: Mapping[str, Callable[[Any], Any]],
+    when: Callable[[dict[str, Any]], bool] | None = None,
+) -> tuple[Any, bool]:
+    """The JSON document of ``fb``, and whether it is already known to be valid against ``schema``.
+
+    The arrays under ``keep``'s top-level keys are read an item at a time when the schema allows it
+    (:meth:`CompiledSchema.item_check`) and ``when`` (given the keys read before) agrees: each item is
+    checked, then its reducer says what to keep of it (:data:`DROP`: nothing); the array holds what was kept.
+    Then True: the document is valid. Otherwise (not streamed, or found invalid) the document is parsed whole
+    and False: the caller checks it with python-jsonschema's description of its errors
+    (:func:`crafter.materials.basic.check_schema`)."""
+    text = json_text(fb, what)
+    failed = False
+    kept: dict[str, list[Any]] = {}
+
+    def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], None] | None:
+        reduce = keep.get(key)
+        if reduce is None or (when is not None and not when(before)):
+            return None
+        check = schema.item_check(key)
+        if check is None:
+            return None
+        items = kept[key] = []
+
+        def item(value: Any) -> None:
+            nonlocal failed
+            failed = failed or not check(value)
+            reduced = reduce(value)
+            if reduced is not DROP:
+                items.append(reduced)
+
+        return item
+
+    streamed = stream_object(text, handlers)
+    if streamed is not None and streamed[1] and not failed and schema.is_valid(streamed[0]):
+        return streamed[0] | kept, True
+    if streamed is not None and not streamed[1]:
+        return streamed[0], False
+    return parse_text(text, fb.path, what), False

@@ -19,8 +19,9 @@ from crafter.materials.basic import (
     json_prefix,
     load_json,
     str_field,
+    structural_schema,
 )
-from crafter.materials.fileio import file_record
+from crafter.materials.fileio import file_record, read_file
 from crafter.materials.interface import (
     ANN_SCAN_TYPES,
     ANN_TOOL_NAME,
@@ -30,6 +31,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
+from crafter.materials.jsonstream import drop, read_checked
 
 
 def _tool_annotations(component: object) -> dict[str, str]:
@@ -104,6 +106,7 @@ class SarifKind(MaterialKind):
 # --- OpenVEX -------------------------------------------------------------------------------------------
 
 _OPENVEX = "OpenVEX file"
+_OPENVEX_SCHEMA = "openvex-0.2.0.schema.json"
 
 
 class OpenVEXKind(MaterialKind):
@@ -116,14 +119,18 @@ class OpenVEXKind(MaterialKind):
         return '"@context"' in text and "openvex" in text
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb, doc = load_json(value, _OPENVEX)
-        check_schema(json_object(doc, value, _OPENVEX), "openvex-0.2.0.schema.json", value, _OPENVEX)
+        fb = read_file(value)
+        # Statements are checked as they are read and not kept (crafter.materials.jsonstream).
+        doc, checked = read_checked(fb, _OPENVEX, structural_schema(_OPENVEX_SCHEMA), {"statements": drop})
+        if not checked:
+            check_schema(json_object(doc, value, _OPENVEX), _OPENVEX_SCHEMA, value, _OPENVEX)
         return file_record(self.kind, fb)
 
 
 # --- CSAF ----------------------------------------------------------------------------------------------
 
 _CSAF = "CSAF file"
+_CSAF_SCHEMA = "csaf-2.x.schema.json"
 _CSAF_CATEGORY = re.compile(r'"category"\s*:\s*"(csaf_[a-z_]+)"')
 _CSAF_CATEGORIES = frozenset(
     {"csaf_vex", "csaf_informational_advisory", "csaf_security_advisory", "csaf_security_incident_response"}
@@ -150,7 +157,9 @@ class CSAFKind(MaterialKind):
         return match is None or match.group(1) == self.category
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb, doc = load_json(value, _CSAF)
+        fb = read_file(value)
+        # Vulnerabilities (the bulk of a large VEX document) are not read past JSON: not kept.
+        doc, checked = read_checked(fb, _CSAF, structural_schema(_CSAF_SCHEMA), {"vulnerabilities": drop})
         document = json_object(doc, value, _CSAF).get("document")
         if not isinstance(document, dict):
             raise invalid(value, _CSAF, "no document object")
@@ -164,7 +173,8 @@ class CSAFKind(MaterialKind):
                 if known
                 else "document.category is not a category crafter has a kind for",
             )
-        check_schema(doc, "csaf-2.x.schema.json", value, _CSAF)
+        if not checked:
+            check_schema(doc, _CSAF_SCHEMA, value, _CSAF)
         engine = document["tracking"].get("generator", {}).get("engine")
         return file_record(self.kind, fb, _tool_annotations(engine))
 

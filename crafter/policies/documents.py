@@ -6,7 +6,7 @@ alone decides where a relative path points and what may be fetched.
 
 Policies and groups are loaded by reference: a reference can point at any file, so errors about a document
 give the key path (crafter's own keys only, others written ``*``), the line when the loader passes
-:class:`~crafter.documents.KeyLines`, and the kind of problem, never a key or value of the document
+:class:`~crafter.document_reader.KeyLines`, and the kind of problem, never a key or value of the document
 (:mod:`crafter.redaction`).
 """
 
@@ -181,7 +181,7 @@ def parse_policy(
     lines: LineOf | None = None,
 ) -> Policy:
     """A validated :class:`Policy` from a parsed document; ``source`` names it in every error, ``lines``
-    (:class:`~crafter.documents.KeyLines` of its text) gives them a line."""
+    (:class:`~crafter.document_reader.KeyLines` of its text) gives them a line."""
     redact = redaction(lines)
     doc = _document(raw, source, "Policy", "policy.schema.json", redact)
     meta, spec = doc["metadata"], doc["spec"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from crafter.models import CraftingState, Material
+from crafter.crafting_state import CraftingState, Material
 
 Evaluation = Mapping[str, Any]
 

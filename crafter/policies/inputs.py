@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from crafter.models import Material
+from crafter.crafting_state import Material
 
 if TYPE_CHECKING:
     from crafter.materials.interface import MaterialKind

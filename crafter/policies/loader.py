@@ -161,7 +161,7 @@ class PolicyLoader:
         data = self._read(loc, ref)
         reference = PolicyReference(name="", uri=loc.uri, digest="sha256:" + hashlib.sha256(data).hexdigest())
         doc = _parse(data, loc.target)
-        from crafter.documents import KeyLines  # errors name lines, never the document's content
+        from crafter.document_reader import KeyLines  # errors name lines, never the document's content
 
         lines = KeyLines(data)
         result: Policy | PolicyGroup
@@ -385,7 +385,7 @@ def _read_file(path: Path, ref: str) -> bytes:
 
 def _parse(data: bytes, source: str) -> Any:
     """The parsed document; a reference may name any file, so errors quote none of it (positions and kinds)."""
-    from crafter.documents import parse_document  # YAML parsing: only when a document is loaded
+    from crafter.document_reader import parse_document  # YAML parsing: only when a document is loaded
     from crafter.policies.documents import redaction
 
     if source.lower().endswith(".cue"):

@@ -103,7 +103,11 @@ class Case:
     @classmethod
     def from_file(cls, path: Path) -> Case:
         """Read a case file; a malformed one raises :class:`PolicyError` naming the file and the problem."""
-        from crafter.documents import MAX_DOCUMENT_BYTES, KeyLines, load_yaml  # bounded; YAML 1.2 booleans
+        from crafter.document_reader import (  # bounded; YAML 1.2 booleans
+            MAX_DOCUMENT_BYTES,
+            KeyLines,
+            load_yaml,
+        )
         from crafter.files import read_small_file  # a regular file only, capped
 
         data = read_small_file(path, what="test case", limit=MAX_DOCUMENT_BYTES, error=PolicyError)
@@ -113,7 +117,7 @@ class Case:
 
     @classmethod
     def from_dict(cls, raw: object, path: Path, *, lines: LineOf | None = None) -> Case:
-        """A case from its parsed file; ``lines`` (:class:`~crafter.documents.KeyLines`) gives errors a line.
+        """A case from its parsed file; ``lines`` (:class:`~crafter.document_reader.KeyLines`) gives errors a line.
         Errors name the case format's own keys only, never the file's other keys or values."""
 
         def bad(message: str) -> PolicyError:
@@ -223,7 +227,7 @@ def _policy_dir(case_path: Path) -> Path:
 
 
 def _read_statement(path: Path) -> Mapping[str, Any]:
-    from crafter.documents import load_json  # nesting bounded, duplicate keys refused
+    from crafter.document_reader import load_json  # nesting bounded, duplicate keys refused
     from crafter.files import read_small_file  # a regular file only, capped
     from crafter.materials.fileio import MAX_PARSED_BYTES
 

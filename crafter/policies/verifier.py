@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 
 from crafter.contract import Contract
+from crafter.crafting_state import CraftingState, Material, now_rfc3339
 from crafter.errors import PolicyError
-from crafter.models import CraftingState, Material, now_rfc3339
 from crafter.policies.engines.interface import EngineRegistry, EngineResult, Limits, PolicyEngine, Script
 from crafter.policies.evaluation import EvaluatedViolation, PolicyEvaluation
 from crafter.policies.inputs import material_input, statement_input

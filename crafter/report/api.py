@@ -60,7 +60,7 @@ def render(report: Report, fmt: str) -> str:
 
 def write_report(report: Report, path: Path) -> None:
     """Write ``report`` to ``path`` (replaced atomically), in the format of its extension (:func:`report_format`)."""
-    from crafter.state import write_atomic
+    from crafter.state_store import write_atomic
 
     text = render(report, report_format(path))
     try:

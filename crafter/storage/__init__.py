@@ -15,7 +15,7 @@ from crafter.storage.interface import BUNDLE_MEDIA_TYPE, ContentStore, Store, St
 
 if TYPE_CHECKING:
     from crafter.contract import Contract
-    from crafter.models import Material
+    from crafter.crafting_state import Material
 
 __all__ = [
     "BUNDLE_MEDIA_TYPE",

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from crafter.models import now_rfc3339
+from crafter.crafting_state import now_rfc3339
 from crafter.storage.credentials import registry_credentials
 from crafter.storage.interface import (
     BUNDLE_MEDIA_TYPE,

@@ -34,10 +34,10 @@ from typing import Any
 
 import attrs
 
+from crafter.crafting_state import CraftingState, Material, now_rfc3339
 from crafter.errors import CrafterError, StateError
-from crafter.models import CraftingState, Material, now_rfc3339
 from crafter.parts import MergeConflictError, Part, PartRecord, Recorder, merge_parts, parse_part
-from crafter.state import Sealed, StateEntry, decode_state, encode_state, oldest_first, write_atomic
+from crafter.state_store import Sealed, StateEntry, decode_state, encode_state, oldest_first, write_atomic
 from crafter.storage.credentials import registry_credentials
 from crafter.storage.interface import StoreError
 from crafter.storage.oci import EMPTY_CONFIG, EMPTY_JSON

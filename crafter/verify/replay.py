@@ -264,7 +264,7 @@ def _material_input(
 ) -> bytes:
     """The input document of a material, rebuilt as :func:`crafter.policies.inputs.material_input` made it.
     ``unavailable``: why the bytes of a digest could not be fetched from the content store."""
-    from crafter.models import Material
+    from crafter.crafting_state import Material
     from crafter.policies.inputs import _NOT_READ, _content, encode
 
     descriptor = descriptors.get(material)

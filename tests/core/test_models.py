@@ -18,10 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import crafter.models
-from crafter.errors import ExitCode
-from crafter.materials.interface import ImageInfo, MainComponent
-from crafter.models import (
+import crafter.crafting_state
+from crafter.crafting_state import (
     Attestation,
     CraftingState,
     FrozenDict,
@@ -33,7 +31,9 @@ from crafter.models import (
     is_valid_name,
     lenient,
 )
-from crafter.state import StateStore
+from crafter.errors import ExitCode
+from crafter.materials.interface import ImageInfo, MainComponent
+from crafter.state_store import StateStore
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -203,8 +203,8 @@ def test_plugin_kinds_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
         lookups.append(1)
         return installed
 
-    monkeypatch.setattr(crafter.models, "_known_kinds", set(crafter.models._known_kinds))
-    monkeypatch.setattr(crafter.models, "installed_plugin_kinds", plugin_kinds)
+    monkeypatch.setattr(crafter.crafting_state, "_known_kinds", set(crafter.crafting_state._known_kinds))
+    monkeypatch.setattr(crafter.crafting_state, "installed_plugin_kinds", plugin_kinds)
     with pytest.raises(ValueError, match="'ACME_REPORT' of 'sbom' is not a known kind"):
         material(kind="ACME_REPORT")
     installed.append("ACME_REPORT")  # installed later in the process: found, then remembered
@@ -300,7 +300,7 @@ def test_hand_edited_invalid_material_in_state_exits_3_with_one_line(
 @given(st.text(alphabet="abz09-A_.:\n", max_size=70))
 def test_fast_and_slow_name_checks_agree(name: str) -> None:
     ok = is_valid_name(name)
-    assert bool(crafter.models._NAME.fullmatch(name)) == ok
+    assert bool(crafter.crafting_state._NAME.fullmatch(name)) == ok
     if ok:
         assert material(name=name).name == name
     else:
@@ -311,7 +311,7 @@ def test_fast_and_slow_name_checks_agree(name: str) -> None:
 @given(st.text(alphabet="sha256:0f9aF", min_size=60, max_size=75))
 def test_fast_and_slow_digest_checks_agree(digest: str) -> None:
     ok = is_valid_digest(digest)
-    assert bool(crafter.models._SHA256.fullmatch(digest)) == ok
+    assert bool(crafter.crafting_state._SHA256.fullmatch(digest)) == ok
     if ok:
         assert material(digest=digest).digest == digest
     else:

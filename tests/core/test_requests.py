@@ -17,7 +17,7 @@ import pytest
 
 from crafter import Crafter
 from crafter.errors import DigestMismatchError, SigningError, StateError, UsageError
-from crafter.push import PushRequest, SigningRequest
+from crafter.push_rules import PushRequest, SigningRequest
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.storage import StoreError
 from crafter.verify import VerifyRequest, verify, verify_bundle

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crafter.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
 from crafter.errors import StateError
 from crafter.materials.interface import ImageInfo, MainComponent
-from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata
-from crafter.state import StateStore, decode_state, encode_state
+from crafter.state_store import StateStore, decode_state, encode_state
 
 
 def make_state(aid: str = "a1", materials: dict[str, Material] | None = None) -> CraftingState:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from crafter.crafting_state import CraftingState
 from crafter.errors import StateError
-from crafter.models import CraftingState
-from crafter.state import COMPACT_RECORDS, JOURNAL_MIN_BYTES, StateStore, scan_journal
+from crafter.state_store import COMPACT_RECORDS, JOURNAL_MIN_BYTES, StateStore, scan_journal
 from tests.core.test_state import make_state, string_material
 
 #: Enough materials for a snapshot past JOURNAL_MIN_BYTES, so that adds go to the journal.
@@ -132,7 +132,7 @@ KILL_COMPACTION = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    import crafter.state as st
+    import crafter.state_store as st
 
     step = sys.argv[2]
     real_replace, real_sync = os.replace, st._sync_dir

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from crafter.crafting_state import CraftingState
 from crafter.errors import CrafterError
-from crafter.models import CraftingState
 from crafter.statement import BUILDER_ID, PREDICATE_TYPE, STATEMENT_TYPE, render, serialize, validate
 
 CASES = [

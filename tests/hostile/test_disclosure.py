@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from crafter.cli.main import main
-from crafter.documents import KeyLines, load_json, parse_document
+from crafter.document_reader import KeyLines, load_json, parse_document
 from crafter.errors import ExitCode, MaterialError, PolicyError
 from crafter.materials.reports import jacoco_report, junit_suites
 from crafter.policies.documents import parse_policy, redaction

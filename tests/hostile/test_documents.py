@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 
 from crafter.contract import load_contract
-from crafter.documents import DEFAULT_LIMITS, load_json, load_yaml, parse_document
+from crafter.document_reader import DEFAULT_LIMITS, load_json, load_yaml, parse_document
 from crafter.errors import ContractError, ExitCode, MaterialError, PolicyError
 from crafter.materials.helm import inspect_chart
 from crafter.policies.loader import PolicyLoader

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from crafter.cli.main import main
 from crafter.errors import CrafterError, ExitCode
-from crafter.state import decode_state
+from crafter.state_store import decode_state
 from tests.hostile.mutations import JSON, paths, replaced
 
 DOCUMENTED = {int(code) for code in ExitCode}

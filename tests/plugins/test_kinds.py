@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from crafter.contract import Contract
+from crafter.crafting_state import Material
 from crafter.errors import ContractError, ExitCode, MaterialError
 from crafter.materials import registry as kind_registry
 from crafter.materials.plugin import PluginKind
 from crafter.materials.registry import default_registry
 from crafter.materials.sbom import SPDXKind
-from crafter.models import Material
 from crafter.policies import inputs
 from crafter.policies.inputs import material_input
 from tests.conftest import run_cli

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crafter.policies.evaluation import PolicyOutcome
-from crafter.push import PushResult, gate_failures
+from crafter.push_rules import PushResult, gate_failures
 from crafter.statement import policy_fields
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from crafter.cli.action import push_outputs
+from crafter.crafting_state import Material
 from crafter.errors import ExitCode
-from crafter.models import Material
 from crafter.policies.inputs import material_input
 from tests.conftest import run_cli
 

@@ -21,11 +21,11 @@ import pytest
 
 from crafter import Crafter
 from crafter.contract import Contract
+from crafter.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
 from crafter.errors import ExitCode, PolicyError, PolicyGateError
-from crafter.models import Attestation, CraftingState, Material, WorkflowMetadata
 from crafter.policies.engines.interface import EngineRegistry
 from crafter.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
-from crafter.push import PushResult
+from crafter.push_rules import PushResult
 from crafter.signing.keys import generate_key_pair
 
 ENGINE_MODULE = '''

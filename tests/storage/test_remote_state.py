@@ -17,7 +17,7 @@ import pytest
 from crafter.crafter import Crafter
 from crafter.errors import ExitCode, StateError
 from crafter.parts import MergeConflictError
-from crafter.push import PushRequest, SigningRequest
+from crafter.push_rules import PushRequest, SigningRequest
 from crafter.signing.keys import generate_key_pair
 from crafter.storage import StoreError
 from crafter.storage.registry import RegistryClient

@@ -33,6 +33,7 @@ import attrs
 
 from crafter.errors import PolicyError
 from crafter.policies.engines.interface import Args, EngineResult, Limits, PolicyEngine, Script, Violation
+from crafter.policies.engines.rego_bugs import explain
 from crafter.policies.engines.rego_syntax import (
     CALLED,
     WITH_TARGET,
@@ -168,7 +169,10 @@ class RegoEngine(PolicyEngine):
         try:
             return self._pool().run(job)
         except PolicyError as exc:
-            raise _located(exc, checked) from exc
+            located = _located(exc, checked)
+            if self.backend == "regopy":
+                located = _explained(located, checked)
+            raise located from exc
 
     def _pool(self) -> Sandbox:
         with self._lock:
@@ -327,6 +331,16 @@ def _located(exc: PolicyError, checked: _Checked) -> PolicyError:
     if line is None:
         return exc
     return PolicyError(f"{exc.message} (line {line})", hint=exc.hint)
+
+
+def _explained(exc: PolicyError, checked: _Checked) -> PolicyError:
+    """An error a known regopy built-in bug causes, in a policy that calls that built-in: say so, with the
+    rewrite (:mod:`~crafter.policies.engines.rego_bugs`); otherwise the error as it is."""
+    explanation = explain(exc.message, (name for name, _line in checked.module.calls()))
+    if explanation is None:
+        return exc
+    addition, hint = explanation
+    return PolicyError(f"{exc.message} ({addition})", hint=hint)
 
 
 def _plain_args(args: Args) -> dict[str, Any]:

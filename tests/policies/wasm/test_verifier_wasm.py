@@ -124,7 +124,7 @@ def test_contract_attachment_allowed_hosts_reach_the_engine(
     tmp_path: Path, modules: dict[str, bytes]
 ) -> None:
     from crafter.contract import Contract
-    from crafter.models import Attestation, CraftingState, WorkflowMetadata
+    from crafter.crafting_state import Attestation, CraftingState, WorkflowMetadata
     from crafter.policies.verifier import PolicyVerifier
 
     (tmp_path / "http.wasm").write_bytes(modules["http"])
