@@ -374,11 +374,13 @@ class CompiledSchema:
         import jsonschema_rs
 
         root = self._fast_schema
+        if not isinstance(root.get("$id"), str) or not set(root) <= _ROOT_KEYWORDS:
+            return None
         prop = root.get("properties", {}).get(key) if isinstance(root.get("properties"), dict) else None
+        if prop is None and root.get("additionalProperties", True) is True:
+            return _any_item  # a key the schema does not name, and allows: anything goes
         if (
-            not isinstance(root.get("$id"), str)
-            or not set(root) <= _ROOT_KEYWORDS
-            or not isinstance(prop, dict)
+            not isinstance(prop, dict)
             or prop.get("type") != "array"
             or not isinstance(prop.get("items"), dict)
             or not set(prop) <= _ARRAY_KEYWORDS
@@ -453,6 +455,10 @@ _ROOT_KEYWORDS = frozenset(
     | {"properties", "definitions", "$defs"}
 )
 _ARRAY_KEYWORDS = frozenset({"$id", "$comment", "title", "description", "type", "items", "additionalItems"})
+
+
+def _any_item(value: Any) -> bool:
+    return True
 
 
 def _any_string(value: str) -> bool:

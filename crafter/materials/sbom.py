@@ -30,8 +30,8 @@ from crafter.materials.basic import (
     json_object,
     json_prefix_has,
     jsonschema_module,
-    load_json,
     str_field,
+    structural_schema,
 )
 from crafter.materials.fileio import file_record, read_file, streamed_file_record
 from crafter.materials.image import parse_reference
@@ -46,7 +46,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
-from crafter.materials.jsonstream import json_text, parse_text, stream_object
+from crafter.materials.jsonstream import DROP, drop, json_text, parse_text, read_checked, stream_object
 from crafter.schema_check import CompiledSchema, SchemaUnusable
 
 _CONTAINER = "container"
@@ -338,6 +338,29 @@ class CycloneDXKind(MaterialKind):
 # --- SPDX ----------------------------------------------------------------------------------------------
 
 _SPDX = "spdx sbom file"
+_SPDX2_SCHEMA = "spdx-2.x.schema.json"
+
+
+def _is_spdx2(before: dict[str, Any]) -> bool:
+    """Whether the keys read so far are an SPDX 2 document's (an SPDX 3 one is read whole)."""
+    return str_field(before, "spdxVersion").startswith("SPDX-") and "@context" not in before
+
+
+def _package_summary(package: Any) -> Any:
+    """What :func:`_spdx_main_component` reads of a package."""
+    if not isinstance(package, dict):
+        return package
+    return {k: package[k] for k in ("SPDXID", "name", "versionInfo", "primaryPackagePurpose") if k in package}
+
+
+def _describing(relationship: Any) -> Any:
+    """A DESCRIBES or DESCRIBED_BY relationship (what :func:`_described_ids` reads); no other is kept."""
+    if str_field(relationship, "relationshipType") in ("DESCRIBES", "DESCRIBED_BY"):
+        return relationship
+    return DROP
+
+
+_SPDX2_KEEP = {"packages": _package_summary, "files": drop, "relationships": _describing}
 
 
 def _described_ids(doc: dict[str, Any]) -> list[str]:
@@ -392,7 +415,10 @@ class SPDXKind(MaterialKind):
         return json_prefix_has(sample, ('"spdxVersion"', '"SPDXID"', '"SPDXRef-', "spdx.org/rdf/3."))
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb, parsed = load_json(value, _SPDX)
+        fb = read_file(value)
+        # SPDX 2 packages, files and relationships are checked as they are read, and only what the main
+        # component needs is kept of them (crafter.materials.jsonstream).
+        parsed, checked = read_checked(fb, _SPDX, structural_schema(_SPDX2_SCHEMA), _SPDX2_KEEP, _is_spdx2)
         doc = json_object(parsed, value, _SPDX)
         from crafter.materials.spdx3 import craft_spdx3, spdx3_version
 
@@ -400,5 +426,6 @@ class SPDXKind(MaterialKind):
             return craft_spdx3(self.kind, fb, doc, spdx3, options)
         if not str_field(doc, "spdxVersion").startswith("SPDX-"):
             raise invalid(value, _SPDX, 'spdxVersion is missing or does not start with "SPDX-"')
-        check_schema(doc, "spdx-2.x.schema.json", value, _SPDX)
+        if not checked:
+            check_schema(doc, _SPDX2_SCHEMA, value, _SPDX)
         return file_record(self.kind, fb, _tools_annotations(_spdx_tools(doc)), _spdx_main_component(doc))

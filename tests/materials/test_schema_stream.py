@@ -1,6 +1,7 @@
 """Large JSON documents checked an item at a time (crafter.materials.jsonstream): the reader follows JSON
-exactly or gives up, and a CycloneDX SBOM read that way is accepted, refused and described exactly as the
-same SBOM parsed whole (``specVersion`` after ``components`` cannot be streamed: the reference here)."""
+exactly or gives up, and a document read that way is accepted, refused and described exactly as the same
+document parsed whole (for SBOMs, ``specVersion`` after the large arrays cannot be streamed: the reference
+here; for the others, python-jsonschema on the whole document)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import pytest
 
 from crafter.errors import MaterialError
 from crafter.materials import sbom
+from crafter.materials.basic import check_schema
 from crafter.materials.fileio import FileBytes, parse_json
-from crafter.materials.interface import CraftOptions
+from crafter.materials.interface import ANN_TOOL_NAME, CraftOptions
 from crafter.materials.jsonstream import json_text, parse_text, stream_object
 from crafter.materials.sbom import CycloneDXKind
+from crafter.materials.security import CSAFKind, OpenVEXKind
 
 CDX = CycloneDXKind()
 
@@ -148,3 +151,119 @@ def test_components_of_every_version_are_checked_one_at_a_time(version: str) -> 
     assert check is not None
     assert check({"type": "library", "name": "a", "version": "1"})
     assert not check({"type": "nope", "name": "a", "version": "1"})
+
+
+# --- the other JSON kinds read an array at a time: SPDX 2 (packages, files, relationships), OpenVEX
+# (statements), CSAF (vulnerabilities) --------------------------------------------------------------------
+
+
+def outcome(kind: Any, path: Path) -> Any:
+    try:
+        crafted = kind.craft(str(path), CraftOptions())
+        return ("ok", crafted.main_component, dict(crafted.annotations))
+    except MaterialError as exc:
+        return ("error", exc.message.replace(path.name, "F"), exc.hint)
+
+
+def whole_reference(tmp_path: Path, kind: Any, doc: dict[str, Any], schema: str) -> Any:
+    """What the kind says of ``doc`` parsed whole: its schema error as check_schema words it, else ok."""
+    path = tmp_path / "reference.json"
+    path.write_text(json.dumps(doc))
+    try:
+        check_schema(doc, schema, str(path), kind_what(kind))
+    except MaterialError as exc:
+        return ("error", exc.message.replace(path.name, "F"), exc.hint)
+    return "ok"
+
+
+def kind_what(kind: Any) -> str:
+    return {"OPENVEX": "OpenVEX file", "CSAF_VEX": "CSAF file"}[kind.kind]
+
+
+SPDX_DOC = {
+    "spdxVersion": "SPDX-2.3",
+    "dataLicense": "CC0-1.0",
+    "SPDXID": "SPDXRef-DOCUMENT",
+    "name": "app",
+    "documentNamespace": "https://example.com/app",
+    "creationInfo": {"created": "2024-01-02T03:04:05Z", "creators": ["Tool: syft-1.0.0"]},
+    "packages": [
+        {"name": "lib", "SPDXID": "SPDXRef-lib", "versionInfo": "1", "downloadLocation": "NONE"},
+        {"name": "app", "SPDXID": "SPDXRef-app", "versionInfo": "2.0", "primaryPackagePurpose": "CONTAINER",
+         "downloadLocation": "NONE"},
+    ],
+    "files": [{"SPDXID": "SPDXRef-f", "fileName": "a.txt"}],
+    "relationships": [
+        {"spdxElementId": "SPDXRef-app", "relatedSpdxElement": "SPDXRef-lib", "relationshipType": "CONTAINS"},
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relatedSpdxElement": "SPDXRef-app", "relationshipType": "DESCRIBES"},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("broken", [None, ("packages", 1, "name", 7), ("files", 0, "fileName", None)])
+def test_spdx_streamed_and_whole_alike(tmp_path: Path, broken: Any) -> None:
+    doc = json.loads(json.dumps(SPDX_DOC))
+    if broken:
+        key, index, field, value = broken
+        doc[key][index][field] = value
+    spdx = sbom.SPDXKind()
+    streamed, whole = tmp_path / "streamed.json", tmp_path / "whole.json"
+    streamed.write_text(json.dumps(doc))
+    whole.write_text(
+        json.dumps({k: v for k, v in doc.items() if k != "spdxVersion"} | {"spdxVersion": "SPDX-2.3"})
+    )
+    assert outcome(spdx, streamed) == outcome(spdx, whole)
+    result = outcome(spdx, streamed)
+    if broken is None:
+        assert result[0] == "ok" and result[1].name.endswith("/app") and result[1].kind == "container"
+    else:
+        assert result[0] == "error" and f"$.{broken[0]}[{broken[1]}].{broken[2]}" in result[1]
+
+
+@pytest.mark.parametrize("status", ["not_affected", "bogus"])
+def test_openvex_statements_checked_as_read(tmp_path: Path, status: str) -> None:
+    doc = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/1",
+        "statements": [{"vulnerability": {"name": "CVE-1"}, "status": "fixed"}] * 3
+        + [{"vulnerability": {"name": "CVE-2"}, "status": status}],
+    }
+    path = tmp_path / "vex.json"
+    path.write_text(json.dumps(doc))
+    kind = OpenVEXKind()
+    result = outcome(kind, path)
+    assert (result if result[0] == "error" else "ok") == whole_reference(
+        tmp_path, kind, doc, "openvex-0.2.0.schema.json"
+    )
+    assert (result[0] == "ok") is (status == "not_affected")
+
+
+@pytest.mark.parametrize("publisher", ["vendor", "bogus"])
+def test_csaf_vulnerabilities_not_kept(tmp_path: Path, publisher: str) -> None:
+    document = {
+        "category": "csaf_vex",
+        "csaf_version": "2.0",
+        "publisher": {"category": publisher, "name": "ACME", "namespace": "https://acme.example"},
+        "title": "t",
+        "tracking": {
+            "current_release_date": "2024-01-02T03:04:05Z",
+            "id": "X-1",
+            "initial_release_date": "2024-01-02T03:04:05Z",
+            "revision_history": [{"date": "2024-01-02T03:04:05Z", "number": "1", "summary": "s"}],
+            "status": "final",
+            "version": "1",
+            "generator": {"engine": {"name": "vexer", "version": "1.0"}},
+        },
+    }
+    # vulnerabilities before the document: its category and tool are read after them
+    doc = {"vulnerabilities": [{"cve": f"CVE-{i}"} for i in range(3)], "document": document}
+    path = tmp_path / "csaf.json"
+    path.write_text(json.dumps(doc))
+    kind = CSAFKind("CSAF_VEX", "csaf_vex")
+    result = outcome(kind, path)
+    assert (result if result[0] == "error" else "ok") == whole_reference(
+        tmp_path, kind, doc, "csaf-2.x.schema.json"
+    )
+    if publisher == "vendor":
+        assert result[0] == "ok", result
+        assert result[2][ANN_TOOL_NAME] == "vexer"
