@@ -102,7 +102,7 @@ class Runners:
 
 @pytest.fixture
 def runners(registry: Registry, tmp_path: Path, request: pytest.FixtureRequest) -> Runners:
-    repo = "state/" + request.node.name.lower().replace("_", "-")[:60]
+    repo = "state/" + request.node.name.lower().replace("_", "-")[:60].strip("-")
     return Runners(tmp_path, f"oci://{registry.host}/{repo}")
 
 
@@ -417,3 +417,26 @@ def test_a_busy_registry_is_retried_then_reported(
         assert caught.value.exit_code == ExitCode.STORE
         proxy.busy = 0
         assert list(runners.crafter("c").store.load(aid).attestation.materials) == ["note"]
+
+
+def test_a_part_is_embedded_in_its_manifest_and_trusted_only_by_digest(
+    runners: Runners, release: str
+) -> None:
+    import base64
+
+    from crafter.storage.remote_state import OCI_MANIFEST, PART_TYPE
+
+    b = runners.crafter("b")
+    b.record(["embedded"], name="note", attestation_id=release)
+    (tag,) = [t for t in tags(runners) if t.startswith("part-")]
+    client = b.store.client  # type: ignore[attr-defined]
+    repo = b.store.repository  # type: ignore[attr-defined]
+    _, _, body = client.get_manifest(repo, tag)
+    manifest = json.loads(body)
+    (layer,) = manifest["layers"]
+    assert layer["mediaType"] == PART_TYPE and base64.b64decode(layer["data"])  # read in one request
+    # Embedded bytes that are not what the digest names are ignored: the blob is read instead.
+    layer["data"] = base64.b64encode(b'{"format": "crafter-part", "forged": true}').decode()
+    client.put_manifest(repo, tag, OCI_MANIFEST, json.dumps(manifest).encode())
+    state = runners.crafter("c").store.load(release)
+    assert state.attestation.materials["note"].value == "embedded"
