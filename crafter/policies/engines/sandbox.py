@@ -47,7 +47,8 @@ ENV_KEPT = ("PATH", "LANG", "LC_ALL", "TZ")
 STARTUP_TIMEOUT = 60.0  # seconds for a worker to import its engine; not part of any policy's time
 TIMEOUT_HINT = "give it more time with --policy-timeout, or with `timeout` on the policy attachment"
 MEMORY_HINT = (
-    "the policy built documents larger than the memory cap of one evaluation (the verifier's memory_bytes)"
+    "the policy built documents larger than the memory cap of one evaluation; raise it with "
+    "--rego-memory-mib (the verifier's memory_bytes)"
 )
 INPUT_BYTES_PER_VALUE = 800  # regopy's cost of one input value, with a margin (input_bytes)
 _OOM_MARKS = ("bad_alloc", "MemoryError", "out of memory", "cannot allocate memory")
