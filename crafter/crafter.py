@@ -342,7 +342,8 @@ class Crafter:
         their base name unless ``name`` is given (only with a single value). ``cas`` gets file bytes first.
         """
         aid = self.store.resolve(attestation_id)
-        state = self.store.load_base(aid)
+        base = self.store.load_base(aid)
+        state = base.state
         contract = Contract.from_state(state.contract)
         expanded = expand_values(values)
         if not expanded:
@@ -398,7 +399,7 @@ class Crafter:
             hook.close()
 
         for m in crafted:
-            if m.name in state.attestation.materials:
+            if m.name in base.recorded:
                 log.info("material %s already set, overriding it", m.name)
         # One journal record under the state lock: its cost does not grow with the attestation.
         self.store.append(aid, crafted, evaluations)

@@ -81,6 +81,10 @@ def _decode_snapshot(data: bytes, path: Path) -> tuple[CraftingState, int]:
             f"{path}: state file is corrupted (not valid JSON: {exc})",
             hint="it was not changed; inspect it, or discard it with 'crafter reset --attestation-id ID'",
         ) from exc
+    return _decode_snapshot_doc(doc, path)
+
+
+def _decode_snapshot_doc(doc: Any, path: Path) -> tuple[CraftingState, int]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise StateError(
             f"{path}: not a crafter state file",
@@ -103,6 +107,23 @@ def _decode_snapshot(data: bytes, path: Path) -> tuple[CraftingState, int]:
 _SEQ_PREFIX = re.compile(
     rb'\{"format":"crafter-state","version":1,(?:"journalSeq":([1-9][0-9]{0,17}),)?"state":'
 )
+
+
+def _decode_base(data: bytes, path: Path) -> tuple[CraftingState, int, frozenset[str]]:
+    """A snapshot's state without its materials (and their evaluations' objects), the number of its last
+    journal record, and the recorded materials' names: what an add needs, at the cost of ``json.loads``."""
+    try:
+        doc = json.loads(data)
+        inner = doc["state"]
+        attestation = dict(inner["attestation"])
+        names = frozenset(attestation.get("materials") or {})
+    except (ValueError, KeyError, TypeError):
+        state, seq = _decode_snapshot(data, path)  # the whole decode reports what is wrong
+        return state, seq, frozenset(state.attestation.materials)
+    attestation["materials"] = {}
+    light = {**doc, "state": {**inner, "attestation": attestation}}
+    state, seq = _decode_snapshot_doc(light, path)
+    return state, seq, names
 
 
 def _snapshot_seq(data: bytes, path: Path) -> int:
@@ -311,6 +332,16 @@ class Sealed:
 
 
 @attrs.frozen
+class BaseState:
+    """What an ``add`` builds on: the attestation without its recorded materials (an add replaces them by
+    name and reads none), and their names (to say when one is replaced). Its cost does not grow with the
+    number of materials recorded, but for reading the snapshot."""
+
+    state: CraftingState
+    recorded: frozenset[str] = frozenset()
+
+
+@attrs.frozen
 class StateEntry:
     """One attestation found in the state directory (or a remote state's repository), or why it could not be
     read."""
@@ -474,9 +505,18 @@ class StateStore:
     def load(self, attestation_id: str) -> CraftingState:
         return self._load(attestation_id, False)[0]
 
-    def load_base(self, attestation_id: str) -> CraftingState:
-        """What an ``add`` builds on: here, the whole state."""
-        return self.load(attestation_id)
+    def load_base(self, attestation_id: str) -> BaseState:
+        """What an ``add`` builds on (:class:`BaseState`): the snapshot without its materials, and the
+        journal's records. A torn last record is left for :meth:`append`, which removes it under the lock."""
+        path, journal = self.path_of(attestation_id), self.journal_of(attestation_id)
+        data = self._read(journal, attestation_id) or b""
+        snapshot = self._read(path, attestation_id)
+        if snapshot is None:
+            raise StateError(f"attestation {attestation_id} not found in {self.directory}")
+        state, seq, names = _decode_base(snapshot, path)
+        records = scan_journal(data, journal).records
+        state, _ = fold(state, seq, records, journal)
+        return BaseState(state, names | frozenset(state.attestation.materials))
 
     def update(self, attestation_id: str, change: Callable[[CraftingState], CraftingState]) -> CraftingState:
         """Apply ``change`` under the lock and persist its result atomically (a new snapshot, the journal
@@ -619,7 +659,7 @@ class StateBackend(Protocol):
     ) -> Path | str: ...
     def sealed(self, attestation_id: str) -> Sealed | None: ...
     def load(self, attestation_id: str) -> CraftingState: ...
-    def load_base(self, attestation_id: str) -> CraftingState: ...
+    def load_base(self, attestation_id: str) -> BaseState: ...
     def append(
         self,
         attestation_id: str,

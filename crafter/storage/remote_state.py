@@ -38,7 +38,15 @@ import attrs
 from crafter.crafting_state import CraftingState, Material, now_rfc3339
 from crafter.errors import CrafterError, StateError
 from crafter.parts import MergeConflictError, Part, PartRecord, Recorder, merge_parts, parse_part
-from crafter.state_store import Sealed, StateEntry, decode_state, encode_state, oldest_first, write_atomic
+from crafter.state_store import (
+    BaseState,
+    Sealed,
+    StateEntry,
+    decode_state,
+    encode_state,
+    oldest_first,
+    write_atomic,
+)
 from crafter.storage.credentials import registry_credentials
 from crafter.storage.interface import StoreError
 from crafter.storage.oci import EMPTY_CONFIG, EMPTY_JSON
@@ -302,9 +310,9 @@ class RemoteStateStore:
         """The policy sources init resolved: every runner evaluates the same policies, without their files."""
         return self._init(attestation_id).sealed
 
-    def load_base(self, attestation_id: str) -> CraftingState:
+    def load_base(self, attestation_id: str) -> BaseState:
         """What an ``add`` builds on: the attestation as init made it (other runners' parts are not read)."""
-        return self._init(attestation_id).state
+        return BaseState(self._init(attestation_id).state)
 
     # -- parts -----------------------------------------------------------------------------------------
     def _recorder(self, state: CraftingState) -> Recorder:

@@ -201,3 +201,33 @@ def test_a_store_reading_again_sees_every_change_made_elsewhere(tmp_path: Path) 
     writer.update("a1", lambda s: s.with_added([string_material("m1", "changed")], {}))
     assert reader.load("a1").attestation.materials["m1"].value == "changed"
     assert reader.load("a1") == StateStore(tmp_path / "st").load("a1")
+
+
+def test_what_an_add_builds_on_holds_no_materials_but_their_names(tmp_path: Path) -> None:
+    store = big_store(tmp_path)
+    store.append("a1", [string_material("m1", "one")], {"m1": [evaluation("m1")]})
+    base = store.load_base("a1")
+    whole = store.load("a1")
+    # Everything but the materials is the state as loaded whole; the names are every recorded one.
+    assert base.recorded == frozenset(whole.attestation.materials)
+    assert set(base.state.attestation.materials) <= {"m1"}  # the journal's, not the snapshot's 1,000
+    assert base.state.attestation.workflow == whole.attestation.workflow
+    assert base.state.contract == whole.contract
+    # A state file that is not valid JSON is still the error it always was.
+    store.path_of("a1").write_bytes(b"{not json")
+    with pytest.raises(StateError, match="not valid JSON"):
+        store.load_base("a1")
+
+
+def test_an_add_says_when_it_replaces_a_recorded_material(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from crafter.crafter import Crafter
+
+    c = Crafter(state_dir=tmp_path / "st", cwd=tmp_path, environ={})
+    c.init(project="p")
+    c.add(["one"], name="note")
+    with caplog.at_level(logging.INFO, logger="crafter"):
+        c.add(["two"], name="note")
+    assert "material note already set, overriding it" in caplog.text
+    assert c.status().state.attestation.materials["note"].value == "two"
