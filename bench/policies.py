@@ -7,17 +7,27 @@
 - The same rule written set-style (``violations contains msg if``), as users often write it.
 - A repeated evaluation, served from the verifier's cache.
 - A push-like run: 50 materials and 100 attachments, parallel against one worker.
+- Large SBOMs (``--large``, default 10,000, 20,000 and 50,000 components shaped as syft writes them: hashes,
+  references, properties): time and memory of one evaluation under the default 1 GiB cap, against the
+  previous input path (the parsed document handed to regopy's ``set_input`` and kept through the query) run
+  in a fresh process under the same cap. Memory is the address space the evaluation added (what the cap
+  counts) and the worker's peak resident size. An input that does not fit is run again with the limit the
+  error suggests.
 
 Needs the OPA bindings for the baseline (``pip install --ignore-requires-python -r tests/requirements-opa.txt``).
-Usage: ``python bench/policies.py [--sizes 1000,5000,10000] [--runs 3]``.
+Usage: ``python bench/policies.py [--sizes 1000,5000,10000] [--runs 3] [--large 10000,20000,50000]``
+(``--large ''`` skips the large SBOMs; they take several minutes and up to 4 GB of memory).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -77,6 +87,45 @@ def sbom(n: int, seed: int = 1) -> dict[str, Any]:
     }
 
 
+def syft_like_sbom(n: int, seed: int = 1) -> dict[str, Any]:
+    """An SBOM whose components carry what syft writes (about 900 bytes of JSON each)."""
+    rng = random.Random(seed)
+    components = []
+    for i in range(n):
+        name, version = f"pkg-{i}", f"1.{i % 17}.{i % 5}"
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        components.append(
+            {
+                "bom-ref": f"pkg:npm/{name}@{version}?package-id={digest[:16]}",
+                "type": "library",
+                "author": f"Author {i % 300} <author{i % 300}@example.com>",
+                "name": name,
+                "version": version,
+                "description": f"A description of {name}, a library for things",
+                "licenses": [{"license": {"id": rng.choice(LICENSES)}}],
+                "cpe": f"cpe:2.3:a:{name}:{name}:{version}:*:*:*:*:*:*:*",
+                "purl": f"pkg:npm/{name}@{version}",
+                "hashes": [{"alg": "SHA-256", "content": digest}],
+                "externalReferences": [
+                    {
+                        "type": "distribution",
+                        "url": f"https://registry.npmjs.org/{name}/-/{name}-{version}.tgz",
+                    },
+                    {"type": "vcs", "url": f"git+https://github.com/example/{name}.git"},
+                ],
+                "properties": [
+                    {"name": "syft:package:foundBy", "value": "javascript-lock-cataloger"},
+                    {"name": "syft:package:language", "value": "javascript"},
+                    {"name": "syft:package:type", "value": "npm"},
+                    {"name": "syft:location:0:path", "value": "/app/package-lock.json"},
+                ],
+            }
+        )
+    doc = sbom(0)
+    doc["components"] = components
+    return doc
+
+
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     values = []
     result = None
@@ -99,7 +148,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--large", default="10000,20000,50000", help="component counts of the large SBOMs")
+    parser.add_argument("--only-large", action="store_true", help="run the large SBOMs only")
     args = parser.parse_args()
+    if args.only_large:
+        print(machine())
+        large_sboms([int(x) for x in args.large.split(",") if x])
+        return
     from crafter.policies.engines.interface import Limits, Script
     from crafter.policies.engines.rego import RegoEngine
 
@@ -144,6 +199,129 @@ def main() -> None:
     finally:
         for engine in engines.values():
             engine.close()
+    large_sboms([int(x) for x in args.large.split(",") if x])
+
+
+# The worker's previous input path, as a script for a fresh process: the document parsed, handed to regopy's
+# set_input and kept through the query, under the cap the worker applies (its size plus 1 GiB).
+_BEFORE = """
+import json, resource, sys, time
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+import regopy
+source, path, licenses = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+start_vm = status("VmSize")
+resource.setrlimit(resource.RLIMIT_AS, (start_vm + (1 << 30), resource.RLIM_INFINITY))
+started = time.perf_counter()
+data = open(path, "rb").read()
+doc = json.loads(data)
+doc["args"] = {"licenses": licenses}
+interpreter = regopy.Interpreter()
+interpreter.strict_built_in_errors = True
+interpreter.add_module("policy.rego", source)
+interpreter.set_input(doc)
+out = str(interpreter.query("data.main.result"))
+print(json.dumps({"seconds": time.perf_counter() - started, "added": status("VmPeak") - start_vm,
+                  "hwm": status("VmHWM"), "ok": out.startswith("{")}))
+"""
+
+
+def large_sboms(sizes: list[int]) -> None:
+    """One evaluation of the shipped policy on large syft-like SBOMs: before (previous input path) and now."""
+    if not sizes:
+        return
+    from crafter.policies.engines.interface import Limits, Script
+    from crafter.policies.engines.rego import RegoEngine
+    from crafter.policies.engines.sandbox import input_bytes
+
+    shipped = (ROOT / "policies" / "cyclonedx-banned-licenses" / "policy.rego").read_bytes()
+    argv = {"licenses": [s.strip() for s in BANNED.split(",")]}
+    print(
+        "large SBOMs, one evaluation each under the default 1 GiB cap (added = address space the cap counts)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            doc = syft_like_sbom(n)
+            doc["chainloop_metadata"] = {"name": "sbom.json"}
+            data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+            del doc
+            path = Path(tmp) / "sbom.json"
+            path.write_bytes(data)
+            prepared = RegoEngine(workers=1).prepare(Script(shipped, "bench", "bench", "rego"))
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    _BEFORE,
+                    prepared.source.decode(),
+                    str(path),
+                    json.dumps(argv["licenses"]),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode == 0:
+                before = json.loads(proc.stdout)
+                was = f"{before['seconds']:6.1f} s, +{before['added'] >> 20:5d} MiB, peak RSS {before['hwm'] >> 20:5d} MiB"
+            else:
+                before = None
+                last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                was = f"failed at 1 GiB ({last.strip()[:60]})"
+            line = f"{n:>6} components ({len(data) / 1e6:5.1f} MB): before {was} | now "
+            now, error = _evaluate_in_fresh_worker(prepared, data, argv, Limits(timeout=600))
+            if error is not None and "out of memory" in error:
+                suggested = -(-input_bytes(data) // (256 << 20)) * (256 << 20)
+                line += f"out of memory at 1024 MiB; at {suggested >> 20} MiB: "
+                now, error = _evaluate_in_fresh_worker(
+                    prepared, data, argv, Limits(timeout=600, memory_bytes=suggested)
+                )
+            if error is not None:
+                print(line + f"failed: {error}", flush=True)
+                continue
+            seconds, added, hwm = now
+            line += f"{seconds:6.1f} s, +{added >> 20:5d} MiB, peak RSS {hwm >> 20:5d} MiB"
+            if before is not None:
+                line += (
+                    f" | ratio time {seconds / before['seconds']:4.2f}, memory {added / before['added']:4.2f}"
+                )
+            print(line, flush=True)
+
+
+def _evaluate_in_fresh_worker(
+    prepared: Any, data: bytes, argv: dict[str, Any], limits: Any
+) -> tuple[tuple[float, int, int], str | None]:
+    """(seconds, address space added, peak RSS) of one evaluation in a new worker, or the error."""
+    from crafter.errors import PolicyError
+    from crafter.policies.engines.interface import Limits, Script
+    from crafter.policies.engines.rego import RegoEngine
+
+    engine = RegoEngine(workers=1)
+    try:
+        warm = engine.prepare(Script(b"package main\n\nviolations := []\n", "warm", "warm", "rego"))
+        engine.evaluate(warm, b"{}", {}, Limits())  # start the worker: its size before the evaluation
+        worker = engine._pool()._idle[0]  # bench only: the worker's /proc entry
+        start_vm = _proc_status(worker.proc.pid, "VmSize")
+        started = time.perf_counter()
+        try:
+            engine.evaluate(prepared, data, argv, limits)
+        except PolicyError as exc:
+            return (0.0, 0, 0), exc.message
+        seconds = time.perf_counter() - started
+        worker = engine._pool()._idle[0]
+        pid = worker.proc.pid
+        return (seconds, _proc_status(pid, "VmPeak") - start_vm, _proc_status(pid, "VmHWM")), None
+    finally:
+        engine.close()
+
+
+def _proc_status(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def cache_and_parallel(runs: int) -> None:

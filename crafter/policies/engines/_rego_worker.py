@@ -32,11 +32,11 @@ except ImportError:  # pragma: no cover - Windows: no address-space cap
 INT64 = (-(1 << 63), (1 << 63) - 1)
 PARENT_POLL = 0.2  # seconds between checks that crafter is still there
 CACHED_MODULES = 8  # compiled modules kept per worker: the scripts of one attachment, re-run per material
-# regopy's own copy of the input costs far more than its JSON text: measured on CycloneDX SBOMs, about 800 to
-# 1,100 bytes per JSON value through set_input (Python values) and 550 to 700 through set_input_term (JSON
-# text), which is 2 to 5 times slower to convert (docs/performance.md). The fast path is taken while its
-# estimate stays within the cap; bigger inputs take the lean one.
-SET_INPUT_BYTES_PER_VALUE = 1200
+# regopy's own copy of the input costs far more than its JSON text: measured on CycloneDX SBOMs, 800 to 1,090
+# bytes per JSON value through set_input (Python values) and 550 to 700 through set_input_term (JSON text),
+# which is 2 to 5 times slower to convert (docs/performance.md). The fast path is taken while its estimate
+# (the most measured) stays within the cap; bigger inputs take the lean one.
+SET_INPUT_BYTES_PER_VALUE = 1100
 _SEXPR_ERROR = re.compile(r"\(error\s+(?:(\d+):)?")
 _SEXPR_MSG = re.compile(r"\(errormsg (\d+):")
 _SEXPR_CODE = re.compile(r"\(errorcode (\d+):")
