@@ -329,7 +329,7 @@ class CompiledSchema:
         self._lock = threading.Lock()
         self._fast: Any = None
         self._registry: Any = None
-        self._items: dict[str, Callable[[Any], bool] | None] = {}
+        self._items: dict[tuple[str, ...], Callable[[Any], bool] | None] = {}
         self._python: Any = None
 
     def errors(self, doc: Any) -> list[Any]:
@@ -359,34 +359,46 @@ class CompiledSchema:
         except (ValueError, OverflowError):
             return False
 
-    def item_check(self, key: str) -> Callable[[Any], bool] | None:
-        """For the array under the top-level key ``key``: a check of one of its items (as :meth:`is_valid`)
-        such that a document is valid exactly when it is valid with that array empty and each item passes. A
-        large document can then be checked an item at a time (:mod:`crafter.materials.jsonstream`). None when
-        the schema says more of that array than what its items are (a length, uniqueness)."""
+    def item_check(self, path: str | tuple[str, ...]) -> Callable[[Any], bool] | None:
+        """For the array under the top-level key ``path`` (or under ``path[-1]`` in the items of the array
+        under ``path[:-1]``): a check of one of its items (as :meth:`is_valid`) such that a document is valid
+        exactly when it is valid with that array empty and each item passes. A large document can then be
+        checked an item at a time (:mod:`crafter.materials.jsonstream`). None when the schema says more of
+        that array than what its items are (a length, uniqueness), or more of the objects holding it than
+        their keys' values."""
+        path = (path,) if isinstance(path, str) else path
         self._fast_validator()
         with self._lock:
-            if key not in self._items:
-                self._items[key] = self._compile_item_check(key)
-            return self._items[key]
+            if path not in self._items:
+                self._items[path] = self._compile_item_check(path)
+            return self._items[path]
 
-    def _compile_item_check(self, key: str) -> Callable[[Any], bool] | None:
+    def _compile_item_check(self, path: tuple[str, ...]) -> Callable[[Any], bool] | None:
         import jsonschema_rs
 
         root = self._fast_schema
-        if not isinstance(root.get("$id"), str) or not set(root) <= _ROOT_KEYWORDS:
+        if not isinstance(root.get("$id"), str):
             return None
-        prop = root.get("properties", {}).get(key) if isinstance(root.get("properties"), dict) else None
-        if prop is None and root.get("additionalProperties", True) is True:
-            return _any_item  # a key the schema does not name, and allows: anything goes
-        if (
-            not isinstance(prop, dict)
-            or prop.get("type") != "array"
-            or not isinstance(prop.get("items"), dict)
-            or not set(prop) <= _ARRAY_KEYWORDS
-        ):
-            return None
-        pointer = f"#/properties/{key.replace('~', '~0').replace('/', '~1')}/items"
+        node: Any = root
+        pointer = "#"
+        for depth, key in enumerate(path):
+            node, pointer = _local_ref(root, node, pointer)
+            if not isinstance(node, dict) or not set(node) <= _OBJECT_KEYWORDS:
+                return None
+            props = node.get("properties", {})
+            prop = props.get(key) if isinstance(props, dict) else None
+            if prop is None and node.get("additionalProperties", True) is True and depth == len(path) - 1:
+                return _any_item  # a key the schema does not name, and allows: anything goes
+            types = prop.get("type") if isinstance(prop, dict) else None
+            if (
+                not isinstance(prop, dict)
+                or "array" not in (types if isinstance(types, list) else [types])
+                or not isinstance(prop.get("items"), dict)
+                or not set(prop) <= _ARRAY_KEYWORDS
+            ):
+                return None
+            node = prop["items"]
+            pointer += f"/properties/{_escape(key)}/items"
         validator = jsonschema_rs.validator_for(
             {"$schema": root.get("$schema", ""), "$ref": root["$id"].split("#", 1)[0] + pointer},
             registry=self._registry,
@@ -448,13 +460,32 @@ class CompiledSchema:
             return self._python
 
 
-# A root schema with only these keywords says nothing of a property's value beyond ``properties``; an array
-# property with only these says nothing beyond what each item is (``additionalItems`` applies to tuple forms).
-_ROOT_KEYWORDS = frozenset(
+# An object schema with only these keywords says nothing of a property's value beyond ``properties``; an
+# array property with only these says nothing beyond what each item is (``additionalItems`` applies to tuple
+# forms; a type list still holds "array", which the array read is).
+_OBJECT_KEYWORDS = frozenset(
     {"$schema", "$id", "$comment", "title", "description", "type", "required", "additionalProperties"}
     | {"properties", "definitions", "$defs"}
 )
 _ARRAY_KEYWORDS = frozenset({"$id", "$comment", "title", "description", "type", "items", "additionalItems"})
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _local_ref(root: Any, node: Any, pointer: str) -> tuple[Any, str]:
+    """``node`` (at ``pointer`` in ``root``), or the schema its ``$ref`` names when that is all it says and
+    the reference is local (``#/...``)."""
+    for _ in range(16):  # a chain of references, not a cycle
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if not (isinstance(ref, str) and ref.startswith("#/") and set(node) == {"$ref"}):
+            return node, pointer
+        pointer, node = ref, root
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node.get(part) if isinstance(node, dict) else None
+    return None, pointer
 
 
 def _any_item(value: Any) -> bool:

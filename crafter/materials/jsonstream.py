@@ -16,14 +16,30 @@ from collections.abc import Callable, Mapping
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public, but missing from typeshed
 from typing import Any
 
+import attrs
+
 from crafter.errors import MaterialError
 from crafter.materials.fileio import FileBytes
 from crafter.redaction import json_problem
 from crafter.schema_check import CompiledSchema
 
-#: Given the key of a top-level array and the keys read before it: a callback for each of its items, or None
-#: to read that array whole.
-ItemHandlers = Callable[[str, dict[str, Any]], Callable[[Any], None] | None]
+#: What a callback returns for an item not to be kept.
+DROP: Any = object()
+
+
+@attrs.frozen
+class EachObject:
+    """For an array of objects: each is read key by key too, with ``handlers`` for its own arrays; ``done``
+    is given each (its streamed arrays empty) and what was kept of its streamed arrays, and returns what to
+    keep of it (or :data:`DROP`)."""
+
+    handlers: ItemHandlers
+    done: Callable[[dict[str, Any], dict[str, list[Any]]], Any]
+
+
+#: Given the key of an array and the keys of its object read before it: a callback for each of its items
+#: (returning what to keep of it, or :data:`DROP`), an :class:`EachObject`, or None to read it whole.
+ItemHandlers = Callable[[str, dict[str, Any]], "Callable[[Any], Any] | EachObject | None"]
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -49,61 +65,71 @@ def parse_text(text: str, path: str, what: str) -> Any:
         raise MaterialError(f"{path}: invalid {what}: JSON nested too deeply") from exc
 
 
-def stream_object(text: str, handlers: ItemHandlers) -> tuple[dict[str, Any], set[str]] | None:
-    """The top-level object of ``text``, and the keys whose arrays were streamed: their items went to the
-    callbacks ``handlers`` gave, in order, and their value here is ``[]``. None when ``text`` is not one JSON
-    object this reader follows to the end."""
+def stream_object(text: str, handlers: ItemHandlers) -> tuple[dict[str, Any], dict[str, list[Any]]] | None:
+    """The top-level object of ``text``, with the arrays ``handlers`` streams empty, and what was kept of
+    each of those (by key). None when ``text`` is not one JSON object this reader follows to the end."""
     try:
-        return _stream(text, handlers)
+        pos = _skip(text, 0)
+        obj, kept, pos = _read_object(text, pos, handlers)
+        return (obj, kept) if _skip(text, pos) == len(text) else None
     except (ValueError, RecursionError, IndexError):
         return None
 
 
-def _stream(text: str, handlers: ItemHandlers) -> tuple[dict[str, Any], set[str]] | None:
-    root: dict[str, Any] = {}
-    streamed: set[str] = set()
-    pos = _skip(text, 0)
+def _read_object(
+    text: str, pos: int, handlers: ItemHandlers
+) -> tuple[dict[str, Any], dict[str, list[Any]], int]:
+    """The object at ``pos``: (its keys, streamed arrays empty; what was kept of those; the position after
+    it). ValueError where this reader does not follow."""
+    obj: dict[str, Any] = {}
+    kept: dict[str, list[Any]] = {}
     if text[pos] != "{":
-        return None
+        raise ValueError("not an object")
     pos = _skip(text, pos + 1)
     if text[pos] == "}":
-        return (root, streamed) if _skip(text, pos + 1) == len(text) else None
+        return obj, kept, pos + 1
     while True:
         if text[pos] != '"':
-            return None
+            raise ValueError("not a key")
         key, pos = scanstring(text, pos + 1)
-        if key in root:  # json keeps the last value: a case not worth following
-            return None
+        if key in obj:  # json keeps the last value: a case not worth following
+            raise ValueError("a key twice")
         pos = _skip(text, pos)
         if text[pos] != ":":
-            return None
+            raise ValueError("no colon")
         pos = _skip(text, pos + 1)
-        handler = handlers(key, root) if text[pos] == "[" else None
+        handler = handlers(key, obj) if text[pos] == "[" else None
         if handler is None:
-            root[key], pos = _DECODER.raw_decode(text, pos)
+            obj[key], pos = _DECODER.raw_decode(text, pos)
         else:
-            pos = _stream_array(text, pos, handler)
-            root[key] = []
-            streamed.add(key)
+            kept[key], pos = _read_array(text, pos, handler)
+            obj[key] = []
         pos = _skip(text, pos)
         if text[pos] == "}":
-            return (root, streamed) if _skip(text, pos + 1) == len(text) else None
+            return obj, kept, pos + 1
         if text[pos] != ",":
-            return None
+            raise ValueError("no comma")
         pos = _skip(text, pos + 1)
 
 
-def _stream_array(text: str, pos: int, handler: Callable[[Any], None]) -> int:
-    """Read the array at ``pos`` item by item; the position after it. ValueError when it is not one."""
+def _read_array(text: str, pos: int, handler: Callable[[Any], Any] | EachObject) -> tuple[list[Any], int]:
+    """Read the array at ``pos`` item by item: what was kept of them, and the position after it."""
+    kept: list[Any] = []
     pos = _skip(text, pos + 1)
     if text[pos] == "]":
-        return pos + 1
+        return kept, pos + 1
     while True:
-        item, pos = _DECODER.raw_decode(text, pos)
-        handler(item)
+        if isinstance(handler, EachObject) and text[pos] == "{":
+            obj, inner, pos = _read_object(text, pos, handler.handlers)
+            value = handler.done(obj, inner)
+        else:
+            item, pos = _DECODER.raw_decode(text, pos)
+            value = handler.done(item, {}) if isinstance(handler, EachObject) else handler(item)
+        if value is not DROP:
+            kept.append(value)
         pos = _skip(text, pos)
         if text[pos] == "]":
-            return pos + 1
+            return kept, pos + 1
         if text[pos] != ",":
             raise ValueError("not an array")
         pos = _skip(text, pos + 1)
@@ -115,54 +141,77 @@ def _skip(text: str, pos: int) -> int:
 
 
 def drop(item: Any) -> Any:
-    """A :func:`read_checked` reducer that keeps nothing of an item."""
+    """A reducer that keeps nothing of an item."""
     return DROP
 
 
-#: What a reducer returns for an item not to be kept.
-DROP: Any = object()
+@attrs.frozen
+class Each:
+    """In :func:`read_checked`'s ``keep``: an array of objects whose own arrays (``keep``) are streamed too;
+    ``reduce`` is given each object, with what was kept of those arrays, and says what to keep of it."""
+
+    keep: Mapping[str, Reducer | Each]
+    reduce: Callable[[dict[str, Any]], Any] = lambda obj: obj
+
+
+#: What to keep of an item of a streamed array (:data:`DROP`: nothing).
+Reducer = Callable[[Any], Any]
 
 
 def read_checked(
     fb: FileBytes,
     what: str,
     schema: CompiledSchema,
-    keep: Mapping[str, Callable[[Any], Any]],
+    keep: Mapping[str, Reducer | Each],
     when: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[Any, bool]:
     """The JSON document of ``fb``, and whether it is already known to be valid against ``schema``.
 
-    The arrays under ``keep``'s top-level keys are read an item at a time when the schema allows it
-    (:meth:`CompiledSchema.item_check`) and ``when`` (given the keys read before) agrees: each item is
-    checked, then its reducer says what to keep of it (:data:`DROP`: nothing); the array holds what was kept.
-    Then True: the document is valid. Otherwise (not streamed, or found invalid) the document is parsed whole
-    and False: the caller checks it with python-jsonschema's description of its errors
-    (:func:`crafter.materials.basic.check_schema`)."""
+    The arrays under ``keep``'s top-level keys (and, through :class:`Each`, the arrays of their objects) are
+    read an item at a time when the schema allows it (:meth:`CompiledSchema.item_check`) and ``when`` (given
+    the top-level keys read before) agrees: each item is checked, then its reducer says what to keep of it;
+    the array holds what was kept. Then True: the document is valid. Otherwise (nothing streamed, or found
+    invalid) the document is parsed whole and False: the caller checks it with python-jsonschema's
+    description of its errors (:func:`crafter.materials.basic.check_schema`)."""
     text = json_text(fb, what)
     failed = False
-    kept: dict[str, list[Any]] = {}
 
-    def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], None] | None:
-        reduce = keep.get(key)
-        if reduce is None or (when is not None and not when(before)):
-            return None
-        check = schema.item_check(key)
-        if check is None:
-            return None
-        items = kept[key] = []
+    def handlers_at(path: tuple[str, ...], keep: Mapping[str, Reducer | Each]) -> ItemHandlers:
+        def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], Any] | EachObject | None:
+            spec = keep.get(key)
+            if spec is None or (not path and when is not None and not when(before)):
+                return None
+            check = schema.item_check((*path, key))
+            if check is None:
+                return None
+            if isinstance(spec, Each):
+                return EachObject(handlers_at((*path, key), spec.keep), _done(check, spec.reduce))
 
-        def item(value: Any) -> None:
+            def item(value: Any) -> Any:
+                nonlocal failed
+                failed = failed or not check(value)
+                return spec(value)
+
+            return item
+
+        return handlers
+
+    def _done(
+        check: Callable[[Any], bool], reduce: Callable[[dict[str, Any]], Any]
+    ) -> Callable[[dict[str, Any], dict[str, list[Any]]], Any]:
+        def done(obj: Any, inner: dict[str, list[Any]]) -> Any:
             nonlocal failed
-            failed = failed or not check(value)
-            reduced = reduce(value)
-            if reduced is not DROP:
-                items.append(reduced)
+            failed = failed or not check(obj)  # its own streamed arrays empty: checked item by item
+            return reduce(obj | inner) if isinstance(obj, dict) else obj
 
-        return item
+        return done
 
-    streamed = stream_object(text, handlers)
-    if streamed is not None and streamed[1] and not failed and schema.is_valid(streamed[0]):
-        return streamed[0] | kept, True
-    if streamed is not None and not streamed[1]:
-        return streamed[0], False
+    streamed = stream_object(text, handlers_at((), keep))
+    if streamed is None:
+        return parse_text(text, fb.path, what), False
+    root, kept = streamed
+    if not kept:
+        return root, False
+    if not failed and schema.is_valid(root):
+        return root | kept, True
     return parse_text(text, fb.path, what), False

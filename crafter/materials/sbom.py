@@ -227,7 +227,7 @@ def _read_cyclonedx(text: str, path: str) -> tuple[dict[str, Any], str | None]:
     """
     failed = False
 
-    def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], None] | None:
+    def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], Any] | None:
         spec = before.get("specVersion")
         if key != "components" or spec not in CYCLONEDX_SCHEMA_VERSIONS:
             return None
@@ -235,9 +235,10 @@ def _read_cyclonedx(text: str, path: str) -> tuple[dict[str, Any], str | None]:
         if check is None:
             return None
 
-        def component(item: Any) -> None:
+        def component(item: Any) -> Any:
             nonlocal failed
             failed = failed or not check(item)
+            return DROP
 
         return component
 

@@ -31,7 +31,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
-from crafter.materials.jsonstream import drop, read_checked
+from crafter.materials.jsonstream import DROP, Each, drop, read_checked
 
 
 def _tool_annotations(component: object) -> dict[str, str]:
@@ -71,6 +71,16 @@ def _is_checkmarx(run: dict[str, Any]) -> bool:
     return False
 
 
+def _engine_rule(result: Any) -> Any:
+    """What :func:`_checkmarx_scan_types` reads of a result: its rule id when it ends with an engine."""
+    rule = str_field(result, "ruleId")
+    return {"ruleId": rule} if _ENGINE_SUFFIX.search(rule.strip()) else DROP
+
+
+_SARIF_SCHEMA = "sarif-2.1.0.schema.json"
+_SARIF_KEEP = {"runs": Each({"results": _engine_rule})}
+
+
 def _checkmarx_scan_types(runs: list[dict[str, Any]]) -> str:
     """The sorted, comma-separated scan types of the Checkmarx runs' findings ("" when none)."""
     found = set()
@@ -94,8 +104,11 @@ class SarifKind(MaterialKind):
         return "sarif" in text.lower() or '"runs"' in text
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb, doc = load_json(value, _SARIF)
-        check_schema(json_object(doc, value, _SARIF), "sarif-2.1.0.schema.json", value, _SARIF)
+        fb = read_file(value)
+        # Results are checked as they are read; only the rule ids that name a Checkmarx engine are kept.
+        doc, checked = read_checked(fb, _SARIF, structural_schema(_SARIF_SCHEMA), _SARIF_KEEP)
+        if not checked:
+            check_schema(json_object(doc, value, _SARIF), _SARIF_SCHEMA, value, _SARIF)
         runs = doc["runs"]
         annotations = _tool_annotations(runs[0]["tool"]["driver"]) if runs else {}
         if scan_types := _checkmarx_scan_types(runs):

@@ -15,28 +15,57 @@ from crafter.errors import MaterialError
 from crafter.materials import sbom
 from crafter.materials.basic import check_schema
 from crafter.materials.fileio import FileBytes, parse_json
-from crafter.materials.interface import ANN_TOOL_NAME, CraftOptions
-from crafter.materials.jsonstream import json_text, parse_text, stream_object
+from crafter.materials.interface import ANN_SCAN_TYPES, ANN_TOOL_NAME, CraftOptions
+from crafter.materials.jsonstream import DROP, EachObject, json_text, parse_text, stream_object
 from crafter.materials.sbom import CycloneDXKind
-from crafter.materials.security import CSAFKind, OpenVEXKind
+from crafter.materials.security import CSAFKind, OpenVEXKind, SarifKind
 
 CDX = CycloneDXKind()
 
 
 def collect(text: str, keys: tuple[str, ...] = ("big",)) -> tuple[Any, list[Any]]:
     items: list[Any] = []
-    result = stream_object(text, lambda key, before: items.append if key in keys else None)
-    return result, items
+
+    def item(value: Any) -> Any:
+        items.append(value)
+        return DROP
+
+    return stream_object(text, lambda key, before: item if key in keys else None), items
 
 
 @pytest.mark.parametrize("indent", [None, 2, "\t"])
 def test_items_of_named_arrays_go_to_the_callback(indent: Any) -> None:
     doc = {"a": 1, "big": [1, {"x": [2, 3]}, [], "s"], "c": {"big": [4]}, "other": [5]}
     result, items = collect(json.dumps(doc, indent=indent))
-    assert result == ({"a": 1, "big": [], "c": {"big": [4]}, "other": [5]}, {"big"})
+    assert result == ({"a": 1, "big": [], "c": {"big": [4]}, "other": [5]}, {"big": []})
     assert items == [1, {"x": [2, 3]}, [], "s"]
-    assert collect(' \n{"big": [] }\r\n') == (({"big": []}, {"big"}), [])
-    assert collect("{}") == (({}, set()), [])
+    assert collect(' \n{"big": [] }\r\n') == (({"big": []}, {"big": []}), [])
+    assert collect("{}") == (({}, {}), [])
+
+
+def test_objects_of_an_array_are_read_with_their_own_handlers() -> None:
+    seen: list[Any] = []
+
+    def done(obj: Any, kept: dict[str, list[Any]]) -> Any:
+        seen.append((obj, kept))
+        if not isinstance(obj, dict):  # an item that is not an object comes as it is
+            return obj
+        return DROP if obj.get("skip") else obj | kept
+
+    def inner(key: str, before: dict[str, Any]) -> Any:
+        return (lambda v: v * 10) if key == "results" else None
+
+    text = json.dumps({"runs": [{"tool": 1, "results": [1, 2]}, 7, {"skip": True, "results": []}], "x": [1]})
+    each = EachObject(inner, done)
+    assert stream_object(text, lambda key, before: each if key == "runs" else None) == (
+        {"runs": [], "x": [1]},
+        {"runs": [{"tool": 1, "results": [10, 20]}, 7]},
+    )
+    assert seen == [
+        ({"tool": 1, "results": []}, {"results": [10, 20]}),
+        (7, {}),
+        ({"skip": True, "results": []}, {"results": []}),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -177,7 +206,7 @@ def whole_reference(tmp_path: Path, kind: Any, doc: dict[str, Any], schema: str)
 
 
 def kind_what(kind: Any) -> str:
-    return {"OPENVEX": "OpenVEX file", "CSAF_VEX": "CSAF file"}[kind.kind]
+    return {"OPENVEX": "OpenVEX file", "CSAF_VEX": "CSAF file", "SARIF": "SARIF file"}[kind.kind]
 
 
 SPDX_DOC = {
@@ -267,3 +296,23 @@ def test_csaf_vulnerabilities_not_kept(tmp_path: Path, publisher: str) -> None:
     if publisher == "vendor":
         assert result[0] == "ok", result
         assert result[2][ANN_TOOL_NAME] == "vexer"
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_sarif_results_checked_as_read(tmp_path: Path, broken: bool) -> None:
+    results = [
+        {"ruleId": f"R{i} (sast)" if i % 2 else f"R{i} (sca)", "message": {"text": "m"}} for i in range(4)
+    ]
+    if broken:
+        del results[2]["message"]
+    run = {"tool": {"driver": {"name": "Checkmarx", "version": "9"}}, "results": results}
+    doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run, run]}
+    path = tmp_path / "scan.sarif"
+    path.write_text(json.dumps(doc))
+    kind = SarifKind()
+    result = outcome(kind, path)
+    if broken:
+        assert result == whole_reference(tmp_path, kind, doc, "sarif-2.1.0.schema.json")
+        assert ".results[2]: missing required key 'message'" in result[1]
+    else:
+        assert result[0] == "ok" and result[2][ANN_SCAN_TYPES] == "sast,sca"
