@@ -15,17 +15,18 @@ from collections.abc import Iterable
 import attrs
 
 REGOPY = "regopy 1.5.2"
-OPA_BACKEND = "or evaluate with OPA itself: --rego-backend opa"
+OPA_BACKEND = "evaluate with OPA itself: --rego-backend opa"
 
 
 @attrs.frozen
 class RegopyBug:
-    """One bug: the built-ins it affects, the text of the error it causes, what is wrong, and the rewrite."""
+    """One bug: the built-ins it affects, the text of the error it causes, what is wrong, and the rewrite
+    (None for a built-in regopy does not implement: only the OPA backend has it)."""
 
     builtins: tuple[str, ...]
     marker: str  # a text of the error message the bug causes
     what: str
-    rewrite: str
+    rewrite: str | None
 
 
 KNOWN = (
@@ -44,6 +45,31 @@ KNOWN = (
         'sprintf("missing %s", [concat(", ", names)]) gives missing "a, b"',
         rewrite='build the message with concat: concat("", ["missing ", concat(", ", names)])',
     ),
+    RegopyBug(
+        builtins=("sprintf",),
+        marker="must be number but got number",
+        what="refuses a number with a fraction for %d (OPA writes %!d(float64=1.5))",
+        rewrite="format numbers that may have a fraction with %v",
+    ),
+    RegopyBug(
+        builtins=(
+            "strings.render_template",
+            "json.verify_schema",
+            "json.match_schema",
+            "graphql.is_valid",
+            "graphql.parse",
+            "graphql.parse_and_verify",
+            "graphql.parse_query",
+            "graphql.parse_schema",
+            "graphql.schema_is_valid",
+            "rego.metadata.rule",
+            "rego.metadata.chain",
+            "providers.aws.sign_req",
+        ),
+        marker="not supported",
+        what="is not implemented",
+        rewrite=None,
+    ),
 )
 
 
@@ -56,7 +82,10 @@ def explain(message: str, calls: Iterable[str]) -> tuple[str, str] | None:
     called = set(calls)
     for bug in KNOWN:
         name = next((name for name in bug.builtins if name in called), None)
-        if name is not None and bug.marker in message:
-            # "likely": the same error has other causes (a timestamp that is not one at all)
-            return f"likely a known {REGOPY} bug: {name} {bug.what}", f"{bug.rewrite}; {OPA_BACKEND}"
+        if name is None or bug.marker not in message:
+            continue
+        if bug.rewrite is None:
+            return f"{REGOPY} does not implement {name}", OPA_BACKEND
+        # "likely": the same error has other causes (a timestamp that is not one at all)
+        return f"likely a known {REGOPY} bug: {name} {bug.what}", f"{bug.rewrite}; or {OPA_BACKEND}"
     return None
