@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from crafter.errors import ExitCode
-from crafter.policies.engines._rego_worker import SET_INPUT_BYTES_PER_VALUE, Document, Regopy, json_values
+from crafter.policies.engines._rego_worker import (
+    DROP_INPUT_FROM,
+    SET_INPUT_BYTES_PER_VALUE,
+    Document,
+    Regopy,
+    json_values,
+)
 from crafter.policies.engines.sandbox import input_bytes
 from tests.conftest import run_cli
 
@@ -133,7 +139,12 @@ def test_both_input_paths_give_the_same_answer(regopy: Any) -> None:
 def test_a_cached_interpreter_keeps_no_input(regopy: Any) -> None:
     # Each cached module would otherwise hold its last input: for a large SBOM, hundreds of MB per policy.
     source = "package keep\n\nx := count(input.components)\n"
-    document = Document({"components": list(range(1000))}, True)
-    assert regopy.query("keep.rego", source, "data.keep.x", document, []) == (True, b'{"expressions":[1000]}')
+    data = json.dumps({"components": list(range(100_000))}).encode()
+    assert len(data) >= DROP_INPUT_FROM  # smaller inputs are kept: dropping them costs more than they hold
+    document = Document.parse(data, None, 1 << 30)
+    assert regopy.query("keep.rego", source, "data.keep.x", document, []) == (
+        True,
+        b'{"expressions":[100000]}',
+    )
     (interpreter,) = [i for (module, _), i in regopy.cache.items() if module == "keep.rego"]
     assert str(interpreter.query("input.components")) == "undefined"

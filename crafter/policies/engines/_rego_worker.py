@@ -37,6 +37,9 @@ CACHED_MODULES = 8  # compiled modules kept per worker: the scripts of one attac
 # which is 2 to 5 times slower to convert (docs/performance.md). The fast path is taken while its estimate
 # (the most measured) stays within the cap; bigger inputs take the lean one.
 SET_INPUT_BYTES_PER_VALUE = 1100
+# Inputs from this size of JSON text up are dropped by their interpreter once evaluated (Regopy.query): below
+# it, what 8 cached interpreters keep (about 60 times the text each) is not worth the reset's cost per query
+DROP_INPUT_FROM = 256 << 10
 _SEXPR_ERROR = re.compile(r"\(error\s+(?:(\d+):)?")
 _SEXPR_MSG = re.compile(r"\(errormsg (\d+):")
 _SEXPR_CODE = re.compile(r"\(errorcode (\d+):")
@@ -163,16 +166,17 @@ class Document:
     is too big for the fast path: regopy's copy of it would not fit in the cap next to the Python values.
     """
 
-    def __init__(self, value: Any, exact: bool) -> None:
+    def __init__(self, value: Any, exact: bool, size: int = 0) -> None:
         self._value = value
         self.exact = exact
+        self.size = size  # of the JSON text it came from
 
     @classmethod
     def parse(cls, data: bytes, args: Mapping[str, Any] | None, memory: int) -> Document:
-        values = json_values(data)
+        values, size = json_values(data), len(data)
         doc, exact = build_input(data, args)
         del data  # the caller's box is empty: these bytes go now, before regopy builds its own copy
-        return cls(doc, exact and values * SET_INPUT_BYTES_PER_VALUE <= memory)
+        return cls(doc, exact and values * SET_INPUT_BYTES_PER_VALUE <= memory, size)
 
     def take(self) -> Any:
         value, self._value = self._value, None
@@ -215,8 +219,9 @@ class Regopy:
         finally:
             # a cached interpreter would otherwise keep its converted input (hundreds of MB for a large
             # SBOM) until its next job: one such copy per cached policy, all held at once
-            with suppress(self.regopy.RegoError):
-                interpreter.set_input_term("{}")
+            if document.size >= DROP_INPUT_FROM:
+                with suppress(self.regopy.RegoError):
+                    interpreter.set_input_term("{}")
         if not ok or text.startswith("("):
             raise JobError("eval", "failed to evaluate policy: " + (error or sexpr_message(text, source)))
         if text == "undefined":
