@@ -120,7 +120,9 @@ def main() -> None:
             registry.terminate()
             registry.wait()
     parts = args.runners * args.adds
-    print(f"{args.runners} runners x {args.adds} adds = {parts} parts, {recorded} recorded, in {wall:.1f} s wall")
+    print(
+        f"{args.runners} runners x {args.adds} adds = {parts} parts, {recorded} recorded, in {wall:.1f} s wall"
+    )
     print(
         f"add (one part):   remote {remote_per_add * 1000:.0f} ms, local {local_per_add * 1000:.0f} ms "
         f"(ratio {remote_per_add / local_per_add:.1f}; under {args.runners} concurrent runners)"
