@@ -373,6 +373,17 @@ class CompiledSchema:
                 self._items[path] = self._compile_item_check(path)
             return self._items[path]
 
+    def item_errors(self, root: Mapping[str, Any], key: str, index: int, item: Any) -> list[Any]:
+        """:meth:`errors` for a document found invalid at ``item``, the ``index``-th of the top-level array
+        ``key`` (:meth:`item_check`): ``root`` (its arrays read item by item empty) with only that item in
+        that array, the errors' paths saying where it stood. The whole document is not validated again."""
+        errors = self.errors({**root, key: [item]})
+        for error in errors:
+            where = error.path  # a top-level error's path is its absolute path; nested ones follow it
+            if len(where) >= 2 and where[0] == key and where[1] == 0:
+                where[1] = index
+        return errors
+
     def _compile_item_check(self, path: tuple[str, ...]) -> Callable[[Any], bool] | None:
         import jsonschema_rs
 

@@ -129,6 +129,15 @@ def check_schema(doc: object, schema_file: str, path: str, what: str) -> None:
         raise invalid(path, what, first_schema_error(errors, _schema_file_names(schema_file)))
 
 
+def check_read(doc: object, errors: list[Any] | None, schema_file: str, path: str, what: str) -> None:
+    """:func:`check_schema` for a document read by :func:`crafter.materials.jsonstream.read_checked`: the
+    errors it found (none: valid), or, when it left the check to its caller (None), a check of ``doc``."""
+    if errors is None:
+        check_schema(doc, schema_file, path, what)
+    elif errors:
+        raise invalid(path, what, first_schema_error(errors, _schema_file_names(schema_file)))
+
+
 class StringKind(MaterialKind):
     """A literal value: recorded as is, digest over its UTF-8 bytes, never uploaded."""
 

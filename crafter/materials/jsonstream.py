@@ -159,59 +159,90 @@ Reducer = Callable[[Any], Any]
 
 
 def read_checked(
-    fb: FileBytes,
+    text: str,
+    path: str,
     what: str,
-    schema: CompiledSchema,
+    schema: CompiledSchema | Callable[[dict[str, Any]], CompiledSchema | None],
     keep: Mapping[str, Reducer | Each],
     when: Callable[[dict[str, Any]], bool] | None = None,
-) -> tuple[Any, bool]:
-    """The JSON document of ``fb``, and whether it is already known to be valid against ``schema``.
+) -> tuple[Any, list[Any] | None]:
+    """The JSON document ``text`` (read from ``path``) and python-jsonschema's errors for it against
+    ``schema`` (a schema, or a function choosing it from the top-level keys read before the first streamed
+    array): ``[]`` when it is valid, None when the caller must check the document itself.
 
     The arrays under ``keep``'s top-level keys (and, through :class:`Each`, the arrays of their objects) are
     read an item at a time when the schema allows it (:meth:`CompiledSchema.item_check`) and ``when`` (given
     the top-level keys read before) agrees: each item is checked, then its reducer says what to keep of it;
-    the array holds what was kept. Then True: the document is valid. Otherwise (nothing streamed, or found
-    invalid) the document is parsed whole and False: the caller checks it with python-jsonschema's
-    description of its errors (:func:`crafter.materials.basic.check_schema`)."""
-    text = json_text(fb, what)
-    failed = False
+    the array holds what was kept. An invalid document is described from its first invalid top-level item
+    alone (:meth:`CompiledSchema.item_errors`), or from its other keys: it is never validated whole again.
+    Nothing streamed (or an invalid item deeper down): the document is parsed whole, and the errors are None.
+    """
+    chosen: list[CompiledSchema] = []
+    first_bad: list[tuple[str, int, Any]] = []
+    nested_bad = False
 
-    def handlers_at(path: tuple[str, ...], keep: Mapping[str, Reducer | Each]) -> ItemHandlers:
+    def schema_for(before: dict[str, Any]) -> CompiledSchema | None:
+        if not chosen:
+            picked = schema if isinstance(schema, CompiledSchema) else schema(before)
+            if picked is None:
+                return None
+            chosen.append(picked)
+        return chosen[0]
+
+    def handlers_at(at: tuple[str, ...], keep: Mapping[str, Reducer | Each]) -> ItemHandlers:
         def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], Any] | EachObject | None:
             spec = keep.get(key)
-            if spec is None or (not path and when is not None and not when(before)):
+            if spec is None or (not at and when is not None and not when(before)):
                 return None
-            check = schema.item_check((*path, key))
+            compiled = schema_for(before) if not at else chosen[0]
+            check = compiled.item_check((*at, key)) if compiled is not None else None
             if check is None:
                 return None
+            index = -1
+
+            def bad(value: Any) -> bool:
+                nonlocal index, nested_bad
+                index += 1
+                if first_bad or nested_bad or check(value):
+                    return False
+                if at:
+                    nested_bad = True
+                else:
+                    first_bad.append((key, index, value))
+                return True
+
             if isinstance(spec, Each):
-                return EachObject(handlers_at((*path, key), spec.keep), _done(check, spec.reduce))
+                reduce = spec.reduce
+
+                def done(obj: Any, inner: dict[str, list[Any]]) -> Any:
+                    bad(obj)  # its own streamed arrays empty: they are checked item by item
+                    return reduce(obj | inner) if isinstance(obj, dict) else obj
+
+                return EachObject(handlers_at((*at, key), spec.keep), done)
 
             def item(value: Any) -> Any:
-                nonlocal failed
-                failed = failed or not check(value)
+                bad(value)
                 return spec(value)
 
             return item
 
         return handlers
 
-    def _done(
-        check: Callable[[Any], bool], reduce: Callable[[dict[str, Any]], Any]
-    ) -> Callable[[dict[str, Any], dict[str, list[Any]]], Any]:
-        def done(obj: Any, inner: dict[str, list[Any]]) -> Any:
-            nonlocal failed
-            failed = failed or not check(obj)  # its own streamed arrays empty: checked item by item
-            return reduce(obj | inner) if isinstance(obj, dict) else obj
-
-        return done
-
     streamed = stream_object(text, handlers_at((), keep))
-    if streamed is None:
-        return parse_text(text, fb.path, what), False
+    if streamed is None or not streamed[1] or not chosen:
+        return (parse_text(text, path, what) if streamed is None else streamed[0]), None
     root, kept = streamed
-    if not kept:
-        return root, False
-    if not failed and schema.is_valid(root):
-        return root | kept, True
-    return parse_text(text, fb.path, what), False
+    if not first_bad and not nested_bad and chosen[0].is_valid(root):
+        return root | kept, []
+    if not nested_bad:
+        try:
+            if first_bad:
+                key, index, item = first_bad[0]
+                errors = chosen[0].item_errors(root, key, index, item)
+            else:  # the items are valid: the error is in the other keys
+                errors = chosen[0].errors(root)
+        except RecursionError:
+            errors = []
+        if errors:
+            return root | kept, errors
+    return parse_text(text, path, what), None

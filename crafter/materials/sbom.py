@@ -16,7 +16,7 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
@@ -24,7 +24,7 @@ import attrs
 
 from crafter.errors import MaterialError
 from crafter.materials.basic import (
-    check_schema,
+    check_read,
     first_schema_error,
     invalid,
     json_object,
@@ -46,7 +46,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
-from crafter.materials.jsonstream import DROP, drop, json_text, parse_text, read_checked, stream_object
+from crafter.materials.jsonstream import DROP, drop, json_text, read_checked
 from crafter.schema_check import CompiledSchema, SchemaUnusable
 
 _CONTAINER = "container"
@@ -218,42 +218,24 @@ def _cyclonedx_schema_problem(doc: dict[str, Any], spec_version: str) -> str | N
     return first_schema_error(kept, _cyclonedx_names(spec_version)) if kept else None
 
 
+def _cyclonedx_schema_for(before: dict[str, Any]) -> CompiledSchema | None:
+    spec_version = before.get("specVersion")
+    return _cyclonedx_validator(spec_version) if spec_version in CYCLONEDX_SCHEMA_VERSIONS else None
+
+
 def _read_cyclonedx(text: str, path: str) -> tuple[dict[str, Any], str | None]:
     """The SBOM's top-level object and why it fails its schema (None when it does not).
 
     When ``specVersion`` comes before ``components`` (the order writers use), each component is checked as it
-    is read and not kept (:mod:`crafter.materials.jsonstream`): a large SBOM is never held whole as Python
-    objects. Only an invalid one is then parsed whole, for python-jsonschema to name its error.
+    is read and not kept (:func:`crafter.materials.jsonstream.read_checked`): a large SBOM is never held
+    whole as Python objects, and an invalid one is described from its first invalid component.
     """
-    failed = False
-
-    def handlers(key: str, before: dict[str, Any]) -> Callable[[Any], Any] | None:
-        spec = before.get("specVersion")
-        if key != "components" or spec not in CYCLONEDX_SCHEMA_VERSIONS:
-            return None
-        check = _cyclonedx_validator(spec).item_check(key)
-        if check is None:
-            return None
-
-        def component(item: Any) -> Any:
-            nonlocal failed
-            failed = failed or not check(item)
-            return DROP
-
-        return component
-
-    streamed = stream_object(text, handlers)
-    if streamed is None:  # parsed whole, with json's own error if it is not JSON
-        doc = json_object(parse_text(text, path, _CDX), path, _CDX)
-        return doc, _cyclonedx_schema_problem(doc, _check_cyclonedx_identity(doc, path))
-    root, keys = streamed
-    spec_version = _check_cyclonedx_identity(root, path)
-    if not keys:
-        return root, _cyclonedx_schema_problem(root, spec_version)
-    if not failed and _cyclonedx_validator(spec_version).is_valid(root):
-        return root, None
-    doc = parse_text(text, path, _CDX)
-    return doc, _cyclonedx_schema_problem(doc, spec_version)
+    parsed, errors = read_checked(text, path, _CDX, _cyclonedx_schema_for, {"components": drop})
+    doc = json_object(parsed, path, _CDX)
+    spec_version = _check_cyclonedx_identity(doc, path)
+    if errors is None:
+        return doc, _cyclonedx_schema_problem(doc, spec_version)
+    return doc, first_schema_error(errors, _cyclonedx_names(spec_version)) if errors else None
 
 
 def _check_cyclonedx_identity(doc: object, path: str) -> str:
@@ -419,7 +401,10 @@ class SPDXKind(MaterialKind):
         fb = read_file(value)
         # SPDX 2 packages, files and relationships are checked as they are read, and only what the main
         # component needs is kept of them (crafter.materials.jsonstream).
-        parsed, checked = read_checked(fb, _SPDX, structural_schema(_SPDX2_SCHEMA), _SPDX2_KEEP, _is_spdx2)
+        text = json_text(fb, _SPDX)
+        schema = structural_schema(_SPDX2_SCHEMA)
+        parsed, errors = read_checked(text, value, _SPDX, schema, _SPDX2_KEEP, _is_spdx2)
+        del text
         doc = json_object(parsed, value, _SPDX)
         from crafter.materials.spdx3 import craft_spdx3, spdx3_version
 
@@ -427,6 +412,5 @@ class SPDXKind(MaterialKind):
             return craft_spdx3(self.kind, fb, doc, spdx3, options)
         if not str_field(doc, "spdxVersion").startswith("SPDX-"):
             raise invalid(value, _SPDX, 'spdxVersion is missing or does not start with "SPDX-"')
-        if not checked:
-            check_schema(doc, _SPDX2_SCHEMA, value, _SPDX)
+        check_read(doc, errors, _SPDX2_SCHEMA, value, _SPDX)
         return file_record(self.kind, fb, _tools_annotations(_spdx_tools(doc)), _spdx_main_component(doc))

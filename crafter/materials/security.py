@@ -13,7 +13,7 @@ from typing import Any
 
 from crafter.errors import MaterialError
 from crafter.materials.basic import (
-    check_schema,
+    check_read,
     invalid,
     json_object,
     json_prefix,
@@ -21,7 +21,7 @@ from crafter.materials.basic import (
     str_field,
     structural_schema,
 )
-from crafter.materials.fileio import file_record, read_file
+from crafter.materials.fileio import file_record, read_file, streamed_file_record
 from crafter.materials.interface import (
     ANN_SCAN_TYPES,
     ANN_TOOL_NAME,
@@ -31,7 +31,7 @@ from crafter.materials.interface import (
     MaterialKind,
     Sample,
 )
-from crafter.materials.jsonstream import DROP, Each, drop, read_checked
+from crafter.materials.jsonstream import DROP, Each, drop, json_text, read_checked
 
 
 def _tool_annotations(component: object) -> dict[str, str]:
@@ -71,6 +71,13 @@ def _is_checkmarx(run: dict[str, Any]) -> bool:
     return False
 
 
+def _text_of(path: str, what: str) -> tuple[str, str, int]:
+    """The file's JSON text, digest and size; its bytes are not kept (a large document is then held once,
+    as text, while it is read: crafter.materials.jsonstream)."""
+    fb = read_file(path)
+    return json_text(fb, what), fb.digest, fb.size
+
+
 def _engine_rule(result: Any) -> Any:
     """What :func:`_checkmarx_scan_types` reads of a result: its rule id when it ends with an engine."""
     rule = str_field(result, "ruleId")
@@ -104,16 +111,15 @@ class SarifKind(MaterialKind):
         return "sarif" in text.lower() or '"runs"' in text
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb = read_file(value)
         # Results are checked as they are read; only the rule ids that name a Checkmarx engine are kept.
-        doc, checked = read_checked(fb, _SARIF, structural_schema(_SARIF_SCHEMA), _SARIF_KEEP)
-        if not checked:
-            check_schema(json_object(doc, value, _SARIF), _SARIF_SCHEMA, value, _SARIF)
+        text, digest, size = _text_of(value, _SARIF)
+        doc, errors = read_checked(text, value, _SARIF, structural_schema(_SARIF_SCHEMA), _SARIF_KEEP)
+        check_read(json_object(doc, value, _SARIF), errors, _SARIF_SCHEMA, value, _SARIF)
         runs = doc["runs"]
         annotations = _tool_annotations(runs[0]["tool"]["driver"]) if runs else {}
         if scan_types := _checkmarx_scan_types(runs):
             annotations[ANN_SCAN_TYPES] = scan_types
-        return file_record(self.kind, fb, annotations)
+        return streamed_file_record(self.kind, value, digest, size, annotations)
 
 
 # --- OpenVEX -------------------------------------------------------------------------------------------
@@ -132,12 +138,12 @@ class OpenVEXKind(MaterialKind):
         return '"@context"' in text and "openvex" in text
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb = read_file(value)
         # Statements are checked as they are read and not kept (crafter.materials.jsonstream).
-        doc, checked = read_checked(fb, _OPENVEX, structural_schema(_OPENVEX_SCHEMA), {"statements": drop})
-        if not checked:
-            check_schema(json_object(doc, value, _OPENVEX), _OPENVEX_SCHEMA, value, _OPENVEX)
-        return file_record(self.kind, fb)
+        text, digest, size = _text_of(value, _OPENVEX)
+        schema = structural_schema(_OPENVEX_SCHEMA)
+        doc, errors = read_checked(text, value, _OPENVEX, schema, {"statements": drop})
+        check_read(json_object(doc, value, _OPENVEX), errors, _OPENVEX_SCHEMA, value, _OPENVEX)
+        return streamed_file_record(self.kind, value, digest, size)
 
 
 # --- CSAF ----------------------------------------------------------------------------------------------
@@ -170,9 +176,11 @@ class CSAFKind(MaterialKind):
         return match is None or match.group(1) == self.category
 
     def craft(self, value: str, options: CraftOptions) -> Crafted:
-        fb = read_file(value)
         # Vulnerabilities (the bulk of a large VEX document) are not read past JSON: not kept.
-        doc, checked = read_checked(fb, _CSAF, structural_schema(_CSAF_SCHEMA), {"vulnerabilities": drop})
+        text, digest, size = _text_of(value, _CSAF)
+        doc, errors = read_checked(
+            text, value, _CSAF, structural_schema(_CSAF_SCHEMA), {"vulnerabilities": drop}
+        )
         document = json_object(doc, value, _CSAF).get("document")
         if not isinstance(document, dict):
             raise invalid(value, _CSAF, "no document object")
@@ -186,10 +194,9 @@ class CSAFKind(MaterialKind):
                 if known
                 else "document.category is not a category crafter has a kind for",
             )
-        if not checked:
-            check_schema(doc, _CSAF_SCHEMA, value, _CSAF)
+        check_read(doc, errors, _CSAF_SCHEMA, value, _CSAF)
         engine = document["tracking"].get("generator", {}).get("engine")
-        return file_record(self.kind, fb, _tool_annotations(engine))
+        return streamed_file_record(self.kind, value, digest, size, _tool_annotations(engine))
 
 
 # --- Gitleaks ------------------------------------------------------------------------------------------
