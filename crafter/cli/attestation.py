@@ -121,7 +121,8 @@ def policy_options(*, enforce: bool, inputs: bool = True) -> Callable[[F], F]:
         f = click.option(
             "--rego-memory-mib",
             type=click.IntRange(min=16),
-            help="Address space one Rego worker may add, in MiB [default: 1024].",
+            help="Memory one Rego evaluation may add for what the policy builds, besides its input's copy, in MiB "
+            "[default: 1024].",
         )(f)
         f = click.option(
             "--policy-timeout",

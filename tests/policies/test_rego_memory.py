@@ -1,5 +1,5 @@
-"""The Rego worker's memory: --rego-memory-mib takes effect, an input too big for the cap says what it needs,
-and the worker keeps no copy of an input once its evaluation is over.
+"""The Rego worker's memory: --rego-memory-mib takes effect, the input is allowed on top of it (and one too big
+even for that says what it needs), and the worker keeps no copy of an input once its evaluation is over.
 
 Big-SBOM figures (10,000 to 50,000 components) are in bench/policies.py, not here.
 """
@@ -88,20 +88,25 @@ def test_rego_memory_mib_caps_what_a_policy_builds(
     assert "--rego-memory-mib" in err  # the hint names the option
 
 
-def test_an_input_too_big_for_the_cap_says_what_it_needs(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+def test_the_input_is_allowed_besides_the_cap(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """--rego-memory-mib bounds what a policy builds: regopy's copy of the input (a large SBOM) comes on top,
+    up to INPUT_ALLOWANCE_MAX; beyond that, the error says what the input needs."""
     policy, sbom = policy_file(tmp_path, "counting", COUNTING), sbom_file(tmp_path, 5000)
+    code, out, err = evaluate(
+        capsys, "--policy", str(policy), "--material", str(sbom), "--rego-memory-mib", "16"
+    )
+    assert code == 0, err
+    assert "5000 components" in out
+    monkeypatch.setattr("crafter.policies.engines.sandbox.INPUT_ALLOWANCE_MAX", 1 << 20)
     code, _, err = evaluate(
         capsys, "--policy", str(policy), "--material", str(sbom), "--rego-memory-mib", "16"
     )
     assert code == ExitCode.POLICY
-    assert "ran out of memory (limit 16 MiB): its" in err
+    assert "ran out of memory (limit 16 MiB besides 1 MiB for its input): its" in err
     assert "input alone needs about" in err
     assert "--rego-memory-mib 256" in err
-    code, out, _ = evaluate(capsys, "--policy", str(policy), "--material", str(sbom))
-    assert code == 0
-    assert "5000 components" in out
 
 
 def test_the_estimate_counts_json_values() -> None:

@@ -10,7 +10,9 @@ run in crafter's process: each evaluation goes to a warm worker process that
   talks over two pipes with :class:`multiprocessing.connection.Connection` framing;
 * caps its address space (``RLIMIT_AS``) for the duration of each job: the worker's size when the job starts
   plus ``limits.memory_bytes`` (regopy reserves a very large arena at import, so an absolute cap would leave
-  it no room at all);
+  it no room at all), plus what regopy needs to hold the job's input (:func:`input_bytes`, at most
+  :data:`INPUT_ALLOWANCE_MAX`): the cap bounds what a policy builds, and a large SBOM is not refused for its
+  own size;
 * redirects file descriptor 1 to a file around each evaluation: native prints never reach crafter's stdout,
   and ``print()`` output comes back as data.
 
@@ -51,6 +53,8 @@ MEMORY_HINT = (
     "--rego-memory-mib (the verifier's memory_bytes)"
 )
 INPUT_BYTES_PER_VALUE = 800  # regopy's cost of one input value, with a margin (input_bytes)
+#: The most a job's input may add to its memory cap: a 45 MB SBOM of 50,000 components needs about 3.4 GiB.
+INPUT_ALLOWANCE_MAX = 6 << 30
 _OOM_MARKS = ("bad_alloc", "MemoryError", "out of memory", "cannot allocate memory")
 _FATAL_PREFIXES = ("fatal error", "terminate called", "Fatal Python error", "what():", "runtime:")
 _BOOT = (
@@ -69,7 +73,7 @@ class Job:
     input_json: bytes
     args: Mapping[str, Any] | None  # set as ``input.args`` (None: leave the input as it is)
     timeout: float
-    memory_bytes: int
+    memory_bytes: int  # what the policy may build (--rego-memory-mib)
     backend: str = "regopy"  # "regopy" or "opa"
     # built-ins the module must not name (exact names, and name prefixes): the opa backend checks them again
     # on OPA's own parse of the module before loading it (regopy has no parser API and no network built-ins)
@@ -226,7 +230,11 @@ class _Worker:
 
     def run(self, job: Job) -> Outcome:
         header: dict[str, Any] = {"query": job.query, "source": job.source, "module": f"{job.policy}.rego"}
-        header |= {"args": job.args, "memory": job.memory_bytes, "backend": job.backend}
+        header |= {
+            "args": job.args,
+            "memory": job.memory_bytes + input_allowance(job),
+            "backend": job.backend,
+        }
         header["denied"] = {"names": list(job.denied_names), "prefixes": list(job.denied_prefixes)}
         since = self._stderr_size()
         started = time.monotonic()
@@ -325,15 +333,23 @@ class _Starting(_Worker):
         return None
 
 
+def input_allowance(job: Job) -> int:
+    """What a job's cap grows by for its input: regopy's copy of it, within :data:`INPUT_ALLOWANCE_MAX`."""
+    return min(input_bytes(job.input_json), INPUT_ALLOWANCE_MAX)
+
+
 def _memory_error(job: Job) -> PolicyError:
     mib = job.memory_bytes / (1 << 20)
-    message = f'policy "{job.policy}" ran out of memory (limit {mib:g} MiB)'
+    message = f'policy "{job.policy}" ran out of memory (limit {mib:g} MiB'
+    allowed = input_allowance(job)
+    message += f" besides {allowed >> 20} MiB for its input)" if allowed >= (1 << 20) else ")"
     needed = input_bytes(job.input_json)
-    if needed <= job.memory_bytes:
+    if needed <= allowed + job.memory_bytes:
         return PolicyError(message, hint=MEMORY_HINT)
     # the input alone does not fit: say so, with a limit that would do (large SBOMs, docs/performance.md)
     size = len(job.input_json) / 1e6
-    suggested = -(-needed // (256 << 20)) * 256  # MiB, rounded up to a multiple of 256
+    # what the policy's own limit must then also hold: the rest of the input, and room to build
+    suggested = -(-(needed - allowed + job.memory_bytes) // (256 << 20)) * 256  # MiB, a multiple of 256
     return PolicyError(
         f"{message}: its {size:.1f} MB input alone needs about {needed >> 20} MiB in regopy",
         hint=f"raise the limit with --rego-memory-mib {suggested} (the verifier's memory_bytes); "
