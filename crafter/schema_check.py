@@ -8,6 +8,9 @@ with the key path spelled as the user wrote it.
 A document loaded by reference (a policy, a policy group) is described with a
 :class:`~crafter.redaction.Redaction`: positions and kinds of problems, never its keys or values (only
 crafter's own names, :func:`crafter_names`).
+
+Materials, which can be hundreds of megabytes, are checked with a :class:`CompiledSchema`: jsonschema-rs
+decides, python-jsonschema only describes an invalid document.
 """
 
 from __future__ import annotations
