@@ -52,6 +52,9 @@ def policy() -> None:
     help="The time the policy is told it is evaluated at [default: now].",
 )
 @click.option("--show-input", is_flag=True, help="Also print the input document the policy received.")
+@click.option(
+    "--no-strict-validation", is_flag=True, help="Accept a parseable file that fails its format's schema."
+)
 @_engine_options
 @output_option
 def eval_(
@@ -61,6 +64,7 @@ def eval_(
     inputs: tuple[str, ...],
     evaluation_time: str | None,
     show_input: bool,
+    no_strict_validation: bool,
     policy: PolicyFlags,
     output: str,
 ) -> None:
@@ -85,6 +89,7 @@ def eval_(
         options=policy.options(),
         cwd=Path.cwd(),
         evaluation_time=evaluation_time,
+        strict=not no_strict_validation,
     )
     if evaluation is None:
         raise PolicyError(

@@ -7,6 +7,7 @@ evaluation time, and what the evaluation must give (docs/policies/testing.md)::
     kind: SBOM_CYCLONEDX_JSON        # optional: detected from the material otherwise
     args: {licenses: "GPL-3.0-only"} # optional: the attachment's ``with``
     evaluation_time: "2026-11-15T12:00:00Z"   # optional: the verifier's clock otherwise
+    strict: false                    # optional: accept a material failing its schema (--no-strict-validation)
     expect:
       skipped: false                 # default false
       violations: 1                  # a count, or the exact messages in order; default 0
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 POLICY_FILE = "policy.yaml"
 CASES_DIR = "tests"
-_CASE_KEYS = {"material", "statement", "kind", "args", "evaluation_time", "expect", "description"}
+_CASE_KEYS = {"material", "statement", "kind", "args", "evaluation_time", "expect", "description", "strict"}
 _EXPECT_KEYS = {"skipped", "violations", "skip_reason_contains"}
 _NAMES = frozenset(_CASE_KEYS | _EXPECT_KEYS)  # the keys errors about a case file may name
 
@@ -99,6 +100,7 @@ class Case:
     kind: str | None = None
     args: Mapping[str, str] = attrs.field(factory=dict)
     evaluation_time: str | None = None
+    strict: bool = True
 
     @classmethod
     def from_file(cls, path: Path) -> Case:
@@ -148,6 +150,9 @@ class Case:
         when = raw.get("evaluation_time")
         if when is not None and not isinstance(when, str):
             raise bad('evaluation_time must be a string (quote it: "2026-11-15T12:00:00Z")')
+        strict = raw.get("strict", True)
+        if not isinstance(strict, bool):
+            raise bad("strict must be true or false")
         return cls(
             name=f"{_policy_dir(path).name}/{path.stem}",
             path=path,
@@ -158,6 +163,7 @@ class Case:
             kind=kind.upper() if kind else None,
             args=dict(args),
             evaluation_time=when,
+            strict=strict,
         )
 
     def evaluate(self, options: VerifierOptions | None = None) -> PolicyEvaluation | None:
@@ -179,6 +185,7 @@ class Case:
             options=options,
             cwd=self.path.parent,
             evaluation_time=self.evaluation_time,
+            strict=self.strict,
         )
 
 

@@ -393,8 +393,10 @@ def evaluate_policy(
     options: VerifierOptions | None = None,
     cwd: Path | None = None,
     evaluation_time: str | None = None,
+    strict: bool = True,
 ) -> PolicyEvaluation | None:
-    """Evaluate one policy against one material file (or a statement), as ``crafter policy eval`` does."""
+    """Evaluate one policy against one material file (or a statement), as ``crafter policy eval`` does;
+    ``strict=False`` accepts a material that fails its format's schema, as ``add --no-strict-validation``."""
     from crafter.materials.detect import detect_kind
     from crafter.materials.interface import CraftOptions
     from crafter.materials.registry import default_registry
@@ -423,10 +425,11 @@ def evaluate_policy(
         if material is None:
             raise PolicyError("nothing to evaluate: give a material file or a statement")
         registry = default_registry()
+        craft_options = CraftOptions(strict=strict)
         crafted = (
-            registry.get(kind.upper()).craft(material, CraftOptions())
+            registry.get(kind.upper()).craft(material, craft_options)
             if kind
-            else detect_kind(material, registry, CraftOptions())
+            else detect_kind(material, registry, craft_options)
         )
         from crafter.material_record import name_from_value, record_material
 

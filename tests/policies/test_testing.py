@@ -61,6 +61,7 @@ def test_a_case_resolves_its_files_against_its_own_directory(tmp_path: Path) -> 
         ("material: a.json\nexpect: {}\nwith: {x: y}\n", "invalid test case: unknown key at line 3"),
         ("material: a.json\nargs: {min_tests: 3}\nexpect: {}\n", "args must map names to strings"),
         ("material: a.json\nevaluation_time: 2026-01-01\nexpect: {}\n", "evaluation_time must be a string"),
+        ("material: a.json\nstrict: no-thanks\nexpect: {}\n", "strict must be true or false"),
         ("material: a.json\nexpect: {skipped: maybe}\n", "expect.skipped must be true or false"),
         ("material: a.json\nexpect: {violations: true}\n", "expect.violations must be a count"),
         ("material: a.json\nexpect: {violations: -1}\n", "must not be negative"),
