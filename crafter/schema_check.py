@@ -246,10 +246,40 @@ def validate(
 ) -> None:
     """Validate the normalised ``doc`` against ``schemas/<schema_name>``; raise one described error (naming
     positions only, with ``redaction``)."""
-    errors = list(_validator(schema_name).iter_errors(doc))
+    errors = schema_errors(schema_name, doc)
     if not errors:
         return
     raise describe(_best(errors), raw, source, error_type, redaction)
+
+
+def schema_errors(schema_name: str, doc: Any) -> list[Any]:
+    """python-jsonschema's errors for ``doc`` against a published schema; empty when it is valid.
+
+    jsonschema-rs decides (:class:`CompiledSchema`): python-jsonschema is imported only to describe an invalid
+    document. Importing it is not free: where ``rfc3987-syntax`` is installed (cyclonedx-python-lib's
+    ``json-validation`` extra pulls it in), jsonschema builds that grammar at import, about a second, which
+    contracts, policies, parts and ``verify`` would otherwise pay on every run."""
+    try:
+        return _compiled(schema_name).errors(doc)
+    except SchemaUnusable:  # jsonschema-rs cannot take the schema: python-jsonschema alone, as before
+        return list(_validator(schema_name).iter_errors(doc))
+
+
+@cache
+def _compiled(schema_name: str) -> CompiledSchema:
+    from crafter.resources import load_schema, schemas_dir
+
+    resources = {
+        load_schema(p.name)["$id"]: load_schema(p.name) for p in sorted(schemas_dir().glob("*.schema.json"))
+    }
+    schema = load_schema(schema_name)
+
+    def python_class() -> Any:
+        import jsonschema
+
+        return jsonschema.Draft202012Validator
+
+    return CompiledSchema(schema, resources=resources, python_class=python_class)
 
 
 def _best(errors: Sequence[Any]) -> Any:

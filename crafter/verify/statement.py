@@ -130,17 +130,15 @@ def _schema_view(statement: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _check_chainloop(statement: Mapping[str, Any], path: Path) -> None:
-    import jsonschema
-
-    from crafter.schema_check import _validator
+    from crafter.schema_check import schema_errors
 
     view = _schema_view(statement)
     errors = sorted(
-        (e for e in _validator("statement.schema.json").iter_errors(view) if not _historic(e)),
+        (e for e in schema_errors("statement.schema.json", view) if not _historic(e)),
         key=lambda e: list(e.path),
     )
     if errors:
-        err: jsonschema.ValidationError = errors[0]
+        err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise SignatureError(
             f"{path}: the signed statement is not a valid {CHAINLOOP_PREDICATE} statement: at {where}: "
