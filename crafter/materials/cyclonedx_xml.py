@@ -1,4 +1,4 @@
-"""SBOM_CYCLONEDX_XML: a CycloneDX SBOM in XML (1.1-1.6), a crafter extension Chainloop lacks.
+"""SBOM_CYCLONEDX_XML: a CycloneDX SBOM in XML (1.1-1.7), a crafter extension Chainloop lacks.
 
 The document is parsed with ``defusedxml`` (entity declarations refused: no billion laughs, no external
 entities; a DTD is never loaded), then validated against the XSD of its version that cyclonedx-python-lib
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 _CDX = "cyclonedx xml sbom file"
 #: CycloneDX versions whose XSD we validate against (shipped by cyclonedx-python-lib).
-CYCLONEDX_XML_SCHEMA_VERSIONS = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
+CYCLONEDX_XML_SCHEMA_VERSIONS = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 _NAMESPACE = re.compile(r"\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom")
 _NS_MARKER = "cyclonedx.org/schema/bom/"
 _NO_STRICT_HINT = "use --no-strict-validation to accept a parseable but invalid SBOM"
@@ -200,7 +200,7 @@ def _read_json_form(source: Readable, path: str, name: str) -> dict[str, Any]:
 class CycloneDXXMLKind(MaterialKind):
     """A CycloneDX XML SBOM, validated against CycloneDX's XSD for its version (the bom namespace).
 
-    A schema failure, or a version we have no schema for (outside 1.1-1.6), is an error when strict and a
+    A schema failure, or a version we have no schema for (outside 1.1-1.7), is an error when strict and a
     warning otherwise (``--no-strict-validation``). Unsafe or malformed XML, a root other than a CycloneDX
     ``<bom>``, and a document cyclonedx-python-lib cannot convert to JSON are errors either way.
 

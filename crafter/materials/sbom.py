@@ -99,7 +99,7 @@ def _main_component(name: str, kind: str, version: str) -> MainComponent | None:
 
 _CDX = "cyclonedx sbom file"
 #: CycloneDX versions whose JSON schema we validate against (shipped by cyclonedx-python-lib).
-CYCLONEDX_SCHEMA_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+CYCLONEDX_SCHEMA_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 #: 1.2 and 1.3 are checked against their strict variants, as cyclonedx-python-lib's JsonStrictValidator does:
 #: unknown keys are refused there as they are in the 1.4+ schemas themselves.
 _CDX_SCHEMA_FILES = {
@@ -108,7 +108,11 @@ _CDX_SCHEMA_FILES = {
 }
 _CDX_BASE = "http://cyclonedx.org/schema/"
 #: Schemas the bom schemas reference by relative URI; registered so resolution never leaves the process.
-_CDX_REFERENCED = ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json")
+_CDX_REFERENCED = (
+    "spdx.SNAPSHOT.schema.json",
+    "jsf-0.82.SNAPSHOT.schema.json",
+    "cryptography-defs.SNAPSHOT.schema.json",  # 1.7
+)
 _NO_STRICT_HINT = "use --no-strict-validation to accept a parseable but invalid SBOM"
 
 
@@ -282,7 +286,7 @@ class CycloneDXKind(MaterialKind):
     """A CycloneDX JSON SBOM, validated against CycloneDX's own schema for its ``specVersion``.
 
     ``bomFormat``, ``specVersion`` and ``version`` are always required. A schema failure, or a
-    ``specVersion`` we have no schema for (outside 1.2-1.6), is an error when strict and a warning
+    ``specVersion`` we have no schema for (outside 1.2-1.7), is an error when strict and a warning
     otherwise: ``--no-strict-validation`` accepts what Chainloop accepts with it. Formats (``date-time``,
     ``iri-reference``...) are checked as cyclonedx-python-lib's ``JsonStrictValidator`` checks them, whatever
     optional packages are installed.

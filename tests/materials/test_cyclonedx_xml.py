@@ -1,4 +1,4 @@
-"""SBOM_CYCLONEDX_XML: CycloneDX 1.1-1.6 XML written by cyclonedx-python-lib (tests/materials/fixtures/sboms),
+"""SBOM_CYCLONEDX_XML: CycloneDX 1.1-1.7 XML written by cyclonedx-python-lib (tests/materials/fixtures/sboms),
 validated against CycloneDX's XSDs, recorded with the JSON kind's annotations, read by policies as JSON."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sboms"
 KIND = CycloneDXXMLKind()
-VERSIONS = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
+VERSIONS = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 APP = MainComponent(name="acme-app", version="1.2.3", kind="application")
 
 
@@ -138,8 +138,8 @@ def test_enumeration_violation_does_not_quote_the_value(tmp_path: Path) -> None:
 
 
 def test_a_version_without_a_schema_is_refused_when_strict(tmp_path: Path) -> None:
-    path = write(tmp_path, fixture("1.6").read_text().replace("schema/bom/1.6", "schema/bom/1.7"))
-    assert "1.7 is not a version supported" in refused(path)
+    path = write(tmp_path, fixture("1.6").read_text().replace("schema/bom/1.6", "schema/bom/1.8"))
+    assert "1.8 is not a version supported" in refused(path)
 
 
 @pytest.mark.parametrize(

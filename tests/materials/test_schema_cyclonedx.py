@@ -2,7 +2,7 @@
 
 The oracle is cyclonedx-python-lib's ``JsonStrictValidator`` with its ``json-validation`` extra (a dev
 dependency): python-jsonschema with format checking. The corpus is built here: for each CycloneDX version
-1.2-1.6 and each ``format`` its schema uses, a BOM carrying a value of that format, valid and mutated (plus
+1.2-1.7 and each ``format`` its schema uses, a BOM carrying a value of that format, valid and mutated (plus
 edge values where the rules are subtle), and JSF-signed BOMs. Each BOM is added in both key orders:
 ``specVersion`` before the components (they are checked one at a time as they are read) and after them (the
 document is parsed whole). Then seeded random mutations of a BOM, anywhere in it.
@@ -28,7 +28,7 @@ pytest.importorskip("rfc3987_syntax", reason="the json-validation extra's iri-re
 from cyclonedx.schema import SchemaVersion  # noqa: E402
 
 CDX = CycloneDXKind()
-VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 SERIAL = "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"
 
 #: Values of each format: the first valid, the second its mutation, then edge cases of the rules.
@@ -53,6 +53,13 @@ VALUES = {
         "",
     ],
     "uri": ["https://example.com/alg", "not a uri", "urn:example:alg", "ES256"],
+    "date": [
+        "2020-04-13",
+        "2020-04-13T20:20:39Z",
+        "2020-02-30",
+        "2020-4-13",
+        "2020-04-13\n",
+    ],  # 1.7's patents
 }
 #: Formats a schema names that no checker knows (python-jsonschema ignores them).
 UNCHECKED = {"string"}
@@ -109,6 +116,22 @@ def bom(
     }
 
 
+def patent(filing_date: str) -> dict[str, Any]:
+    """1.7's ``definitions.patents``: where its schema uses the ``date`` format."""
+    return {
+        "definitions": {
+            "patents": [
+                {
+                    "patentNumber": "US1234567",
+                    "jurisdiction": "US",
+                    "patentLegalStatus": "granted",
+                    "filingDate": filing_date,
+                }
+            ]
+        }
+    }
+
+
 def components_first(doc: dict[str, Any]) -> dict[str, Any]:
     return {"components": doc["components"], **{k: v for k, v in doc.items() if k != "components"}}
 
@@ -142,6 +165,9 @@ def cases() -> list[Any]:
             out.append(pytest.param(version, {"email": value}, id=f"{version}-idn-email-{value!r}"))
         for value in VALUES["iri-reference"]:
             out.append(pytest.param(version, {"url": value}, id=f"{version}-iri-reference-{value!r}"))
+        if version == "1.7":
+            for value in VALUES["date"]:
+                out.append(pytest.param(version, patent(value), id=f"{version}-date-{value!r}"))
         if version not in ("1.2", "1.3"):
             for value in VALUES["uri"]:
                 signature = {"algorithm": value, "value": "MEUCIQDk"}
@@ -167,6 +193,9 @@ def test_valid_and_mutated_values_differ() -> None:
             valid, mutated = VALUES[key][:2]
             assert oracle_accepts(version, bom(version, **{field: valid}))
             assert not oracle_accepts(version, bom(version, **{field: mutated}))
+    valid, mutated = VALUES["date"][:2]
+    assert oracle_accepts("1.7", bom("1.7", **patent(valid)))
+    assert not oracle_accepts("1.7", bom("1.7", **patent(mutated)))
 
 
 SIGNATURES = {
@@ -186,7 +215,7 @@ SIGNATURES = {
 }
 
 
-@pytest.mark.parametrize("version", ["1.4", "1.5", "1.6"])
+@pytest.mark.parametrize("version", ["1.4", "1.5", "1.6", "1.7"])
 @pytest.mark.parametrize("signature", sorted(SIGNATURES))
 def test_signed_sboms_as_the_official_validator(tmp_path: Path, version: str, signature: str) -> None:
     doc = bom(version, signature=SIGNATURES[signature])
