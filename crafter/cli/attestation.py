@@ -238,6 +238,12 @@ def init(
         dry_run=dry_run,
     )
     render.status(c.status(started.attestation_id), output, headline="Attestation initialized")
+    if c.store.describe().startswith("oci://"):  # what the other jobs of a matrix need to add to it
+        click.echo(
+            f"Remote state in {c.store.describe()}: other jobs add with --state {c.store.describe()} "
+            f"--attestation-id {started.attestation_id}",
+            err=True,
+        )
 
 
 @click.command(epilog=exit_codes.epilog("add"))

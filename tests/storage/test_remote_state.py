@@ -369,6 +369,11 @@ def test_status_all_and_export_read_the_registry(
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("CRAFTER_STATE_DIR", str(home / "state"))
     monkeypatch.setenv("CRAFTER_STATE", runners.state)
+    code, out, err = run_cli(capsys, "init", "--insecure", "--project", "other", "-o", "json")
+    assert code == 0, err
+    other = json.loads(out)["attestationID"]
+    assert f"other jobs add with --state {runners.state} --attestation-id {other}" in err
+    assert run_cli(capsys, "reset", "--insecure", "--attestation-id", other)[0] == 0
     code, out, err = run_cli(capsys, "status", "--all", "--insecure", "-o", "json")
     assert code == 0, err
     (entry,) = json.loads(out)
