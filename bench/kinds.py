@@ -128,19 +128,30 @@ def _statement(size: int, predicate_type: str) -> tuple[bytes, int]:
     return json.dumps(statement).encode(), n
 
 
-def _envelope(path: Path, size: int, predicate_type: str) -> int:
+def _envelope(path: Path, size: int, predicate_type: str, bundle: bool = False) -> int:
     payload, n = _statement(size * 3 // 4, predicate_type)  # base64 grows it by a third
     envelope = {
         "payloadType": "application/vnd.in-toto+json",
         "payload": base64.b64encode(payload).decode(),
         "signatures": [{"keyid": "", "sig": base64.b64encode(b"not checked at add").decode()}],
     }
-    path.write_text(json.dumps(envelope))
+    doc: dict[str, object] = envelope
+    if bundle:  # a Sigstore bundle 0.3 around it (signatures are verified by crafter verify, not at add)
+        doc = {
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"publicKey": {"hint": "bench"}, "tlogEntries": []},
+            "dsseEnvelope": envelope,
+        }
+    path.write_text(json.dumps(doc))
     return n
 
 
 def attestation(path: Path, size: int) -> int:
     return _envelope(path, size, "chainloop.dev/attestation/v0.2")
+
+
+def slsa(path: Path, size: int) -> int:
+    return _envelope(path, size, "https://slsa.dev/provenance/v1", bundle=True)
 
 
 def helm(path: Path, size: int) -> int:
@@ -228,6 +239,7 @@ KINDS: dict[str, tuple[str, Callable[[Path, int], int], str, bool]] = {
     "COBERTURA_XML": ("cobertura.xml", cobertura, "packages", False),
     "GITLEAKS_JSON": ("gitleaks.json", gitleaks, "findings", False),
     "ATTESTATION": ("envelope.json", attestation, "subjects", False),
+    "SLSA_PROVENANCE": ("provenance.sigstore.json", slsa, "subjects", False),
     "HELM_CHART": ("chart.tgz", helm, "templates", False),
     "EVIDENCE": ("evidence.bin", artifact, "file", False),
     "SBOM_CYCLONEDX_XML": ("bom.cdx.xml", cyclonedx_xml, "components", True),
