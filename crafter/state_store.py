@@ -68,11 +68,11 @@ def encode_state(state: CraftingState, journal_seq: int = 0) -> bytes:
     return (json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
-def decode_state(data: bytes, path: Path) -> CraftingState:
+def decode_state(data: bytes, path: Path | str) -> CraftingState:
     return _decode_snapshot(data, path)[0]
 
 
-def _decode_snapshot(data: bytes, path: Path) -> tuple[CraftingState, int]:
+def _decode_snapshot(data: bytes, path: Path | str) -> tuple[CraftingState, int]:
     """The state in a snapshot file and the number of the last journal record it holds."""
     try:
         doc = json.loads(data)
@@ -84,7 +84,7 @@ def _decode_snapshot(data: bytes, path: Path) -> tuple[CraftingState, int]:
     return _decode_snapshot_doc(doc, path)
 
 
-def _decode_snapshot_doc(doc: Any, path: Path) -> tuple[CraftingState, int]:
+def _decode_snapshot_doc(doc: Any, path: Path | str) -> tuple[CraftingState, int]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise StateError(
             f"{path}: not a crafter state file",

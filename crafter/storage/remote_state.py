@@ -278,7 +278,7 @@ class RemoteStateStore:
         _digest, manifest = found
         if manifest.get("artifactType") != STATE_TYPE:
             raise StateError(f"{self.location}:{tag}: not a crafter attestation state")
-        state = decode_state(self._layer(manifest, tag, STATE_TYPE), Path(f"{self.location}:{tag}"))
+        state = decode_state(self._layer(manifest, tag, STATE_TYPE), f"{self.location}:{tag}")
         sources: dict[str, bytes] = {}
         for layer in manifest.get("layers") or []:
             if isinstance(layer, dict) and layer.get("mediaType") == POLICY_SOURCE_TYPE:

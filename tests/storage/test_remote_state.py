@@ -445,3 +445,13 @@ def test_a_part_is_embedded_in_its_manifest_and_trusted_only_by_digest(
     client.put_manifest(repo, tag, OCI_MANIFEST, json.dumps(manifest).encode())
     state = runners.crafter("c").store.load(release)
     assert state.attestation.materials["note"].value == "embedded"
+
+
+def test_a_state_artifact_that_is_not_a_state_is_one_line_naming_it(runners: Runners) -> None:
+    from crafter.storage.remote_state import STATE_TYPE
+
+    store = runners.crafter("a").store
+    store._put("state-bogus", STATE_TYPE, [(STATE_TYPE, b"{not json", {})])  # type: ignore[attr-defined]
+    with pytest.raises(StateError) as caught:
+        runners.crafter("b").record(["x"], name="x", attestation_id="bogus")
+    assert caught.value.message.startswith(f"{runners.state}:state-bogus: state file is corrupted")
