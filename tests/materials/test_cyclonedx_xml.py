@@ -216,3 +216,19 @@ def test_policies_do_not_read_a_file_beyond_the_cap(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(fileio, "MAX_PARSED_BYTES", 100)
     with pytest.raises(PolicyError, match="larger than 100 bytes, too large for policies to read"):
         KIND.policy_input(str(fixture("1.6")), "sbom")
+
+
+def test_only_what_is_recorded_is_converted_at_add(tmp_path: Path) -> None:
+    """add converts the metadata (what it records); the whole JSON form is made when a policy reads it, so a
+    non-strict document whose components cyclonedx-python-lib cannot convert is recorded, and a policy on it
+    fails with one line."""
+    path = write(tmp_path, fixture("1.5").read_text().replace('type="library"', 'type="gizmo"'))
+    crafted = KIND.craft(path, CraftOptions(strict=False, warn=lambda _: None))
+    assert crafted.main_component == APP
+    material = Material(name="sbom", kind=KIND.kind, added_at="t", digest=crafted.digest)
+    with pytest.raises(MaterialError, match=r"cannot be converted to CycloneDX JSON \(") as caught:
+        material_input(material, path)
+    assert "gizmo" not in caught.value.message
+    # A valid document: the policy input is the whole JSON form, components included.
+    doc = json.loads(material_input(material, str(fixture("1.5"))))
+    assert [c["name"] for c in doc["components"]] == ["requests"]
