@@ -259,10 +259,11 @@ def schema_errors(schema_name: str, doc: Any) -> list[Any]:
     document. Importing it is not free: where ``rfc3987-syntax`` is installed (cyclonedx-python-lib's
     ``json-validation`` extra pulls it in), jsonschema builds that grammar at import, about a second, which
     contracts, policies, parts and ``verify`` would otherwise pay on every run."""
+    compiled = _compiled(schema_name)
     try:
-        return _compiled(schema_name).errors(doc)
+        return compiled.errors(doc)
     except SchemaUnusable:  # jsonschema-rs cannot take the schema: python-jsonschema alone, as before
-        return list(_validator(schema_name).iter_errors(doc))
+        return compiled.python_errors(doc)
 
 
 @cache
@@ -302,23 +303,6 @@ def _best(errors: Sequence[Any]) -> Any:
             return best
         best = smallest[0]
     return best
-
-
-@cache
-def _validator(schema_name: str) -> Any:
-    """A validator for one published schema; other published schemas are reachable by ``$ref`` to their file."""
-    import jsonschema
-    from referencing import Registry, Resource
-
-    from crafter.resources import load_schema, schemas_dir
-
-    resources = [
-        (load_schema(p.name)["$id"], Resource.from_contents(load_schema(p.name)))
-        for p in sorted(schemas_dir().glob("*.schema.json"))
-    ]
-    return jsonschema.Draft202012Validator(
-        load_schema(schema_name), registry=Registry().with_resources(resources)
-    )
 
 
 class SchemaUnusable(Exception):
@@ -370,6 +354,11 @@ class CompiledSchema:
         RecursionError (a document nested too deeply for python-jsonschema) and :class:`SchemaUnusable`."""
         if self.is_valid(doc):
             return []
+        return self.python_errors(doc)
+
+    def python_errors(self, doc: Any) -> list[Any]:
+        """python-jsonschema's verdict alone (its errors not tolerated), without asking jsonschema-rs: for a
+        schema jsonschema-rs cannot compile (:class:`SchemaUnusable`), and as an independent check."""
         errors = self._python_validator().iter_errors(doc)
         if self._tolerated is None:
             return list(errors)
