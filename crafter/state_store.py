@@ -465,19 +465,23 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"{path}: cannot read: {exc.strerror}") from exc
 
+    def _read_files(self, attestation_id: str) -> tuple[bytes, bytes]:
+        """The snapshot's bytes and the journal's. The journal is read first: a compaction in between only
+        makes the snapshot newer, and its number then covers every record read."""
+        journal = self._read(self.journal_of(attestation_id), attestation_id) or b""
+        snapshot = self._read(self.path_of(attestation_id), attestation_id)
+        if snapshot is None:
+            raise StateError(f"attestation {attestation_id} not found in {self.directory}")
+        return snapshot, journal
+
     def _load(self, attestation_id: str, locked: bool) -> tuple[CraftingState, int]:
         """The folded state and the number of its last record.
 
-        The journal is read before the snapshot: a compaction in between only makes the snapshot newer, and
-        its number then covers every record read. Without the lock, a torn tail may be an append in progress:
-        it is read again under the lock before it is reported. A snapshot identical to the one this store read
-        last (byte for byte), with a journal that begins as it did, is not parsed again: only the new records
-        are folded into the state read then."""
+        Without the lock, a torn tail may be an append in progress: it is read again under the lock before it
+        is reported. A snapshot identical to the one this store read last (byte for byte), with a journal that
+        begins as it did, is not parsed again: only the new records are folded into the state read then."""
         path, journal = self.path_of(attestation_id), self.journal_of(attestation_id)
-        data = self._read(journal, attestation_id) or b""
-        snapshot = self._read(path, attestation_id)
-        if snapshot is None:
-            raise StateError(f"attestation {attestation_id} not found in {self.directory}")
+        snapshot, data = self._read_files(attestation_id)
         cached = self._cache.get(attestation_id)
         reuse = cached is not None and cached.snapshot == snapshot and data.startswith(cached.journal)
         skip = len(cached.journal) if reuse and cached is not None else 0
@@ -509,10 +513,7 @@ class StateStore:
         """What an ``add`` builds on (:class:`BaseState`): the snapshot without its materials, and the
         journal's records. A torn last record is left for :meth:`append`, which removes it under the lock."""
         path, journal = self.path_of(attestation_id), self.journal_of(attestation_id)
-        data = self._read(journal, attestation_id) or b""
-        snapshot = self._read(path, attestation_id)
-        if snapshot is None:
-            raise StateError(f"attestation {attestation_id} not found in {self.directory}")
+        snapshot, data = self._read_files(attestation_id)
         state, seq, names = _decode_base(snapshot, path)
         records = scan_journal(data, journal).records
         state, _ = fold(state, seq, records, journal)
