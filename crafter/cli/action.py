@@ -60,7 +60,7 @@ _COMMANDS = frozenset(
 _JSON_COMMANDS = frozenset({"init", "add", "push"})
 #: Inputs the action hands to crafter as its environment variables (set only when the input is not empty, so a
 #: job-level ``env:`` still applies when the input is left out).
-_ENV_INPUTS = {"INPUT_STATE": "CRAFTER_STATE", "INPUT_ATTESTATION_ID": "CRAFTER_ATTESTATION_ID"}
+ENV_INPUTS = {"INPUT_STATE": "CRAFTER_STATE", "INPUT_ATTESTATION_ID": "CRAFTER_ATTESTATION_ID"}
 #: Below GitHub's limit of 1 MB for one step output, leaving room for the other outputs.
 MAX_OUTPUT_BYTES = 900_000
 #: Where the action remembers, across the steps of a job, which file each material came from.
@@ -469,7 +469,7 @@ def run_command(gh: GitHub, env: Mapping[str, str], argv: list[str], *, show_sum
 def with_env_inputs(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` with the ``state`` and ``attestation-id`` inputs as CRAFTER_STATE and CRAFTER_ATTESTATION_ID."""
     out = dict(env)
-    for name, variable in _ENV_INPUTS.items():
+    for name, variable in ENV_INPUTS.items():
         value = env.get(name, "").strip()
         if value:
             out[variable] = value

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from crafter.cli.action import (
+    ENV_INPUTS,
     ActionInputError,
     CrafterRun,
     Signing,
@@ -103,7 +104,7 @@ def attest(gh: GitHub, env: Mapping[str, str], *, show_summary: bool) -> int:
         raise ActionInputError(
             "attest signs with 'key' (a key reference such as env://RELEASE_KEY) or 'keyless: true', one of them"
         )
-    if env.get("INPUT_STATE", "").strip() or env.get("INPUT_ATTESTATION_ID", "").strip():
+    if any(env.get(name, "").strip() for name in ENV_INPUTS):
         raise ActionInputError(
             "attest keeps an attestation of its own: 'state' and 'attestation-id' are for one command per step "
             "(command: init, add, push)"
@@ -137,7 +138,7 @@ def attest(gh: GitHub, env: Mapping[str, str], *, show_summary: bool) -> int:
 
     # One step, one attestation of its own: a job-level CRAFTER_STATE or CRAFTER_ATTESTATION_ID (for the
     # job's other steps) must not send this one's init, adds and push elsewhere.
-    own = {k: v for k, v in env.items() if k not in ("CRAFTER_STATE", "CRAFTER_ATTESTATION_ID")}
+    own = {k: v for k, v in env.items() if k not in ENV_INPUTS.values()}
     run: CrafterRun | None = None
     for argv in steps:
         run = run_crafter([*base, *argv, "-o", "json"], own, json_output=True)
