@@ -32,7 +32,7 @@ def peak():
         out.write(kib)
 
 atexit.register(peak)
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 CYCLONEDX_PREFIX = b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": ['

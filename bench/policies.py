@@ -155,8 +155,8 @@ def main() -> None:
         print(machine())
         large_sboms([int(x) for x in args.large.split(",") if x])
         return
-    from crafter.policies.engines.interface import Limits, Script
-    from crafter.policies.engines.rego import RegoEngine
+    from crafter._internal.policies.engines.interface import Limits, Script
+    from crafter._internal.policies.engines.rego import RegoEngine
 
     print(machine())
     try:
@@ -232,9 +232,9 @@ def large_sboms(sizes: list[int]) -> None:
     """One evaluation of the shipped policy on large syft-like SBOMs: before (previous input path) and now."""
     if not sizes:
         return
-    from crafter.policies.engines.interface import Limits, Script
-    from crafter.policies.engines.rego import RegoEngine
-    from crafter.policies.engines.sandbox import input_bytes
+    from crafter._internal.policies.engines.interface import Limits, Script
+    from crafter._internal.policies.engines.rego import RegoEngine
+    from crafter._internal.policies.engines.sandbox import input_bytes
 
     shipped = (ROOT / "policies" / "cyclonedx-banned-licenses" / "policy.rego").read_bytes()
     argv = {"licenses": [s.strip() for s in BANNED.split(",")]}
@@ -295,9 +295,9 @@ def _evaluate_in_fresh_worker(
     prepared: Any, data: bytes, argv: dict[str, Any], limits: Any
 ) -> tuple[tuple[float, int, int], str | None]:
     """(seconds, address space added, peak RSS) of one evaluation in a new worker, or the error."""
+    from crafter._internal.policies.engines.interface import Limits, Script
+    from crafter._internal.policies.engines.rego import RegoEngine
     from crafter.errors import PolicyError
-    from crafter.policies.engines.interface import Limits, Script
-    from crafter.policies.engines.rego import RegoEngine
 
     engine = RegoEngine(workers=1)
     try:
@@ -327,9 +327,9 @@ def _proc_status(pid: int, key: str) -> int:
 
 def cache_and_parallel(runs: int) -> None:
     """A repeated evaluation from the cache; 50 materials x 2 attachments each, parallel vs one worker."""
-    from crafter.contract import Contract
-    from crafter.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
-    from crafter.policies.verifier import PolicyVerifier, VerifierOptions
+    from crafter._internal.contract import Contract
+    from crafter._internal.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
+    from crafter._internal.policies.verifier import PolicyVerifier, VerifierOptions
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

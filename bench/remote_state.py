@@ -29,7 +29,7 @@ ADDS = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from crafter.crafter import Crafter
+    from crafter._internal.crafter import Crafter
     home, state, aid, n = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
     (home / "work").mkdir(parents=True, exist_ok=True)
     c = Crafter(state_dir=home / "state", cwd=home / "work", state=state or None, insecure=True)
@@ -80,8 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("docker-registry") is None:
         sys.exit("docker-registry not found: apt-get install docker-registry")
-    from crafter.crafter import Crafter
-    from crafter.push_rules import PushRequest, SigningRequest
+    from crafter._internal.crafter import Crafter
+    from crafter._internal.push_rules import PushRequest, SigningRequest
     from crafter.signing.keys import generate_key_pair
 
     print(f"machine: {machine()}")

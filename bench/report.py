@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crafter import Crafter  # noqa: E402
+from crafter._internal.signing.bundle import sign_statement, write_bundle  # noqa: E402
+from crafter._internal.signing.keys import generate_key_pair, load_signer, public_key_from_pem  # noqa: E402
+from crafter._internal.statement import serialize  # noqa: E402
 from crafter.report import render_html, render_markdown, report_bundle  # noqa: E402
-from crafter.signing.bundle import sign_statement, write_bundle  # noqa: E402
-from crafter.signing.keys import generate_key_pair, load_signer, public_key_from_pem  # noqa: E402
-from crafter.statement import serialize  # noqa: E402
 from tests.report import browser  # noqa: E402
 
 DEMO = ROOT / "examples" / "demo"

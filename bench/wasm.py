@@ -71,8 +71,8 @@ def overhead(runs: int) -> None:
     import extism
     import wasmtime
 
-    from crafter.policies.engines.interface import Limits, Script
-    from crafter.policies.engines.wasm import WasmEngine
+    from crafter._internal.policies.engines.interface import Limits, Script
+    from crafter._internal.policies.engines.wasm import WasmEngine
 
     engine = WasmEngine()
     limits = Limits(timeout=60)
@@ -91,9 +91,9 @@ def overhead(runs: int) -> None:
 
 
 def license_policy(runs: int, sizes: list[int]) -> None:
-    from crafter.policies.engines.interface import Limits, Script
-    from crafter.policies.engines.rego import RegoEngine
-    from crafter.policies.engines.wasm import WasmEngine
+    from crafter._internal.policies.engines.interface import Limits, Script
+    from crafter._internal.policies.engines.rego import RegoEngine
+    from crafter._internal.policies.engines.wasm import WasmEngine
 
     wasm_module = (ROOT / "policies" / "cyclonedx-banned-licenses-wasm" / "policy.wasm").read_bytes()
     rego_source = (ROOT / "policies" / "cyclonedx-banned-licenses" / "policy.rego").read_bytes()
@@ -130,8 +130,8 @@ def license_policy(runs: int, sizes: list[int]) -> None:
 
 def memory(n: int) -> None:
     """Run in a fresh process: the resident memory one evaluation over an ``n``-component SBOM adds."""
-    from crafter.policies.engines.interface import Limits, Script
-    from crafter.policies.engines.wasm import WasmEngine
+    from crafter._internal.policies.engines.interface import Limits, Script
+    from crafter._internal.policies.engines.wasm import WasmEngine
 
     wasm_module = (ROOT / "policies" / "cyclonedx-banned-licenses-wasm" / "policy.wasm").read_bytes()
     engine, script = WasmEngine(), Script(wasm_module, "bench", "bench", "wasm")

@@ -4,8 +4,9 @@
 :class:`SigningRequest`, :class:`PushResult`), and :class:`CrafterError`, are imported from here (lazily, so
 that ``import crafter`` stays cheap). The rest of the public API is a few modules: ``crafter.errors``,
 ``crafter.signing.keys``, ``crafter.verify`` (and ``.keyless``), ``crafter.report``, ``crafter.storage``,
-``crafter.policies.options`` and ``.hooks``; docs/api.md lists every public name (tools/apidoc.py). Everything
-else is internal.
+``crafter.policies.options`` and ``.hooks``, and ``crafter.plugin`` for plugin authors; docs/api.md lists
+every public name (tools/apidoc.py). Everything else lives in ``crafter._internal`` and may change in any
+release.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from crafter._version import __version__
 
 if TYPE_CHECKING:
-    from crafter.crafter import AddResult, Crafter
+    from crafter._internal.crafter import AddResult, Crafter
+    from crafter._internal.push_rules import PushRequest, PushResult, SigningRequest
     from crafter.errors import CrafterError
-    from crafter.push_rules import PushRequest, PushResult, SigningRequest
 
 __all__ = [
     "AddResult",
@@ -31,12 +32,12 @@ __all__ = [
 
 #: Where each public name lives (imported on first use).
 _HOMES = {
-    "AddResult": "crafter.crafter",
-    "Crafter": "crafter.crafter",
+    "AddResult": "crafter._internal.crafter",
+    "Crafter": "crafter._internal.crafter",
     "CrafterError": "crafter.errors",
-    "PushRequest": "crafter.push_rules",
-    "PushResult": "crafter.push_rules",
-    "SigningRequest": "crafter.push_rules",
+    "PushRequest": "crafter._internal.push_rules",
+    "PushResult": "crafter._internal.push_rules",
+    "SigningRequest": "crafter._internal.push_rules",
 }
 
 

@@ -10,7 +10,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crafter.push_rules import PushResult
+    from crafter._internal.push_rules import PushResult
 
 
 class ExitCode(IntEnum):
@@ -82,7 +82,7 @@ class RunnerError(CrafterError):
 
 class PolicyGateError(CrafterError):
     """A gated policy has violations. Raised by ``Crafter.push`` after the signed bundle is written and stored,
-    with the whole :class:`~crafter.push_rules.PushResult` as ``result`` (bundle path, digest, evaluations)."""
+    with the whole :class:`~crafter.PushResult` as ``result`` (bundle path, digest, evaluations)."""
 
     exit_code = ExitCode.POLICY_GATE
     result: PushResult | None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
 from crafter.signing.keys import generate_key_pair
 
 ROOT = Path(__file__).resolve().parents[1]

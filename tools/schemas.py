@@ -1,12 +1,12 @@
 """The material kind enums of the published JSON Schemas, made from the kind registry.
 
 ``python -m tools.schemas`` rewrites the enums of ``schemas/*.schema.json`` that list material kinds from
-:func:`crafter.materials.registry.builtin_kinds` (Chainloop's kinds, then any built-in one Chainloop lacks);
+:func:`crafter._internal.materials.registry.builtin_kinds` (Chainloop's kinds, then any built-in one Chainloop lacks);
 ``--check`` only says whether they are up to date (exit 1 when not). ``tests/plugins/test_kinds.py`` runs the
 check, so a kind added to the registry and not to the schemas fails the tests.
 
 Kinds from plugins are not in the published enums: a contract naming one validates with crafter where the
-plugin is installed (:mod:`crafter.contract`), not with the schema alone.
+plugin is installed (:mod:`crafter._internal.contract`), not with the schema alone.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _dump(doc: Any) -> str:
 
 def generated() -> dict[str, str]:
     """Each schema file that lists kinds, by name, as the registry makes it."""
-    from crafter.materials.registry import builtin_kinds
+    from crafter._internal.materials.registry import builtin_kinds
 
     kinds = builtin_kinds()
     docs: dict[str, Any] = {}

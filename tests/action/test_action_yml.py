@@ -15,7 +15,7 @@ SOURCES = "\n".join(
     for p in [
         ROOT / "action" / "install.sh",
         ROOT / "action" / "run.sh",
-        *(ROOT / "crafter" / "cli").glob("action*.py"),
+        *(ROOT / "crafter" / "_internal" / "cli").glob("action*.py"),
     ]
 )
 

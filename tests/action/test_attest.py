@@ -8,8 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
+from crafter._internal.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.errors import ExitCode
-from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.signing.keys import public_key_from_pem
 from tests.action.conftest import DEMO, Job, run_step
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crafter.cli.action import push_summary
-from crafter.cli.action_github import Annotation, annotation_line, policy_annotations, workspace_path
+from crafter._internal.cli.action import push_summary
+from crafter._internal.cli.action_github import (
+    Annotation,
+    annotation_line,
+    policy_annotations,
+    workspace_path,
+)
 
 
 def test_annotations_escape_as_github_reads_them() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.action import crafter_executable
+from crafter._internal.cli.action import crafter_executable
 from tests.action.conftest import ROOT, Job, run_step
 
 INSTALL = ROOT / "action" / "install.sh"
@@ -181,7 +181,7 @@ def windows_venv(path: Path) -> Path:
     crafter.write_text(
         f"#!{scripts / 'python.exe'}\nimport sys\n"
         f"open({str(log)!r}, 'a').write(sys.executable + ' ' + ' '.join(sys.argv[1:]) + '\\n')\n"
-        "from crafter.cli.main import main\nsys.exit(main())\n"
+        "from crafter._internal.cli.main import main\nsys.exit(main())\n"
     )
     crafter.chmod(0o755)
     return path
@@ -209,7 +209,7 @@ def test_the_run_step_uses_the_windows_venv(job: Job, tmp_path: Path) -> None:
 
 def test_crafter_executable_falls_back_to_the_module(tmp_path: Path) -> None:
     python = tmp_path / "bin" / "python"
-    assert crafter_executable(python) == [str(python), "-m", "crafter.cli.main"]
+    assert crafter_executable(python) == [str(python), "-m", "crafter._internal.cli.main"]
     python.parent.mkdir()
     (python.parent / "crafter").write_text("")
     assert crafter_executable(python) == [str(python.parent / "crafter")]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.action import main
+from crafter._internal.cli.action import main
 from crafter.signing.keys import generate_key_pair
 from crafter.verify import VerifyRequest, verify
 from tests.action.conftest import DEMO, github_env, read_outputs

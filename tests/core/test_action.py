@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from crafter.cli.action import ActionInputError, build_argv, has_output_option, main, push_outputs
+from crafter._internal.cli.action import ActionInputError, build_argv, has_output_option, main, push_outputs
+from crafter._internal.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.errors import ExitCode
-from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from tests.action.conftest import github_env, read_outputs
 
@@ -217,7 +217,7 @@ def test_a_large_output_goes_to_the_file_only(
 ) -> None:
     assert step(job, tmp_path, "init", f"--contract {DEMO / 'contract.yaml'} --project hello")[0] == 0
     capsys.readouterr()
-    monkeypatch.setattr("crafter.cli.action.MAX_OUTPUT_BYTES", 10)
+    monkeypatch.setattr("crafter._internal.cli.action.MAX_OUTPUT_BYTES", 10)
     code, outputs = step(job, tmp_path, "status", "")
     assert code == 0 and outputs["stdout"] == ""
     whole = Path(outputs["stdout-file"]).read_text()

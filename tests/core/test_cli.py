@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.errors import ExitCode
-from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.signing.keys import public_key_from_pem
 from tests.conftest import run_cli
 
@@ -38,7 +38,7 @@ def test_demo_flow_signs_a_verifiable_bundle(cli_env: Path, capsys: pytest.Captu
     assert statement == result["statement"]
     import jsonschema
 
-    from crafter.resources import load_schema
+    from crafter._internal.resources import load_schema
 
     jsonschema.validate(statement, load_schema("statement.schema.json"))
     names = [s["name"] for s in statement["subject"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.contract import Contract, load_contract
+from crafter._internal.contract import Contract, load_contract
 from crafter.errors import ContractError, ExitCode
 
 REFERENCE_VALID = [

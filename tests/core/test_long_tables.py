@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.render import MAX_ROWS
+from crafter._internal.cli.render import MAX_ROWS
 from tests.conftest import run_cli
 
 COUNT = MAX_ROWS + 25

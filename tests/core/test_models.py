@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import crafter.crafting_state
-from crafter.crafting_state import (
+import crafter._internal.crafting_state
+from crafter._internal.crafting_state import (
     Attestation,
     CraftingState,
     FrozenDict,
@@ -31,9 +31,9 @@ from crafter.crafting_state import (
     is_valid_name,
     lenient,
 )
+from crafter._internal.materials.interface import ImageInfo, MainComponent
+from crafter._internal.state_store import StateStore
 from crafter.errors import ExitCode
-from crafter.materials.interface import ImageInfo, MainComponent
-from crafter.state_store import StateStore
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -203,8 +203,10 @@ def test_plugin_kinds_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
         lookups.append(1)
         return installed
 
-    monkeypatch.setattr(crafter.crafting_state, "_known_kinds", set(crafter.crafting_state._known_kinds))
-    monkeypatch.setattr(crafter.crafting_state, "installed_plugin_kinds", plugin_kinds)
+    monkeypatch.setattr(
+        crafter._internal.crafting_state, "_known_kinds", set(crafter._internal.crafting_state._known_kinds)
+    )
+    monkeypatch.setattr(crafter._internal.crafting_state, "installed_plugin_kinds", plugin_kinds)
     with pytest.raises(ValueError, match="'ACME_REPORT' of 'sbom' is not a known kind"):
         material(kind="ACME_REPORT")
     installed.append("ACME_REPORT")  # installed later in the process: found, then remembered
@@ -285,7 +287,7 @@ def test_hand_edited_invalid_material_in_state_exits_3_with_one_line(
     hand_edit(path, edit)
     before = path.read_bytes()
     proc = subprocess.run(
-        [sys.executable, "-m", "crafter.cli.main", "--state-dir", str(tmp_path / "st"), "status"],
+        [sys.executable, "-m", "crafter._internal.cli.main", "--state-dir", str(tmp_path / "st"), "status"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -300,7 +302,7 @@ def test_hand_edited_invalid_material_in_state_exits_3_with_one_line(
 @given(st.text(alphabet="abz09-A_.:\n", max_size=70))
 def test_fast_and_slow_name_checks_agree(name: str) -> None:
     ok = is_valid_name(name)
-    assert bool(crafter.crafting_state._NAME.fullmatch(name)) == ok
+    assert bool(crafter._internal.crafting_state._NAME.fullmatch(name)) == ok
     if ok:
         assert material(name=name).name == name
     else:
@@ -311,7 +313,7 @@ def test_fast_and_slow_name_checks_agree(name: str) -> None:
 @given(st.text(alphabet="sha256:0f9aF", min_size=60, max_size=75))
 def test_fast_and_slow_digest_checks_agree(digest: str) -> None:
     ok = is_valid_digest(digest)
-    assert bool(crafter.crafting_state._SHA256.fullmatch(digest)) == ok
+    assert bool(crafter._internal.crafting_state._SHA256.fullmatch(digest)) == ok
     if ok:
         assert material(digest=digest).digest == digest
     else:

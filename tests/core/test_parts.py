@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from crafter import Crafter
+from crafter._internal.parts import MergeConflictError, PartError, read_part
 from crafter.errors import ContractError, ExitCode
-from crafter.parts import MergeConflictError, PartError, read_part
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from tests.conftest import ROOT, run_cli
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from crafter import Crafter
-from crafter.cli import render
-from crafter.materials.fileio import CHUNK
+from crafter._internal.cli import render
+from crafter._internal.materials.fileio import CHUNK
 
 
 def test_library_progress_callback_sees_every_chunk(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ import attrs
 import pytest
 
 from crafter import Crafter
+from crafter._internal.push_rules import PushRequest, SigningRequest
 from crafter.errors import DigestMismatchError, SigningError, StateError, UsageError
-from crafter.push_rules import PushRequest, SigningRequest
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.storage import StoreError
 from crafter.verify import VerifyRequest, verify, verify_bundle

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.schema_check import validate
 from crafter.errors import ContractError
-from crafter.schema_check import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"
@@ -32,10 +32,10 @@ def _loaded_after(code: str) -> list[str]:
 def test_a_valid_contract_policy_and_statement_need_no_python_jsonschema(tmp_path: Path) -> None:
     code = (
         "from pathlib import Path\n"
-        "from crafter.contract import load_contract\n"
+        "from crafter._internal.contract import load_contract\n"
         f"load_contract(Path({str(DEMO / 'contract.yaml')!r}))\n"
-        "from crafter.policies.loader import PolicyLoader\n"
-        "from crafter.resources import policies_dir\n"
+        "from crafter._internal.policies.loader import PolicyLoader\n"
+        "from crafter._internal.resources import policies_dir\n"
         f"PolicyLoader(cwd=Path({str(tmp_path)!r}), builtin_dir=policies_dir(), cache_dir=None)"
         ".load_policy('builtin://sbom-min-components')\n"
     )

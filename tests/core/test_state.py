@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crafter.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
+from crafter._internal.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
+from crafter._internal.materials.interface import ImageInfo, MainComponent
+from crafter._internal.state_store import StateStore, decode_state, encode_state
 from crafter.errors import StateError
-from crafter.materials.interface import ImageInfo, MainComponent
-from crafter.state_store import StateStore, decode_state, encode_state
 
 
 def make_state(aid: str = "a1", materials: dict[str, Material] | None = None) -> CraftingState:
@@ -135,7 +135,7 @@ def test_state_round_trip(items: dict[str, tuple[str, bool]]) -> None:
 
 
 def crafter_cmd(state_dir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "crafter.cli.main", "--state-dir", str(state_dir), *args]
+    return [sys.executable, "-m", "crafter._internal.cli.main", "--state-dir", str(state_dir), *args]
 
 
 def run_crafter(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from crafter.crafting_state import CraftingState
+from crafter._internal.crafting_state import CraftingState
+from crafter._internal.state_store import COMPACT_RECORDS, JOURNAL_MIN_BYTES, StateStore, scan_journal
 from crafter.errors import StateError
-from crafter.state_store import COMPACT_RECORDS, JOURNAL_MIN_BYTES, StateStore, scan_journal
 from tests.core.test_state import make_state, string_material
 
 #: Enough materials for a snapshot past JOURNAL_MIN_BYTES, so that adds go to the journal.
@@ -132,7 +132,7 @@ KILL_COMPACTION = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    import crafter.state_store as st
+    import crafter._internal.state_store as st
 
     step = sys.argv[2]
     real_replace, real_sync = os.replace, st._sync_dir
@@ -222,7 +222,7 @@ def test_what_an_add_builds_on_holds_no_materials_but_their_names(tmp_path: Path
 def test_an_add_says_when_it_replaces_a_recorded_material(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from crafter.crafter import Crafter
+    from crafter._internal.crafter import Crafter
 
     c = Crafter(state_dir=tmp_path / "st", cwd=tmp_path, environ={})
     c.init(project="p")

@@ -13,9 +13,16 @@ from typing import Any
 
 import pytest
 
-from crafter.crafting_state import CraftingState
+from crafter._internal.crafting_state import CraftingState
+from crafter._internal.statement import (
+    BUILDER_ID,
+    PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    render,
+    serialize,
+    validate,
+)
 from crafter.errors import CrafterError
-from crafter.statement import BUILDER_ID, PREDICATE_TYPE, STATEMENT_TYPE, render, serialize, validate
 
 CASES = [
     ("attestation.source.json", "attestation.output.v0.2.json"),
@@ -129,7 +136,7 @@ def test_invalid_statements_are_refused_before_signing(
 def _statement_validator() -> Any:
     import jsonschema
 
-    from crafter.resources import load_schema
+    from crafter._internal.resources import load_schema
 
     return jsonschema.Draft202012Validator(load_schema("statement.schema.json"))
 

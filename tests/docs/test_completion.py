@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
 
 BIN = Path(sys.executable).parent
 

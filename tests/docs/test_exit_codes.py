@@ -1,5 +1,5 @@
 """The exit-code table of docs/cli.md is the reference; every command's ``--help`` agrees with it, and so does
-crafter/cli/exit_codes.py, the data behind the help epilogs."""
+crafter/_internal/cli/exit_codes.py, the data behind the help epilogs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crafter.cli import exit_codes
-from crafter.cli.main import cli, main
+from crafter._internal.cli import exit_codes
+from crafter._internal.cli.main import cli, main
 from crafter.errors import ExitCode
 from tests.conftest import ROOT
 

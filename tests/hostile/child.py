@@ -17,6 +17,6 @@ def peak():
         out.write(kib)
 
 atexit.register(peak)
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crafter._internal.signing import PrivateKeySigner, sign_statement
+from crafter._internal.trust import TrustRoot
 from crafter.errors import CrafterError
-from crafter.signing import PrivateKeySigner, sign_statement
-from crafter.trust import TrustRoot
 from crafter.verify import verify_bundle
 from crafter.verify.keyless import KeylessPolicy
 from tests.hostile.mutations import JSON, paths, replaced

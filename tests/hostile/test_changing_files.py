@@ -1,7 +1,7 @@
 """Files that change while crafter reads them are refused, never recorded with a digest of no version of them.
 
 A writer changes the file after crafter has read its first block and before it reads the rest: the read waits
-for the writer (a hook on :class:`crafter.files.RegularFile`'s reads, and a small block size), so each case
+for the writer (a hook on :class:`crafter._internal.files.RegularFile`'s reads, and a small block size), so each case
 fails the same way every time. Appends, same-size overwrites and a file renamed over the path are all seen;
 the error names the file in one line, exit code 6 for a material, and the state keeps what it held.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.files import RegularFile
+from crafter._internal.materials import fileio
 from crafter.errors import ExitCode
-from crafter.files import RegularFile
-from crafter.materials import fileio
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,8 +201,8 @@ def test_writer_process_appending_while_crafter_add_hashes(cli_env: Path) -> Non
     path = big_file(cli_env / "big.bin", 8 << 20)
     child = f"""
 import os, sys
-from crafter.files import RegularFile
-from crafter.materials import fileio
+from crafter._internal.files import RegularFile
+from crafter._internal.materials import fileio
 fileio.CHUNK = {BLOCK}
 real = RegularFile.readinto
 state = {{"waited": False}}
@@ -214,7 +214,7 @@ def readinto(self, buffer):
         os.read(int(sys.argv[2]), 1)  # ...and has written
     return n
 RegularFile.readinto = readinto
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -224,7 +224,7 @@ sys.exit(main(sys.argv[3:]))
         [
             sys.executable,
             "-c",
-            "import sys; from crafter.cli.main import main; sys.exit(main(sys.argv[1:]))",
+            "import sys; from crafter._internal.cli.main import main; sys.exit(main(sys.argv[1:]))",
             "init",
             "--workflow",
             "w",

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
-from crafter.document_reader import KeyLines, load_json, parse_document
+from crafter._internal.cli.main import main
+from crafter._internal.document_reader import KeyLines, load_json, parse_document
+from crafter._internal.materials.reports import jacoco_report, junit_suites
+from crafter._internal.policies.documents import parse_policy, redaction
+from crafter._internal.redaction import Redaction
+from crafter._internal.resources import policies_dir
 from crafter.errors import ExitCode, MaterialError, PolicyError
-from crafter.materials.reports import jacoco_report, junit_suites
-from crafter.policies.documents import parse_policy, redaction
-from crafter.redaction import Redaction
-from crafter.resources import policies_dir
 from tests.conftest import run_cli
 
 MARKER = "SECRET-7f3a"

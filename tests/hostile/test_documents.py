@@ -16,12 +16,12 @@ from typing import TypeVar
 
 import pytest
 
-from crafter.contract import load_contract
-from crafter.document_reader import DEFAULT_LIMITS, load_json, load_yaml, parse_document
+from crafter._internal.contract import load_contract
+from crafter._internal.document_reader import DEFAULT_LIMITS, load_json, load_yaml, parse_document
+from crafter._internal.materials.helm import inspect_chart
+from crafter._internal.policies.loader import PolicyLoader
+from crafter._internal.policies.testing import Case
 from crafter.errors import ContractError, ExitCode, MaterialError, PolicyError
-from crafter.materials.helm import inspect_chart
-from crafter.policies.loader import PolicyLoader
-from crafter.policies.testing import Case
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

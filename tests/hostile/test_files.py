@@ -32,7 +32,7 @@ MAX_SECONDS = 10.0  # generous: each call takes well under a second
 HANG_TIMEOUT = 60.0  # a call still running by then has hung: the test fails instead of blocking the suite
 ROOT = Path(__file__).resolve().parents[2]
 SBOM = ROOT / "policies" / "sbom-min-components" / "tests" / "sbom-3.cdx.json"
-_RUN_CLI = "import sys; from crafter.cli.main import main; sys.exit(main(sys.argv[1:]))"
+_RUN_CLI = "import sys; from crafter._internal.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 class Cli:

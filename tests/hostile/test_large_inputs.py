@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.materials.fileio import MAX_PARSED_BYTES
+from crafter._internal.materials.interface import SNIFF_BYTES, Sample
+from crafter._internal.materials.registry import default_registry
+from crafter._internal.materials.reports import cobertura_report, junit_suites
 from crafter.errors import ExitCode
-from crafter.materials.fileio import MAX_PARSED_BYTES
-from crafter.materials.interface import SNIFF_BYTES, Sample
-from crafter.materials.registry import default_registry
-from crafter.materials.reports import cobertura_report, junit_suites
 from tests.conftest import RUNNER_MARKERS
 from tests.hostile.child import RUN_CLI
 

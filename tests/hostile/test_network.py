@@ -31,9 +31,9 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.storage.registry import RegistryClient
 from crafter.errors import ExitCode
 from crafter.storage import StoreError
-from crafter.storage.registry import RegistryClient
 from tests.conftest import run_cli
 from tests.signing.tsa import TestTSA, serve
 from tests.storage.conftest import Registry, clean_registry_env, registry  # noqa: F401 (fixtures)

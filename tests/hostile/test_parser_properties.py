@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.state_store import decode_state
 from crafter.errors import CrafterError, ExitCode
-from crafter.state_store import decode_state
 from tests.hostile.mutations import JSON, paths, replaced
 
 DOCUMENTED = {int(code) for code in ExitCode}

@@ -32,13 +32,13 @@ import attrs
 import pytest
 
 from crafter import Crafter
+from crafter._internal.policies.engines.sandbox import Job, Sandbox
+from crafter._internal.policies.verifier import evaluate_policy
+from crafter._internal.signing.bundle import sign_statement, write_bundle
+from crafter._internal.signing.keys import generate_key_pair, load_signer, public_key_from_pem
+from crafter._internal.statement import serialize
 from crafter.errors import ExitCode, PolicyError
-from crafter.policies.engines.sandbox import Job, Sandbox
 from crafter.policies.options import VerifierOptions
-from crafter.policies.verifier import evaluate_policy
-from crafter.signing.bundle import sign_statement, write_bundle
-from crafter.signing.keys import generate_key_pair, load_signer, public_key_from_pem
-from crafter.statement import serialize
 from crafter.verify import verify_bundle
 from tests.conftest import run_cli
 

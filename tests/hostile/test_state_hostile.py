@@ -21,7 +21,7 @@ FULL_DISK = textwrap.dedent(
     """
     set -u
     mount -t tmpfs -o size=256k tmpfs "$STATE" || exit 97
-    crafter() { "$PYTHON" -c 'import sys; from crafter.cli.main import main; sys.exit(main(sys.argv[1:]))' "$@"; }
+    crafter() { "$PYTHON" -c 'import sys; from crafter._internal.cli.main import main; sys.exit(main(sys.argv[1:]))' "$@"; }
     crafter init --workflow release --project hello >/dev/null || exit 98
     crafter add --name first --value one >/dev/null || exit 99
     dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null  # fills the disk, then fails: that is the point

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.crafter import escape_name
+from crafter._internal.crafter import escape_name
 from crafter.errors import ExitCode
 from tests.conftest import run_cli
 
@@ -77,7 +77,7 @@ def test_memory_error_while_crafting_is_exit_6(attesting: Path) -> None:
     def cap() -> None:  # enough to start crafter (about 35 MB), not to parse a 22 MB SBOM (about 290 MB)
         resource.setrlimit(resource.RLIMIT_AS, (192 << 20, 192 << 20))
 
-    code = "import sys; from crafter.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from crafter._internal.cli.main import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-c", code, "add", "--name", "big", "--kind", "SBOM_CYCLONEDX_JSON", str(sbom)],
         preexec_fn=cap,

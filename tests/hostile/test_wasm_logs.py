@@ -20,17 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from crafter.errors import ExitCode
-from crafter.policies.engines.interface import EngineResult, Limits, Script
-from crafter.policies.engines.wasm import ModuleCache, WasmEngine
-from crafter.policies.engines.wasm_errors import Category, WasmPolicyError
-from crafter.policies.engines.wasm_log import (
+from crafter._internal.policies.engines.interface import EngineResult, Limits, Script
+from crafter._internal.policies.engines.wasm import ModuleCache, WasmEngine
+from crafter._internal.policies.engines.wasm_errors import Category, WasmPolicyError
+from crafter._internal.policies.engines.wasm_log import (
     MAX_LINE_BYTES,
     MAX_LOG_BYTES,
     MAX_LOG_LINES,
     GuestLog,
     HostState,
 )
+from crafter.errors import ExitCode
 from tests.hostile.child import RUN_CLI
 
 MODULES = Path(__file__).parent / "wasm"

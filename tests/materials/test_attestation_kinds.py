@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crafter._internal.materials.attestations import AttestationKind, SLSAProvenanceKind, extract_statement
+from crafter._internal.materials.interface import ANN_SIZE, CraftOptions, Sample
 from crafter.errors import MaterialError
-from crafter.materials.attestations import AttestationKind, SLSAProvenanceKind, extract_statement
-from crafter.materials.interface import ANN_SIZE, CraftOptions, Sample
 
 OPTS = CraftOptions()
 ATT = AttestationKind()
@@ -293,6 +293,6 @@ def test_sniff_dsse_with_long_payload_first(tmp_path: Path) -> None:
 
 
 def test_import_does_not_load_cryptography() -> None:
-    code = "import sys, crafter.materials.attestations; print('cryptography' in sys.modules)"
+    code = "import sys, crafter._internal.materials.attestations; print('cryptography' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

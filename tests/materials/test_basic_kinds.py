@@ -11,9 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crafter._internal.materials.basic import ArtifactKind, EvidenceKind, StringKind
+from crafter._internal.materials.interface import (
+    ANN_EVIDENCE_ID,
+    ANN_EVIDENCE_SCHEMA,
+    ANN_SIZE,
+    CraftOptions,
+    Sample,
+)
 from crafter.errors import MaterialError
-from crafter.materials.basic import ArtifactKind, EvidenceKind, StringKind
-from crafter.materials.interface import ANN_EVIDENCE_ID, ANN_EVIDENCE_SCHEMA, ANN_SIZE, CraftOptions, Sample
 
 OPTS = CraftOptions()
 SIMPLE_DIGEST = "sha256:54181dfe59340b318253e59f7695f547c5c10d071cb75001170a389061349918"

@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from crafter.crafting_state import Material
+from crafter._internal.crafting_state import Material
+from crafter._internal.materials.cyclonedx_xml import CycloneDXXMLKind
+from crafter._internal.materials.detect import detect_kind
+from crafter._internal.materials.interface import (
+    ANN_SBOM_VULNS,
+    ANN_SIZE,
+    CraftOptions,
+    MainComponent,
+    Sample,
+)
+from crafter._internal.materials.registry import default_registry
+from crafter._internal.materials.sbom import CycloneDXKind
+from crafter._internal.policies.inputs import material_input
 from crafter.errors import ExitCode, MaterialError, PolicyError
-from crafter.materials.cyclonedx_xml import CycloneDXXMLKind
-from crafter.materials.detect import detect_kind
-from crafter.materials.interface import ANN_SBOM_VULNS, ANN_SIZE, CraftOptions, MainComponent, Sample
-from crafter.materials.registry import default_registry
-from crafter.materials.sbom import CycloneDXKind
-from crafter.policies.inputs import material_input
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sboms"
@@ -211,7 +217,7 @@ def test_extension_elements_are_valid_and_left_out_of_the_json_form(tmp_path: Pa
 
 
 def test_policies_do_not_read_a_file_beyond_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crafter.materials import fileio
+    from crafter._internal.materials import fileio
 
     monkeypatch.setattr(fileio, "MAX_PARSED_BYTES", 100)
     with pytest.raises(PolicyError, match="larger than 100 bytes, too large for policies to read"):

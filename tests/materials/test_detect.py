@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from crafter.errors import MaterialError
-from crafter.materials.basic import ArtifactKind, StringKind
-from crafter.materials.detect import detect_kind
-from crafter.materials.helm import HelmChartKind
-from crafter.materials.image import ContainerImageKind
-from crafter.materials.interface import (
+from crafter._internal.materials.basic import ArtifactKind, StringKind
+from crafter._internal.materials.detect import detect_kind
+from crafter._internal.materials.helm import HelmChartKind
+from crafter._internal.materials.image import ContainerImageKind
+from crafter._internal.materials.interface import (
     SNIFF_BYTES,
     Crafted,
     CraftOptions,
@@ -22,8 +21,9 @@ from crafter.materials.interface import (
     MaterialRegistry,
     Sample,
 )
-from crafter.materials.registry import DETECTION_ORDER, default_registry
-from crafter.materials.reports import CoberturaKind, JacocoKind, JUnitKind
+from crafter._internal.materials.registry import DETECTION_ORDER, default_registry
+from crafter._internal.materials.reports import CoberturaKind, JacocoKind, JUnitKind
+from crafter.errors import MaterialError
 
 OPTS = CraftOptions()
 DIGEST = "sha256:" + "1" * 64
@@ -216,7 +216,7 @@ def test_unreadable_file_stops_probing_simulated(tmp_path: Path, monkeypatch: py
         return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
 
     spy = _spy_class("SPY")()
-    monkeypatch.setattr("crafter.files.os.open", refuse)
+    monkeypatch.setattr("crafter._internal.files.os.open", refuse)
     with pytest.raises(MaterialError, match=r"secret\.xml: cannot read file: Permission denied"):
         detect_kind(path, _local_registry(spy, order=("SPY", "ARTIFACT")), OPTS)
     assert spy.samples == []

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.materials.detect import detect_kind
+from crafter._internal.materials.interface import CraftOptions
+from crafter._internal.materials.registry import default_registry
 from crafter.errors import ExitCode, MaterialError
-from crafter.materials.detect import detect_kind
-from crafter.materials.interface import CraftOptions
-from crafter.materials.registry import default_registry
 from tests.conftest import run_cli
 
 DIGESTS = ["sha256:" + c * 64 for c in "ab"]

@@ -11,17 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crafter.errors import MaterialError
-from crafter.materials import helm
-from crafter.materials.archives import ArchiveLimits
-from crafter.materials.helm import (
+from crafter._internal.materials import helm
+from crafter._internal.materials.archives import ArchiveLimits
+from crafter._internal.materials.helm import (
     ANN_HELM_CHART_NAME,
     ANN_HELM_CHART_VERSION,
     MISSING_FILES,
     HelmChartKind,
     inspect_chart,
 )
-from crafter.materials.interface import ANN_SIZE, CraftOptions, Sample
+from crafter._internal.materials.interface import ANN_SIZE, CraftOptions, Sample
+from crafter.errors import MaterialError
 
 OPTS = CraftOptions()
 CHART_YAML = b"apiVersion: v2\nname: demo\nversion: 1.2.3\n"

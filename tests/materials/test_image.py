@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crafter._internal.materials.image import ContainerImageKind, ImageReference, parse_reference
+from crafter._internal.materials.interface import ANN_IMAGE_TAG, CraftOptions, ImageInfo, Sample
 from crafter.errors import MaterialError
-from crafter.materials.image import ContainerImageKind, ImageReference, parse_reference
-from crafter.materials.interface import ANN_IMAGE_TAG, CraftOptions, ImageInfo, Sample
 
 OPTS = CraftOptions()
 D1 = "sha256:" + "1" * 64
@@ -268,7 +268,7 @@ def test_invalid_oci_layout_marker(tmp_path: Path) -> None:
 
 
 def test_oversized_index_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crafter.materials import image
+    from crafter._internal.materials import image
 
     monkeypatch.setattr(image, "MAX_LAYOUT_JSON_BYTES", 64)
     layout = _layout(tmp_path, [_manifest(D1), _manifest(D2)])

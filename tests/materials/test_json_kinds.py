@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from crafter.errors import MaterialError
-from crafter.materials import sbom
-from crafter.materials.interface import (
+from crafter._internal.materials import sbom
+from crafter._internal.materials.interface import (
     ANN_SBOM_VULNS,
     ANN_SCAN_TYPES,
     ANN_SIZE,
@@ -29,8 +28,9 @@ from crafter.materials.interface import (
     MainComponent,
     Sample,
 )
-from crafter.materials.sbom import CycloneDXKind, SPDXKind
-from crafter.materials.security import CSAFKind, GitleaksKind, OpenVEXKind, SarifKind
+from crafter._internal.materials.sbom import CycloneDXKind, SPDXKind
+from crafter._internal.materials.security import CSAFKind, GitleaksKind, OpenVEXKind, SarifKind
+from crafter.errors import MaterialError
 
 OPTS = CraftOptions()
 CDX = CycloneDXKind()
@@ -326,7 +326,7 @@ def test_cyclonedx_validators_compiled_once() -> None:
 def test_import_does_not_load_jsonschema() -> None:
     code = (
         "import sys\n"
-        "import crafter.materials.basic, crafter.materials.sbom, crafter.materials.security\n"
+        "import crafter._internal.materials.basic, crafter._internal.materials.sbom, crafter._internal.materials.security\n"
         "print(sorted(m for m in ('jsonschema', 'referencing') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crafter.errors import MaterialError
-from crafter.materials.archives import ArchiveLimits
-from crafter.materials.interface import ANN_SIZE, CraftOptions, Sample
-from crafter.materials.reports import (
+from crafter._internal.materials.archives import ArchiveLimits
+from crafter._internal.materials.interface import ANN_SIZE, CraftOptions, Sample
+from crafter._internal.materials.reports import (
     ANN_JUNIT_ERRORS,
     ANN_JUNIT_FAILURES,
     ANN_JUNIT_SKIPPED,
@@ -30,6 +29,7 @@ from crafter.materials.reports import (
     junit_suites,
     xml_root_name,
 )
+from crafter.errors import MaterialError
 
 OPTS = CraftOptions()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.materials.cyclonedx_xml import CycloneDXXMLKind
+from crafter._internal.materials.cyclonedx_xml import CycloneDXXMLKind
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sboms"

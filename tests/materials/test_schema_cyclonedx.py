@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.materials import sbom
+from crafter._internal.materials.interface import CraftOptions
+from crafter._internal.materials.sbom import CycloneDXKind
 from crafter.errors import MaterialError
-from crafter.materials import sbom
-from crafter.materials.interface import CraftOptions
-from crafter.materials.sbom import CycloneDXKind
 
 validation = pytest.importorskip("cyclonedx.validation.json", reason="cyclonedx-python-lib[json-validation]")
 pytest.importorskip("rfc3987_syntax", reason="the json-validation extra's iri-reference checker")

@@ -1,4 +1,4 @@
-"""crafter's format rules (crafter.schema_formats) against the packages they stand for: the checkers
+"""crafter's format rules (crafter._internal.schema_formats) against the packages they stand for: the checkers
 python-jsonschema uses with its ``format-nongpl`` extra (what cyclonedx-python-lib's ``json-validation``
 extra installs). Strings are drawn from pieces where the rules are subtle (IPv6 literals, percent-escapes,
 characters beyond ASCII and beyond the Basic Multilingual Plane, a final newline); the draw is seeded, so a
@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from crafter import schema_formats
+from crafter._internal import schema_formats
 
 rfc3339 = pytest.importorskip("rfc3339_validator")
 rfc3986 = pytest.importorskip("rfc3986_validator")

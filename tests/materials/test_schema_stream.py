@@ -1,4 +1,4 @@
-"""Large JSON documents checked an item at a time (crafter.materials.jsonstream): the reader follows JSON
+"""Large JSON documents checked an item at a time (crafter._internal.materials.jsonstream): the reader follows JSON
 exactly or gives up, and a document read that way is accepted, refused and described exactly as the same
 document parsed whole (for SBOMs, ``specVersion`` after the large arrays cannot be streamed: the reference
 here; for the others, python-jsonschema on the whole document)."""
@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.materials import sbom
+from crafter._internal.materials.basic import check_schema
+from crafter._internal.materials.fileio import FileBytes, parse_json
+from crafter._internal.materials.interface import ANN_SCAN_TYPES, ANN_TOOL_NAME, CraftOptions
+from crafter._internal.materials.jsonstream import DROP, EachObject, json_text, parse_text, stream_object
+from crafter._internal.materials.sbom import CycloneDXKind
+from crafter._internal.materials.security import CSAFKind, OpenVEXKind, SarifKind
 from crafter.errors import MaterialError
-from crafter.materials import sbom
-from crafter.materials.basic import check_schema
-from crafter.materials.fileio import FileBytes, parse_json
-from crafter.materials.interface import ANN_SCAN_TYPES, ANN_TOOL_NAME, CraftOptions
-from crafter.materials.jsonstream import DROP, EachObject, json_text, parse_text, stream_object
-from crafter.materials.sbom import CycloneDXKind
-from crafter.materials.security import CSAFKind, OpenVEXKind, SarifKind
 
 CDX = CycloneDXKind()
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.materials.detect import detect_kind
+from crafter._internal.materials.interface import CraftOptions, MainComponent, Sample
+from crafter._internal.materials.registry import default_registry
+from crafter._internal.materials.sbom import SPDXKind
+from crafter._internal.materials.spdx3 import ANN_SBOM_SPEC_VERSION
 from crafter.errors import ExitCode, MaterialError
-from crafter.materials.detect import detect_kind
-from crafter.materials.interface import CraftOptions, MainComponent, Sample
-from crafter.materials.registry import default_registry
-from crafter.materials.sbom import SPDXKind
-from crafter.materials.spdx3 import ANN_SBOM_SPEC_VERSION
 from tests.conftest import run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sboms" / "spdx-3.0.1.spdx3.json"

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.materials.detect import detect_kind
+from crafter._internal.materials.interface import ANN_SIZE, CraftOptions, MainComponent, Sample
+from crafter._internal.materials.registry import default_registry
+from crafter._internal.materials.sbom import SPDXKind
+from crafter._internal.materials.spdx_tag_value import SPDXTagValueKind
 from crafter.errors import ExitCode, MaterialError
-from crafter.materials.detect import detect_kind
-from crafter.materials.interface import ANN_SIZE, CraftOptions, MainComponent, Sample
-from crafter.materials.registry import default_registry
-from crafter.materials.sbom import SPDXKind
-from crafter.materials.spdx_tag_value import SPDXTagValueKind
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sboms"
@@ -123,9 +123,9 @@ def test_detection_picks_tag_value_and_leaves_other_text_alone(tmp_path: Path) -
 
 def test_the_cli_starts_without_spdx_tools() -> None:
     code = (
-        "import sys\nfrom crafter.cli.main import main\n"
+        "import sys\nfrom crafter._internal.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "import crafter.materials.registry as r\nr.default_registry().get('SBOM_SPDX_TAG_VALUE')\n"
+        "import crafter._internal.materials.registry as r\nr.default_registry().get('SBOM_SPDX_TAG_VALUE')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('spdx_tools', 'ply', 'rdflib', 'lxml')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -168,7 +168,7 @@ def test_cli_bad_input_is_one_line_exit_code_6(cli_env: Path, capsys: pytest.Cap
 def test_large_documents_are_checked_element_by_element_and_ids_linearly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: object, problem: str | None
 ) -> None:
-    from crafter.materials import spdx_tag_value
+    from crafter._internal.materials import spdx_tag_value
 
     monkeypatch.setattr(spdx_tag_value, "WHOLE_DOCUMENT_LIMIT", 2)  # the fixture is "large": 4 elements
     path = write(tmp_path, change(fixture("2.3").read_text()))  # type: ignore[operator]

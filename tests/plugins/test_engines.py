@@ -8,9 +8,9 @@ from types import ModuleType
 
 import pytest
 
+from crafter._internal.policies.engines.interface import Limits, Script
+from crafter._internal.policies.verifier import VerifierOptions, default_engines
 from crafter.errors import ExitCode, PolicyError
-from crafter.policies.engines.interface import Limits, Script
-from crafter.policies.verifier import VerifierOptions, default_engines
 from tests.conftest import run_cli
 
 LABEL = (

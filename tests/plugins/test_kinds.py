@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from crafter.contract import Contract
-from crafter.crafting_state import Material
+from crafter._internal.contract import Contract
+from crafter._internal.crafting_state import Material
+from crafter._internal.materials import registry as kind_registry
+from crafter._internal.materials.plugin import PluginKind
+from crafter._internal.materials.registry import default_registry
+from crafter._internal.materials.sbom import SPDXKind
+from crafter._internal.policies import inputs
+from crafter._internal.policies.inputs import material_input
 from crafter.errors import ContractError, ExitCode, MaterialError
-from crafter.materials import registry as kind_registry
-from crafter.materials.plugin import PluginKind
-from crafter.materials.registry import default_registry
-from crafter.materials.sbom import SPDXKind
-from crafter.policies import inputs
-from crafter.policies.inputs import material_input
 from tests.conftest import run_cli
 from tools import schemas
 

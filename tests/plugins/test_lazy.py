@@ -14,12 +14,12 @@ from tests.plugins.conftest import SITE
 
 CHECK = """
 import sys
-from crafter.signing.keys import load_signer
+from crafter._internal.signing.keys import load_signer
 from crafter.storage import bundle_store, content_store
 load_signer(sys.argv[1], lambda: None)
 bundle_store(sys.argv[2])
 content_store(sys.argv[2])
-heavy = ["boto3", "securesystemslib", "crafter.signing.kms", "crafter.signing.keyless", "crafter.storage.oci",
+heavy = ["boto3", "securesystemslib", "crafter._internal.signing.kms", "crafter._internal.signing.keyless", "crafter._internal.storage.oci",
          "crafter_test_plugins"]
 print(",".join(m for m in heavy if m in sys.modules))
 """

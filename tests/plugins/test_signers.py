@@ -8,10 +8,10 @@ from types import ModuleType
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from crafter._internal.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
+from crafter._internal.signing.keys import PrivateKeySigner, load_signer
+from crafter._internal.signing.schemes import PluginSigner
 from crafter.errors import ExitCode, SigningError
-from crafter.signing.bundle import envelope_from_bundle, read_bundle, verify_envelope
-from crafter.signing.keys import PrivateKeySigner, load_signer
-from crafter.signing.schemes import PluginSigner
 from tests.conftest import run_cli
 
 ORIGIN = "in crafter.signers, distribution crafter-test-plugins"
@@ -110,7 +110,7 @@ def test_an_unknown_scheme_keeps_its_error_and_lists_the_installed_plugins(test_
 
 
 def test_the_built_in_table_names_every_kms_scheme_and_keyless() -> None:
-    from crafter.signing import keyless, kms
-    from crafter.signing.schemes import SIGNERS
+    from crafter._internal.signing import keyless, kms
+    from crafter._internal.signing.schemes import SIGNERS
 
     assert set(SIGNERS.builtin_names()) == {"file", "env", keyless.KEYLESS_SCHEME, *kms.KMS_SCHEMES}

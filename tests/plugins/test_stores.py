@@ -10,14 +10,14 @@ from types import ModuleType
 import pytest
 
 from crafter import Crafter
+from crafter._internal.storage.file import DirectoryContentStore, DirectoryStore, FileStore
+from crafter._internal.storage.oci import OciContentStore, OciStore
+from crafter._internal.storage.schemes import PluginContentStore, PluginStore
+from crafter._internal.verify.cas import open_content_store
 from crafter.errors import ExitCode, UsageError
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.storage import StoreError, bundle_store, content_store
-from crafter.storage.file import DirectoryContentStore, DirectoryStore, FileStore
-from crafter.storage.oci import OciContentStore, OciStore
-from crafter.storage.schemes import PluginContentStore, PluginStore
 from crafter.verify import verify_bundle, verify_reference
-from crafter.verify.cas import open_content_store
 from tests.conftest import run_cli
 
 CONTRACT = "schemaVersion: v1\nmaterials:\n  - type: ARTIFACT\n    name: file\n"

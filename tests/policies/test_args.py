@@ -9,15 +9,15 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from crafter.errors import PolicyError
-from crafter.policies.args import (
+from crafter._internal.policies.args import (
     apply_runtime_inputs,
     compute_arguments,
     engine_args,
     interpolate_group_material_name,
     render_template,
 )
-from crafter.policies.spec import PolicyInput
+from crafter._internal.policies.spec import PolicyInput
+from crafter.errors import PolicyError
 
 # TestGetInputArguments (pkg/policies/policies_test.go), all 18 cases.
 GET_INPUT_ARGUMENTS = [

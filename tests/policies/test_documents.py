@@ -11,11 +11,16 @@ from typing import Any
 import pytest
 import yaml
 
-from crafter.contract import Contract
+from crafter._internal.contract import Contract
+from crafter._internal.policies.documents import (
+    parse_attachment,
+    parse_group,
+    parse_group_attachment,
+    parse_policy,
+)
+from crafter._internal.policies.engines.interface import WASM_MAGIC
+from crafter._internal.resources import load_schema
 from crafter.errors import ContractError, PolicyError
-from crafter.policies.documents import parse_attachment, parse_group, parse_group_attachment, parse_policy
-from crafter.policies.engines.interface import WASM_MAGIC
-from crafter.resources import load_schema
 
 ENGINES = ("rego", "wasm")
 REGO = b"package main\n\nimport rego.v1\n\nresult := {}\n"

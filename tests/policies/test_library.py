@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from crafter.policies.testing import Case, find_cases, run_case, run_cases
+from crafter._internal.policies.testing import Case, find_cases, run_case, run_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
@@ -28,14 +28,15 @@ REQUIRED = {
 
 
 def _wasm_engine_missing() -> bool:
-    from crafter.policies.verifier import VerifierOptions, default_engines
+    from crafter._internal.policies.verifier import VerifierOptions, default_engines
 
     return "wasm" not in default_engines(VerifierOptions())
 
 
 # The WASM versions (policies/NAME-wasm, built by policies/wasm/build.sh) need the WASM engine.
 _NEEDS_WASM = pytest.mark.skipif(
-    _wasm_engine_missing(), reason="the WASM engine (crafter/policies/engines/wasm.py) is not registered yet"
+    _wasm_engine_missing(),
+    reason="the WASM engine (crafter/_internal/policies/engines/wasm.py) is not registered yet",
 )
 
 

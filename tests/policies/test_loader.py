@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.policies.args import compute_arguments, interpolate_group_material_name
+from crafter._internal.policies.loader import PolicyLoader, split_pin
+from crafter._internal.policies.spec import PolicyReference
 from crafter.errors import PolicyError
-from crafter.policies.args import compute_arguments, interpolate_group_material_name
-from crafter.policies.loader import PolicyLoader, split_pin
-from crafter.policies.spec import PolicyReference
 
 from .conftest import Route, Server
 
@@ -248,7 +248,7 @@ def test_builtin_group_and_its_members(work: Path, builtin: Path) -> None:
 
 
 def test_shipped_policies_load(work: Path) -> None:
-    from crafter.resources import policies_dir
+    from crafter._internal.resources import policies_dir
 
     shipped = sorted(p.parent.name for p in policies_dir().glob("*/policy.yaml"))
     ld = PolicyLoader(cwd=work, builtin_dir=policies_dir(), cache_dir=None)

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.policies.args import engine_args
+from crafter._internal.policies.engines.interface import EngineResult, Limits, Script
+from crafter._internal.policies.engines.rego import RegoEngine, parse_result
+from crafter._internal.policies.testing import Case, find_cases
 from crafter.errors import PolicyError
-from crafter.policies.args import engine_args
-from crafter.policies.engines.interface import EngineResult, Limits, Script
-from crafter.policies.engines.rego import RegoEngine, parse_result
-from crafter.policies.testing import Case, find_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
@@ -132,8 +132,8 @@ def _case_params() -> list[Any]:
 @pytest.mark.parametrize("path", _case_params())
 def test_shipped_case_same_result_in_opa(path: Path, engine: RegoEngine) -> None:
     opa()
-    from crafter.policies.loader import PolicyLoader
-    from crafter.resources import policies_dir
+    from crafter._internal.policies.loader import PolicyLoader
+    from crafter._internal.resources import policies_dir
 
     case = Case.from_file(path)
     evaluation = case.evaluate()  # regopy, the default backend, through the verifier

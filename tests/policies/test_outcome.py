@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crafter.policies.evaluation import PolicyOutcome
-from crafter.push_rules import PushResult, gate_failures
-from crafter.statement import policy_fields
+from crafter._internal.policies.evaluation import PolicyOutcome
+from crafter._internal.push_rules import PushResult, gate_failures
+from crafter._internal.statement import policy_fields
 
 
 def evaluation(name: str, *, violated: bool, gate: bool, suppressed: bool = False) -> dict[str, Any]:

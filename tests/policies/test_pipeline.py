@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.action import push_outputs
-from crafter.crafting_state import Material
+from crafter._internal.cli.action import push_outputs
+from crafter._internal.crafting_state import Material
+from crafter._internal.policies.inputs import material_input
 from crafter.errors import ExitCode
-from crafter.policies.inputs import material_input
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

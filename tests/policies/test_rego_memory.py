@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from crafter.errors import ExitCode
-from crafter.policies.engines._rego_worker import (
+from crafter._internal.policies.engines._rego_worker import (
     DROP_INPUT_FROM,
     SET_INPUT_BYTES_PER_VALUE,
     Document,
     Regopy,
     json_values,
 )
-from crafter.policies.engines.sandbox import input_bytes
+from crafter._internal.policies.engines.sandbox import input_bytes
+from crafter.errors import ExitCode
 from tests.conftest import run_cli
 
 # Builds an array of 200,000 numbers: about 130 MiB in regopy, within the default cap, not within 64 MiB.
@@ -99,7 +99,7 @@ def test_the_input_is_allowed_besides_the_cap(
     )
     assert code == 0, err
     assert "5000 components" in out
-    monkeypatch.setattr("crafter.policies.engines.sandbox.INPUT_ALLOWANCE_MAX", 1 << 20)
+    monkeypatch.setattr("crafter._internal.policies.engines.sandbox.INPUT_ALLOWANCE_MAX", 1 << 20)
     code, _, err = evaluate(
         capsys, "--policy", str(policy), "--material", str(sbom), "--rego-memory-mib", "16"
     )

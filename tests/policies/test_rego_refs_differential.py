@@ -35,8 +35,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from crafter.policies.engines.rego import restricted
-from crafter.policies.engines.rego_syntax import (
+from crafter._internal.policies.engines.rego import restricted
+from crafter._internal.policies.engines.rego_syntax import (
     ALIAS,
     CALLED,
     IMPORTED,
@@ -449,7 +449,7 @@ def test_generated_modules(parser: Any, source: str) -> None:
 
 def first_restricted(names: tuple[str, ...]) -> str | None:
     """The shortest leading part of a name that is a restricted built-in (``opa.runtime.env``: ``opa.runtime``)."""
-    from crafter.policies.engines.rego import FORBIDDEN, FORBIDDEN_PREFIXES
+    from crafter._internal.policies.engines.rego import FORBIDDEN, FORBIDDEN_PREFIXES
 
     for n in range(1, len(names) + 1):
         name = ".".join(names[:n])

@@ -1,4 +1,4 @@
-"""regopy's known built-in bugs (crafter/policies/engines/rego_bugs.py): the bugs are real in the regopy this
+"""regopy's known built-in bugs (crafter/_internal/policies/engines/rego_bugs.py): the bugs are real in the regopy this
 project runs, a failure they cause says so with the rewrite, and the rewrite gives OPA's answer.
 
 The policies are Chainloop's own examples (docs/examples/policies/quickstart/cdx-fresh.yaml and
@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.policies.engines.interface import Limits, Script
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.engines.rego_bugs import KNOWN, explain
 from crafter.errors import ExitCode, PolicyError
-from crafter.policies.engines.interface import Limits, Script
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.engines.rego_bugs import KNOWN, explain
 from tests.conftest import chainloop_path, run_cli
 
 FRESHNESS = """package main

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.policies.args import engine_args
+from crafter._internal.policies.scaffold import NAME_TOKEN, init_policy, template_dir
+from crafter._internal.policies.testing import Case, find_cases, run_cases
+from crafter._internal.policies.verifier import VerifierOptions, default_engines
 from crafter.errors import PolicyError
-from crafter.policies.args import engine_args
-from crafter.policies.scaffold import NAME_TOKEN, init_policy, template_dir
-from crafter.policies.testing import Case, find_cases, run_cases
-from crafter.policies.verifier import VerifierOptions, default_engines
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY_WASM = ROOT / "policies" / "wasm"

@@ -1,4 +1,4 @@
-"""crafter.policies.testing: reading case files, comparing an evaluation with its expectation, finding cases."""
+"""crafter._internal.policies.testing: reading case files, comparing an evaluation with its expectation, finding cases."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.policies.evaluation import EvaluatedViolation, PolicyEvaluation
+from crafter._internal.policies.spec import PolicyReference
+from crafter._internal.policies.testing import Case, Expectation, find_cases, run_case, run_cases, summary
 from crafter.errors import PolicyError
-from crafter.policies.evaluation import EvaluatedViolation, PolicyEvaluation
-from crafter.policies.spec import PolicyReference
-from crafter.policies.testing import Case, Expectation, find_cases, run_case, run_cases, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_COMPONENTS = ROOT / "policies" / "sbom-min-components"

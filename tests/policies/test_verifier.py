@@ -20,17 +20,17 @@ from typing import Any
 import pytest
 
 from crafter import Crafter
-from crafter.contract import Contract
-from crafter.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
+from crafter._internal.contract import Contract
+from crafter._internal.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
+from crafter._internal.policies.engines.interface import EngineRegistry
+from crafter._internal.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
+from crafter._internal.push_rules import PushResult
 from crafter.errors import ExitCode, PolicyError, PolicyGateError
-from crafter.policies.engines.interface import EngineRegistry
-from crafter.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
-from crafter.push_rules import PushResult
 from crafter.signing.keys import generate_key_pair
 
 ENGINE_MODULE = '''
 import json
-from crafter.policies.engines.interface import EngineResult, PolicyEngine, Violation
+from crafter._internal.policies.engines.interface import EngineResult, PolicyEngine, Violation
 
 
 class KeysEngine(PolicyEngine):

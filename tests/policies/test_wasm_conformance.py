@@ -8,9 +8,9 @@ committed modules are what a rebuild gives). Here, for each pair:
   ``args`` config, ``output_set`` result) gives the Rego evaluation's violations, skip and skip reason;
 * on edge inputs (objects where arrays are expected, wrong types, odd arguments, nesting limits, non-ASCII and
   escaped text), the Rego engine and the module agree;
-* end to end, through :func:`crafter.policies.verifier.evaluate_policy` and ``run_cases``: every case of both
+* end to end, through :func:`crafter._internal.policies.verifier.evaluate_policy` and ``run_cases``: every case of both
   versions passes, and the two evaluations of every fixture are the same. These need the WASM engine
-  (``crafter/policies/engines/wasm.py``) registered, and are skipped, saying so, until it is.
+  (``crafter/_internal/policies/engines/wasm.py``) registered, and are skipped, saying so, until it is.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 import yaml
 
-from crafter.policies.args import engine_args
-from crafter.policies.engines.interface import Limits, Script
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.testing import Case, find_cases, run_cases
-from crafter.policies.verifier import VerifierOptions, default_engines, evaluate_policy
+from crafter._internal.policies.args import engine_args
+from crafter._internal.policies.engines.interface import Limits, Script
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.testing import Case, find_cases, run_cases
+from crafter._internal.policies.verifier import VerifierOptions, default_engines, evaluate_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
@@ -43,7 +43,7 @@ def _wasm_engine_registered() -> bool:
 NEEDS_WASM_ENGINE = pytest.mark.skipif(
     not _wasm_engine_registered(),
     reason="end to end through evaluate_policy needs the WASM engine, not registered yet "
-    "(crafter/policies/engines/wasm.py); the modules are checked through the Extism SDK directly meanwhile",
+    "(crafter/_internal/policies/engines/wasm.py); the modules are checked through the Extism SDK directly meanwhile",
 )
 
 Answer = tuple[list[str], bool, str]  # violations, skipped, skip reason

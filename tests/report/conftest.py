@@ -17,9 +17,9 @@ import attrs
 import pytest
 
 from crafter import Crafter
-from crafter.signing.bundle import sign_statement, write_bundle
-from crafter.signing.keys import generate_key_pair, load_signer
-from crafter.statement import serialize
+from crafter._internal.signing.bundle import sign_statement, write_bundle
+from crafter._internal.signing.keys import generate_key_pair, load_signer
+from crafter._internal.statement import serialize
 from tests.report import browser
 
 ROOT = Path(__file__).resolve().parents[2]

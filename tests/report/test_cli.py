@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crafter.cli.main import cli, main
-from crafter.cli.verify import VERIFY_OPTIONS
+from crafter._internal.cli.main import cli, main
+from crafter._internal.cli.verify import VERIFY_OPTIONS
 from tests.conftest import run_cli
 from tests.report.conftest import Release
 from tests.verify.conformance import arguments, case_dir

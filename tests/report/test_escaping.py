@@ -14,10 +14,10 @@ from cmarkgfm.cmark import Options
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crafter._internal.report.assets import SCRIPT
+from crafter._internal.report.model import Report
+from crafter._internal.report.text import md_code, visible
 from crafter.report import render_html, render_markdown, report_bundle
-from crafter.report.assets import SCRIPT
-from crafter.report.model import Report
-from crafter.report.text import md_code, visible
 from crafter.signing.keys import public_key_from_pem
 from tests.report.conftest import HOSTILE, Release
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.report.markdown import MAX_BYTES
+from crafter._internal.report.model import Evaluation, Violation
 from crafter.errors import SignatureError
 from crafter.report import failure_report, render_markdown, report_bundle
-from crafter.report.markdown import MAX_BYTES
-from crafter.report.model import Evaluation, Violation
 from crafter.signing.keys import public_key_from_pem
 from tests.report.conftest import Release
 

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from crafter.errors import ExitCode, RunnerError
-from crafter.runners import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerType, resolve_context
-from crafter.runners.ci import (
+from crafter._internal.runners import MANAGED, SELF_HOSTED, UNKNOWN, Runner, RunnerType, resolve_context
+from crafter._internal.runners.ci import (
     AzurePipeline,
     ChainloopSandbox,
     CircleCIBuild,
@@ -20,7 +19,8 @@ from crafter.runners.ci import (
     JenkinsJob,
     TeamCityPipeline,
 )
-from crafter.runners.tekton import TektonPipeline
+from crafter._internal.runners.tekton import TektonPipeline
+from crafter.errors import ExitCode, RunnerError
 
 # Secrets a CI job typically has in its environment; none may ever reach a recorded context.
 SECRETS = {

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crafter.errors import ExitCode, RunnerError, StateError
-from crafter.runners import (
+from crafter._internal.runners import (
     CREDENTIAL_VARS,
     Runner,
     RunnerContext,
@@ -21,7 +20,8 @@ from crafter.runners import (
     runner_for_type,
     runners,
 )
-from crafter.runners.ci import Generic, GitHubAction, GitLabPipeline, JenkinsJob
+from crafter._internal.runners.ci import Generic, GitHubAction, GitLabPipeline, JenkinsJob
+from crafter.errors import ExitCode, RunnerError, StateError
 
 GITHUB = {"CI": "true", "GITHUB_REPOSITORY": "acme/widget", "GITHUB_RUN_ID": "1"}
 GITHUB_FULL = {

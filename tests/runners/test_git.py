@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.runners import GitHead, Remote, github_pr_head_sha, head_subject, read_head
 from crafter.errors import StateError
-from crafter.runners import GitHead, Remote, github_pr_head_sha, head_subject, read_head
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from crafter.runners import sanitize_remote_url
+from crafter._internal.runners import sanitize_remote_url
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,7 @@ from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.exceptions import VerificationError as SslibVerificationError
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
 
-from crafter.errors import CrafterError, SigningError
-from crafter.signing import (
+from crafter._internal.signing import (
     ACCEPTED_MEDIA_TYPES,
     BUNDLE_MEDIA_TYPE,
     Envelope,
@@ -31,6 +30,7 @@ from crafter.signing import (
     verify_envelope,
     write_bundle,
 )
+from crafter.errors import CrafterError, SigningError
 from tests.conftest import chainloop_path
 from tests.signing._helpers import STATEMENT
 
@@ -302,7 +302,7 @@ def test_chainloop_plain_envelope_parses() -> None:
 
 
 def _sslib_key(signer: PrivateKeySigner, key_name: str) -> SSlibKey:
-    # RSA: securesystemslib defaults to PSS; we sign PKCS#1 v1.5 (see crafter/signing/algorithms.py).
+    # RSA: securesystemslib defaults to PSS; we sign PKCS#1 v1.5 (see crafter/_internal/signing/algorithms.py).
     scheme = "rsa-pkcs1v15-sha256" if key_name.startswith("rsa") else None
     return SSlibKey.from_crypto(signer.public_key(), keyid=signer.keyid, scheme=scheme)
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.signing import envelope_from_bundle, read_bundle, verify_envelope
 from crafter.errors import ExitCode
-from crafter.signing import envelope_from_bundle, read_bundle, verify_envelope
 
 CONTRACT = "schemaVersion: v1\nmaterials: []\n"
 
@@ -29,7 +29,7 @@ def env(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_push_with_a_cosign_key(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("nacl")
-    from crafter.signing.cosign import encrypt_cosign_key
+    from crafter._internal.signing.cosign import encrypt_cosign_key
 
     key = ec.generate_private_key(ec.SECP256R1())
     (env / "cosign.key").write_bytes(encrypt_cosign_key(key, b"s3cret"))
@@ -41,7 +41,7 @@ def test_push_with_a_cosign_key(env: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_push_keyless(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("sigstore")
-    from crafter.signing.keyless import KeylessOptions, KeylessSigner, certificate_chain
+    from crafter._internal.signing.keyless import KeylessOptions, KeylessSigner, certificate_chain
     from tests.signing.test_keyless import _sigstore_bundle
 
     seen: list[KeylessOptions] = []

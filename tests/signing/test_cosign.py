@@ -14,15 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 pytest.importorskip("nacl")
 
-from crafter.errors import SigningError
-from crafter.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope
-from crafter.signing.cosign import (
+from crafter._internal.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope
+from crafter._internal.signing.cosign import (
     COSIGN_PEM_LABELS,
     decrypt_cosign_key,
     encrypt_cosign_key,
     is_cosign_key,
 )
-from crafter.signing.keys import PrivateKeySigner
+from crafter._internal.signing.keys import PrivateKeySigner
+from crafter.errors import SigningError
 from tests.signing._helpers import STATEMENT
 
 PASSWORD = b"cosign-password"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crafter.signing import envelope_from_bundle, keyid_of, read_bundle, verify_envelope
+from crafter._internal.signing import envelope_from_bundle, keyid_of, read_bundle, verify_envelope
 from crafter.signing.keys import public_key_from_pem
 from tests.signing._helpers import INTEROP, require_node
 

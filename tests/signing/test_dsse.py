@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from crafter._internal.signing.dsse import Envelope, Signature, pae
 from crafter.errors import SigningError
-from crafter.signing.dsse import Envelope, Signature, pae
 
 _sigs = st.lists(st.tuples(st.text(max_size=20), st.binary(max_size=80)), max_size=4)
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cosign_key_signed_bundle_verifies_with_npm(tmp_path: Path) -> None:
-    from crafter.signing.cosign import encrypt_cosign_key
+    from crafter._internal.signing.cosign import encrypt_cosign_key
 
     node = require_node()
     private = ec.generate_private_key(ec.SECP256R1())

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from crafter.signing import PrivateKeySigner, sign_statement, write_bundle
+from crafter._internal.signing import PrivateKeySigner, sign_statement, write_bundle
 from tests.signing._helpers import INTEROP, STATEMENT, public_pem_of, require_node
 
 pytestmark = pytest.mark.interop

@@ -23,7 +23,7 @@ NODE_TIMEOUT_S = 10
 
 def _push_with_kms(kms: Any, spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """``crafter init`` + ``push --key awskms:///alias/...``; returns the bundle and the KMS public key (PEM)."""
-    from crafter.cli.main import main
+    from crafter._internal.cli.main import main
 
     for var in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_HOME", "CIRCLECI", "TF_BUILD", "BUILD_URL"):
         monkeypatch.delenv(var, raising=False)
@@ -68,7 +68,7 @@ def test_p384_kms_bundle_hits_the_npm_sha256_limitation(
 ) -> None:
     """@sigstore/verify 3.1.1 checks every EC signature with SHA-256 (docs/signing.md): the P-384/SHA-384 bundle,
     which crafter's own verifier accepts, is rejected there. This test fails once npm fixes it."""
-    from crafter.signing import envelope_from_bundle, read_bundle, verify_envelope
+    from crafter._internal.signing import envelope_from_bundle, read_bundle, verify_envelope
 
     bundle, pem = _push_with_kms(kms, "ECC_NIST_P384", tmp_path, monkeypatch)
     verify_envelope(

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from crafter.signing import PrivateKeySigner, sign_statement, write_bundle
+from crafter._internal.signing import PrivateKeySigner, sign_statement, write_bundle
 from tests.signing._helpers import INTEROP, STATEMENT, public_pem_of, require_node
 from tests.signing.tsa import TestTSA, serve
 

@@ -20,16 +20,16 @@ pytest.importorskip("sigstore")
 
 from sigstore.models import Bundle as SigstoreBundle
 
-from crafter.errors import SigningError
-from crafter.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope
-from crafter.signing.dsse import Envelope, Signature
-from crafter.signing.keyless import (
+from crafter._internal.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope
+from crafter._internal.signing.dsse import Envelope, Signature
+from crafter._internal.signing.keyless import (
     KeylessOptions,
     KeylessSigner,
     certificate_chain,
     keyless_reference,
     parse_keyless_reference,
 )
+from crafter.errors import SigningError
 from tests.signing._helpers import STATEMENT
 
 

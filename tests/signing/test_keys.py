@@ -9,8 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from crafter.errors import ExitCode, SigningError
-from crafter.signing import (
+from crafter._internal.signing import (
     PrivateKeySigner,
     Signer,
     generate_key_pair,
@@ -19,7 +18,8 @@ from crafter.signing import (
     pae,
     public_key_from_pem,
 )
-from crafter.signing.algorithms import InvalidSignature, verify
+from crafter._internal.signing.algorithms import InvalidSignature, verify
+from crafter.errors import ExitCode, SigningError
 from tests.signing._helpers import KEY_DETAILS, pem_of, public_pem_of
 
 PASSWORD = b"correct horse battery staple"

@@ -6,9 +6,9 @@ import importlib.util
 
 import pytest
 
+from crafter._internal.signing import load_signer
+from crafter._internal.signing.kms import KmsReference, parse_kms_reference
 from crafter.errors import SigningError
-from crafter.signing import load_signer
-from crafter.signing.kms import KmsReference, parse_kms_reference
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ pytest.importorskip("securesystemslib")
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
+from crafter._internal.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope  # noqa: E402
+from crafter._internal.signing.kms import KmsSigner  # noqa: E402
 from crafter.errors import ExitCode, SigningError  # noqa: E402
-from crafter.signing import envelope_from_bundle, load_signer, sign_statement, verify_envelope  # noqa: E402
-from crafter.signing.kms import KmsSigner  # noqa: E402
 from tests.signing import kms_digest_patch  # noqa: E402
 from tests.signing._helpers import STATEMENT  # noqa: E402
 
@@ -61,8 +61,8 @@ def test_alias_and_arn_references(kms: Any) -> None:
 
 
 def test_tampered_payload_is_rejected(kms: Any) -> None:
-    from crafter.signing import VerificationError
-    from crafter.signing.dsse import Envelope
+    from crafter._internal.signing import VerificationError
+    from crafter._internal.signing.dsse import Envelope
 
     key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
     envelope = envelope_from_bundle(
@@ -108,8 +108,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_cli_push_with_an_aws_kms_key(kms: Any, project: Path) -> None:
-    from crafter.cli.main import main
-    from crafter.signing import read_bundle
+    from crafter._internal.cli.main import main
+    from crafter._internal.signing import read_bundle
 
     meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     kms.create_alias(AliasName="alias/crafter-cli", TargetKeyId=meta["KeyId"])
@@ -123,7 +123,7 @@ def test_cli_push_with_an_aws_kms_key(kms: Any, project: Path) -> None:
 def test_cli_public_key_of_an_aws_kms_key_verifies_its_bundles(
     kms: Any, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crafter.cli.main import main
+    from crafter._internal.cli.main import main
 
     meta = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     kms.create_alias(AliasName="alias/crafter-pub", TargetKeyId=meta["KeyId"])

@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from crafter.cli.main import main
-from crafter.errors import ExitCode, SignatureError, SigningError, UsageError
-from crafter.signing import PrivateKeySigner, envelope_from_bundle, sign_statement, write_bundle
-from crafter.signing.bundle import verified_signatures
-from crafter.signing.timestamp import (
+from crafter._internal.cli.main import main
+from crafter._internal.signing import PrivateKeySigner, envelope_from_bundle, sign_statement, write_bundle
+from crafter._internal.signing.bundle import verified_signatures
+from crafter._internal.signing.timestamp import (
     add_timestamp,
     bundle_timestamps,
     check_bundle_timestamps,
@@ -28,7 +27,8 @@ from crafter.signing.timestamp import (
     request_timestamp,
     verify_timestamp,
 )
-from crafter.trust import load_pem_certificates
+from crafter._internal.trust import load_pem_certificates
+from crafter.errors import ExitCode, SignatureError, SigningError, UsageError
 from tests.conftest import chainloop_path
 from tests.signing._helpers import STATEMENT
 from tests.signing.tsa import POLICY, TestTSA, make_ca, pem, serve
@@ -158,7 +158,7 @@ def test_load_pem_certificates(tsa: TestTSA, tmp_path: Path) -> None:
 
 
 def test_split_chain_takes_self_signed_certificates_as_roots(tsa: TestTSA) -> None:
-    from crafter.signing.timestamp import split_chain
+    from crafter._internal.signing.timestamp import split_chain
 
     chain = [tsa.certificate, tsa.intermediate_certificate, tsa.root_certificate]
     assert split_chain(chain) == ([tsa.root_certificate], [tsa.certificate, tsa.intermediate_certificate])
@@ -304,7 +304,7 @@ def test_push_when_the_tsa_fails_keeps_the_attestation(
 def test_keyless_bundle_with_a_timestamp(project: Path, tsa: TestTSA, tmp_path: Path) -> None:
     import datetime as dt
 
-    from crafter.trust import TrustRoot
+    from crafter._internal.trust import TrustRoot
     from crafter.verify import verify_bundle
     from crafter.verify.keyless import KeylessPolicy
     from tests.verify.sigstore_instance import IDENTITY, ISSUER, Instance
@@ -334,8 +334,8 @@ def test_keyless_bundle_with_a_timestamp(project: Path, tsa: TestTSA, tmp_path: 
 
 # -- the reference project's bundle (a DigiCert timestamp) ---------------------------------------------
 def test_chainloop_digicert_timestamp() -> None:
-    from crafter.signing.bundle import read_bundle
-    from crafter.signing.keyless import signing_certificate
+    from crafter._internal.signing.bundle import read_bundle
+    from crafter._internal.signing.keyless import signing_certificate
 
     bundle = read_bundle(chainloop_path("materials", "chainloop_attestation.sigstore.json"))
     (stamped,) = bundle_timestamps(bundle)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.storage import credentials as creds_module
+from crafter._internal.storage.credentials import NOT_FOUND, TOKEN_USERNAME, registry_credentials
+from crafter._internal.storage.oci import OciStore
 from crafter.errors import ExitCode
 from crafter.storage import StoreError
-from crafter.storage import credentials as creds_module
-from crafter.storage.credentials import NOT_FOUND, TOKEN_USERNAME, registry_credentials
-from crafter.storage.oci import OciStore
 from tests.storage.conftest import PASSWORD, USER, Registry
 
 DIGEST = "sha256:" + "0" * 64
@@ -229,7 +229,7 @@ def test_docker_hub_auths_entry_under_its_legacy_key(tmp_path: Path, helpers: Pa
     [("docker.io/alpine:3", "library/alpine"), ("index.docker.io/acme/app:1", "acme/app")],
 )
 def test_docker_hub_references_are_normalised(text: str, repository: str) -> None:
-    from crafter.storage.registry import OciReference, RegistryClient
+    from crafter._internal.storage.registry import OciReference, RegistryClient
 
     ref = OciReference.parse(text)
     assert (ref.registry, ref.repository) == ("docker.io", repository)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.storage import StoreError, bundle_target
+from crafter._internal.storage.credentials import TOKEN_USERNAME, Credentials
+from crafter._internal.storage.file import DirectoryContentStore, DirectoryStore, FileStore
+from crafter._internal.storage.registry import RegistryClient
 from crafter.signing.keys import generate_key_pair
-from crafter.storage import StoreError, bundle_target
-from crafter.storage.credentials import TOKEN_USERNAME, Credentials
-from crafter.storage.file import DirectoryContentStore, DirectoryStore, FileStore
-from crafter.storage.registry import RegistryClient
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 

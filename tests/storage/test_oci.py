@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from crafter.errors import ExitCode
-from crafter.storage import BUNDLE_MEDIA_TYPE, StoreError
-from crafter.storage.oci import (
+from crafter._internal.storage import BUNDLE_MEDIA_TYPE, StoreError
+from crafter._internal.storage.oci import (
     EMPTY_CONFIG,
     OciContentStore,
     OciStore,
     fallback_tag,
     registry_credentials,
 )
-from crafter.storage.registry import OCI_INDEX, OCI_MANIFEST, OciReference, RegistryClient
+from crafter._internal.storage.registry import OCI_INDEX, OCI_MANIFEST, OciReference, RegistryClient
+from crafter.errors import ExitCode
 from tests.conftest import run_cli
 from tests.storage.conftest import PASSWORD, USER, Registry, _free_port
 

@@ -1,4 +1,4 @@
-"""The one OCI reference parser (crafter.oci_reference): docker's normalisation, and its two users agreeing."""
+"""The one OCI reference parser (crafter._internal.oci_reference): docker's normalisation, and its two users agreeing."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crafter._internal.materials.image import parse_reference
+from crafter._internal.oci_reference import ReferenceSyntaxError, parse_image_reference
+from crafter._internal.storage.interface import StoreError
+from crafter._internal.storage.registry import OciReference
 from crafter.errors import MaterialError
-from crafter.materials.image import parse_reference
-from crafter.oci_reference import ReferenceSyntaxError, parse_image_reference
-from crafter.storage.interface import StoreError
-from crafter.storage.registry import OciReference
 
 D = "sha256:" + "a" * 64
 

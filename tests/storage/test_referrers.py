@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.storage import BUNDLE_MEDIA_TYPE
+from crafter._internal.storage.oci import CREATED, OciStore, fallback_tag
+from crafter._internal.storage.registry import OCI_MANIFEST, RegistryClient
 from crafter.errors import ExitCode
-from crafter.storage import BUNDLE_MEDIA_TYPE
-from crafter.storage.oci import CREATED, OciStore, fallback_tag
-from crafter.storage.registry import OCI_MANIFEST, RegistryClient
 from tests.storage.conftest import Registry
 from tests.storage.referrers_proxy import ReferrersProxy
 from tests.storage.test_oci import push_image

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from crafter.crafter import Crafter
+from crafter._internal.crafter import Crafter
+from crafter._internal.parts import MergeConflictError
+from crafter._internal.push_rules import PushRequest, SigningRequest
+from crafter._internal.storage.registry import RegistryClient
 from crafter.errors import ExitCode, StateError
-from crafter.parts import MergeConflictError
-from crafter.push_rules import PushRequest, SigningRequest
 from crafter.signing.keys import generate_key_pair
 from crafter.storage import StoreError
-from crafter.storage.registry import RegistryClient
 from crafter.verify import VerifyRequest, verify
 from tests.conftest import RUNNER_MARKERS, run_cli
 from tests.storage.conftest import Registry, _free_port, _start
@@ -204,7 +204,7 @@ def test_sixteen_runners_at_once_lose_nothing(runners: Runners, release: str) ->
         """
         import sys
         from pathlib import Path
-        from crafter.crafter import Crafter
+        from crafter._internal.crafter import Crafter
         home, state, aid = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
         (home / "work").mkdir(parents=True)
         c = Crafter(state_dir=home / "state", cwd=home / "work", state=state, insecure=True)
@@ -429,7 +429,7 @@ def test_a_part_is_embedded_in_its_manifest_and_trusted_only_by_digest(
 ) -> None:
     import base64
 
-    from crafter.storage.remote_state import OCI_MANIFEST, PART_TYPE
+    from crafter._internal.storage.remote_state import OCI_MANIFEST, PART_TYPE
 
     b = runners.crafter("b")
     b.record(["embedded"], name="note", attestation_id=release)
@@ -448,7 +448,7 @@ def test_a_part_is_embedded_in_its_manifest_and_trusted_only_by_digest(
 
 
 def test_a_state_artifact_that_is_not_a_state_is_one_line_naming_it(runners: Runners) -> None:
-    from crafter.storage.remote_state import STATE_TYPE
+    from crafter._internal.storage.remote_state import STATE_TYPE
 
     store = runners.crafter("a").store
     store._put("state-bogus", STATE_TYPE, [(STATE_TYPE, b"{not json", {})])  # type: ignore[attr-defined]

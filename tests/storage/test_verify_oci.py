@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from crafter import Crafter
+from crafter._internal.storage.oci import OciStore
 from crafter.errors import SignatureError
-from crafter.storage.oci import OciStore
 from crafter.verify import verify_reference
 from tests.storage.conftest import Registry
 from tests.storage.test_oci import push_image

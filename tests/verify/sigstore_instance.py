@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from crafter.signing.dsse import Envelope, Signature
+from crafter._internal.signing.dsse import Envelope, Signature
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 IDENTITY = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"

@@ -16,12 +16,12 @@ from asn1crypto import tsp
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from crafter import Crafter
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.signing.bundle import envelope_from_bundle, verify_envelope
+from crafter._internal.signing.keyless import signing_certificate
+from crafter._internal.trust import TrustRoot, sigstore_trust_root
 from crafter.errors import SignatureError, UsageError
-from crafter.signing.bundle import envelope_from_bundle, verify_envelope
-from crafter.signing.keyless import signing_certificate
 from crafter.signing.keys import generate_key_pair
-from crafter.trust import TrustRoot, sigstore_trust_root
 from crafter.verify import verify_bundle
 from crafter.verify.keyless import KeylessPolicy
 from tests.conftest import chainloop_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crafter.verify.replay import _NotReplayable, _source_engine
+from crafter._internal.verify.replay import _NotReplayable, _source_engine
 
 WASM = b"\0asm\x01\0\0\0"
 REGO = b"package p\n"

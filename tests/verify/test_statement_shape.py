@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crafter import Crafter
+from crafter._internal.schema_check import _compiled
+from crafter._internal.verify.statement import _check_chainloop, _historic, _schema_view, plain_material
 from crafter.errors import SignatureError
-from crafter.schema_check import _compiled
 from crafter.signing.keys import generate_key_pair
-from crafter.verify.statement import _check_chainloop, _historic, _schema_view, plain_material
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo"

@@ -1,4 +1,4 @@
-"""Trusted-root JSON read strictly (crafter/trust.py): real roots (Sigstore public-good's and staging's as
+"""Trusted-root JSON read strictly (crafter/_internal/trust.py): real roots (Sigstore public-good's and staging's as
 sigstore-python ships them, the sigstore-conformance suite's) mutated one field at a time. A malformed entry
 refuses the whole file with its JSON path; an entry of a key type crafter cannot verify with is skipped,
 reported in ``TrustRoot.skipped`` and logged, never trusted."""
@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from crafter.errors import UsageError
-from crafter.trust import (
+from crafter._internal.trust import (
     CertificateAuthority,
     TransparencyLog,
     TrustRoot,
@@ -32,6 +31,7 @@ from crafter.trust import (
     _sigstore_trusted_root_file,
     sigstore_trust_root,
 )
+from crafter.errors import UsageError
 from tests.conftest import run_cli
 from tests.verify.conformance import case_dir
 from tests.verify.sigstore_instance import IDENTITY, ISSUER, Instance
@@ -373,7 +373,7 @@ def test_unsupported_key_details_are_skipped(
     assert len(root.transparency_logs) == n
     assert root.transparency_log(hashlib.sha256(raw).digest()) is None
     assert all(log.base_url != "https://pq.rekor.example" for log in root.transparency_logs)
-    assert [r.name for r in caplog.records] == ["crafter.trust"]
+    assert [r.name for r in caplog.records] == ["crafter._internal.trust"]
     assert line in caplog.records[0].getMessage() and caplog.records[0].levelno == logging.WARNING
 
 

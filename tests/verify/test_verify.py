@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from crafter import Crafter
-from crafter.cli.main import main
+from crafter._internal.cli.main import main
+from crafter._internal.signing.bundle import sign_statement, write_bundle
+from crafter._internal.signing.keys import generate_key_pair, load_signer, public_key_from_pem
+from crafter._internal.statement import serialize
 from crafter.errors import (
     DigestMismatchError,
     ExitCode,
@@ -22,9 +25,6 @@ from crafter.errors import (
     SignatureError,
     UsageError,
 )
-from crafter.signing.bundle import sign_statement, write_bundle
-from crafter.signing.keys import generate_key_pair, load_signer, public_key_from_pem
-from crafter.statement import serialize
 from crafter.verify import VerifyResult, verify_bundle
 from tests.conftest import chainloop_path
 
@@ -272,7 +272,7 @@ def _reference_certificate(bundle: Path, tmp_path: Path) -> Path:
     """The bundle's own leaf certificate as a PEM file, for --certificate."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from crafter.signing.keyless import signing_certificate
+    from crafter._internal.signing.keyless import signing_certificate
 
     target = tmp_path / "leaf.pem"
     target.write_bytes(signing_certificate(json.loads(bundle.read_text())).public_bytes(Encoding.PEM))

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from crafter._internal.signing import PrivateKeySigner, sign_statement
 from crafter.errors import DigestMismatchError, ExitCode, SignatureError, UsageError
-from crafter.signing import PrivateKeySigner, sign_statement
 from crafter.verify import VerifyResult, verify_bundle
 from tests.conftest import run_cli
 from tests.verify.conformance import IDENTITY, ISSUER, SUITE, case_dir

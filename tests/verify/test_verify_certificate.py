@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from crafter import Crafter
+from crafter._internal.signing.bundle import BUNDLE_MEDIA_TYPE
+from crafter._internal.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.errors import ExitCode, SignatureError, UsageError
-from crafter.signing.bundle import BUNDLE_MEDIA_TYPE
-from crafter.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
 from crafter.signing.keys import generate_key_pair, public_key_from_pem
 from crafter.verify import VerifyResult, verify_bundle
 from tests.conftest import chainloop_path, run_cli

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from crafter.materials.basic import invalid, json_object, load_json
-from crafter.materials.fileio import file_record
-from crafter.materials.interface import Crafted, CraftOptions, MaterialKind
-from crafter.materials.policy_input import json_document
+from crafter.plugin import (
+    Crafted,
+    CraftOptions,
+    MaterialKind,
+    file_record,
+    invalid,
+    json_document,
+    json_object,
+    load_json,
+)
 
 
 class ManifestKind(MaterialKind):

@@ -11,11 +11,20 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from crafter.policies.engines.interface import Args, EngineResult, Limits, PolicyEngine, Script
-from crafter.signing.keys import PrivateKeySigner
-from crafter.signing.schemes import KeyContext
-from crafter.storage.interface import ContentNotFoundError, ContentStore, Store, StoreError
-from crafter.storage.schemes import StoreContext
+from crafter.plugin import (
+    Args,
+    ContentNotFoundError,
+    ContentStore,
+    EngineResult,
+    KeyContext,
+    Limits,
+    PolicyEngine,
+    PrivateKeySigner,
+    Script,
+    Store,
+    StoreContext,
+    StoreError,
+)
 
 #: memkey://NAME: one EC P-256 key per name, made on first use.
 KEYS: dict[str, ec.EllipticCurvePrivateKey] = {}

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from crafter.policies.engines.interface import Limits, Script
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.engines.sandbox import Job, Sandbox
+from crafter._internal.policies.engines.interface import Limits, Script
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.engines.sandbox import Job, Sandbox
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.policies.engines.interface import Limits, Script
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.engines.rego_syntax import read_module
 from crafter.errors import PolicyError
-from crafter.policies.engines.interface import Limits, Script
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.engines.rego_syntax import read_module
 
 from .conftest import HERE, opa_bindings, script
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from crafter._internal.policies.engines.interface import Limits
+from crafter._internal.policies.engines.rego import RegoEngine
 from crafter.errors import PolicyError
-from crafter.policies.engines.interface import Limits
-from crafter.policies.engines.rego import RegoEngine
 
 from .conftest import fixture, script
 

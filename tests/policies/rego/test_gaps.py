@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.policies.engines.sandbox import Sandbox
 from crafter.errors import PolicyError
-from crafter.policies.engines.sandbox import Sandbox
 
 from .conftest import opa_bindings, query
 

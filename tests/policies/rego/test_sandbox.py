@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from crafter._internal.policies.engines.interface import Limits
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.engines.sandbox import ENV_KEPT, Job, Sandbox
 from crafter.errors import PolicyError
-from crafter.policies.engines.interface import Limits
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.engines.sandbox import ENV_KEPT, Job, Sandbox
 
 from .conftest import fixture, query
 
@@ -139,7 +139,7 @@ def test_workers_do_not_outlive_crafter(tmp_path: Path) -> None:
     """A crafter process that dies without closing anything takes its workers with it."""
     program = (
         "import os, sys\n"
-        "from crafter.policies.engines.sandbox import Job, Sandbox\n"
+        "from crafter._internal.policies.engines.sandbox import Job, Sandbox\n"
         "pool = Sandbox(workers=1)\n"
         f"pool.run(Job('t', {TINY!r}, 'data.main.result', b'{{}}', {{}}, 30, 1 << 28))\n"
         "print(pool._idle[0].proc.pid, flush=True)\n"

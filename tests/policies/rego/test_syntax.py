@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crafter.policies.engines.interface import Limits
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.engines.rego_syntax import RegoSyntaxError, read_module, to_v1, tokenize
+from crafter._internal.policies.engines.interface import Limits
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.engines.rego_syntax import RegoSyntaxError, read_module, to_v1, tokenize
 
 from .conftest import script
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.policies.engines.interface import Limits
+from crafter._internal.policies.engines.rego import RegoEngine
+from crafter._internal.policies.engines.rego_syntax import RegoSyntaxError, read_module, to_v1
+from crafter._internal.policies.engines.sandbox import Sandbox
 from crafter.errors import PolicyError
-from crafter.policies.engines.interface import Limits
-from crafter.policies.engines.rego import RegoEngine
-from crafter.policies.engines.rego_syntax import RegoSyntaxError, read_module, to_v1
-from crafter.policies.engines.sandbox import Sandbox
 
 from .conftest import HERE, opa_bindings, query, script
 

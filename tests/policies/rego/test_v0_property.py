@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crafter.policies.engines.rego_syntax import to_v1
-from crafter.policies.engines.sandbox import Sandbox
+from crafter._internal.policies.engines.rego_syntax import to_v1
+from crafter._internal.policies.engines.sandbox import Sandbox
 
 from .conftest import opa_bindings, query
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crafter.policies.engines.interface import Limits, Script
-from crafter.policies.engines.wasm import ModuleCache, WasmEngine
+from crafter._internal.policies.engines.interface import Limits, Script
+from crafter._internal.policies.engines.wasm import ModuleCache, WasmEngine
 
 MODULES = Path(__file__).parent / "modules"
 

@@ -12,16 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 import attrs
 import pytest
 
-from crafter.errors import PolicyError
-from crafter.policies.engines.interface import EngineResult, Limits, Script, Violation
-from crafter.policies.engines.wasm import (
+from crafter._internal.policies.engines.interface import EngineResult, Limits, Script, Violation
+from crafter._internal.policies.engines.wasm import (
     DEFAULT_MEMORY_CAP,
     WasmEngine,
     allowed_hosts,
     args_config,
     parse_output,
 )
-from crafter.policies.engines.wasm_errors import Category, WasmPolicyError
+from crafter._internal.policies.engines.wasm_errors import Category, WasmPolicyError
+from crafter.errors import PolicyError
 from tests.policies.wasm.conftest import LIMITS
 
 Make = Callable[[str], Script]
@@ -339,7 +339,7 @@ def test_allowed_hosts_are_names_or_subdomain_patterns() -> None:
 
 
 def test_engine_is_registered_in_the_verifier() -> None:
-    from crafter.policies.verifier import VerifierOptions, default_engines
+    from crafter._internal.policies.verifier import VerifierOptions, default_engines
 
     registry = default_engines(VerifierOptions())
     assert "wasm" in registry.names()

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from crafter.policies.engines.wasm_errors import (
+from crafter._internal.policies.engines.wasm_errors import (
     Category,
     Context,
     LogEntry,

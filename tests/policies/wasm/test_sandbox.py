@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
+from crafter._internal.policies.engines.interface import EngineResult, Limits, Script, Violation
+from crafter._internal.policies.engines.wasm import WasmEngine
+from crafter._internal.policies.engines.wasm_errors import Category, WasmPolicyError
 from crafter.errors import ExitCode, PolicyError
-from crafter.policies.engines.interface import EngineResult, Limits, Script, Violation
-from crafter.policies.engines.wasm import WasmEngine
-from crafter.policies.engines.wasm_errors import Category, WasmPolicyError
 from tests.policies.conftest import Route, Server
 from tests.policies.wasm.conftest import LIMITS
 

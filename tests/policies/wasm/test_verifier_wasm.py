@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from crafter._internal.policies.verifier import VerifierOptions, evaluate_policy
 from crafter.errors import PolicyError
-from crafter.policies.verifier import VerifierOptions, evaluate_policy
 
 STATEMENT = {"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "x"}
 
@@ -64,11 +64,11 @@ def test_a_pinned_module_must_have_its_digest(tmp_path: Path, modules: dict[str,
 
 
 def test_a_larger_memory_cap_through_a_custom_registry(tmp_path: Path, modules: dict[str, bytes]) -> None:
-    from crafter.contract import Contract
-    from crafter.policies.engines.interface import EngineRegistry
-    from crafter.policies.engines.rego import RegoEngine
-    from crafter.policies.engines.wasm import WasmEngine
-    from crafter.policies.verifier import PolicyVerifier
+    from crafter._internal.contract import Contract
+    from crafter._internal.policies.engines.interface import EngineRegistry
+    from crafter._internal.policies.engines.rego import RegoEngine
+    from crafter._internal.policies.engines.wasm import WasmEngine
+    from crafter._internal.policies.verifier import PolicyVerifier
 
     engines = EngineRegistry({"rego": RegoEngine, "wasm": lambda: WasmEngine(memory_cap=1 << 30)})
     verifier = PolicyVerifier(
@@ -111,7 +111,7 @@ def test_plugin_logs_name_the_policy(
 
 
 def test_attachment_allowed_hosts_add_to_the_verifiers(tmp_path: Path, modules: dict[str, bytes]) -> None:
-    from crafter.policies.spec import Attachment
+    from crafter._internal.policies.spec import Attachment
 
     options = VerifierOptions(allowed_hosts=("a.example",))
     assert options.limits().allowed_hosts == ("a.example",)
@@ -123,9 +123,9 @@ def test_attachment_allowed_hosts_add_to_the_verifiers(tmp_path: Path, modules: 
 def test_contract_attachment_allowed_hosts_reach_the_engine(
     tmp_path: Path, modules: dict[str, bytes]
 ) -> None:
-    from crafter.contract import Contract
-    from crafter.crafting_state import Attestation, CraftingState, WorkflowMetadata
-    from crafter.policies.verifier import PolicyVerifier
+    from crafter._internal.contract import Contract
+    from crafter._internal.crafting_state import Attestation, CraftingState, WorkflowMetadata
+    from crafter._internal.policies.verifier import PolicyVerifier
 
     (tmp_path / "http.wasm").write_bytes(modules["http"])
     write_policy(tmp_path, "fetcher", {"path": "http.wasm"})
@@ -150,9 +150,9 @@ def test_contract_attachment_allowed_hosts_reach_the_engine(
 
 
 def test_wasm_memory_cap_is_a_verifier_option(tmp_path: Path) -> None:
-    from crafter.contract import Contract
-    from crafter.policies.engines.wasm import WasmEngine
-    from crafter.policies.verifier import PolicyVerifier
+    from crafter._internal.contract import Contract
+    from crafter._internal.policies.engines.wasm import WasmEngine
+    from crafter._internal.policies.verifier import PolicyVerifier
 
     verifier = PolicyVerifier(
         Contract.empty(), cwd=tmp_path, options=VerifierOptions(wasm_memory_bytes=64 << 20)
