@@ -1,7 +1,8 @@
 """crafter: signed, policy-checked software supply-chain attestations.
 
 :class:`Crafter` and what its methods take and return (:class:`AddResult`, :class:`PushRequest`,
-:class:`SigningRequest`, :class:`PushResult`), and :class:`CrafterError`, are imported from here (lazily, so
+:class:`SigningRequest`, :class:`PushResult`, :class:`PolicyEvaluation`), and :class:`CrafterError`, are
+imported from here (lazily, so
 that ``import crafter`` stays cheap). The rest of the public API is a few modules: ``crafter.errors``,
 ``crafter.signing.keys``, ``crafter.verify`` (and ``.keyless``), ``crafter.report``, ``crafter.storage``,
 ``crafter.policies.options`` and ``.hooks``, and ``crafter.plugin`` for plugin authors; docs/api.md lists
@@ -17,6 +18,7 @@ from crafter._version import __version__
 
 if TYPE_CHECKING:
     from crafter._internal.crafter import AddResult, Crafter
+    from crafter._internal.policy_record import PolicyEvaluation
     from crafter._internal.push_rules import PushRequest, PushResult, SigningRequest
     from crafter.errors import CrafterError
 
@@ -24,6 +26,7 @@ __all__ = [
     "AddResult",
     "Crafter",
     "CrafterError",
+    "PolicyEvaluation",
     "PushRequest",
     "PushResult",
     "SigningRequest",
@@ -35,6 +38,7 @@ _HOMES = {
     "AddResult": "crafter._internal.crafter",
     "Crafter": "crafter._internal.crafter",
     "CrafterError": "crafter.errors",
+    "PolicyEvaluation": "crafter._internal.policy_record",
     "PushRequest": "crafter._internal.push_rules",
     "PushResult": "crafter._internal.push_rules",
     "SigningRequest": "crafter._internal.push_rules",

@@ -31,6 +31,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "PushRequest",
         "SigningRequest",
         "PushResult",
+        "PolicyEvaluation",
         "CrafterError",
         "__version__",
     ),
@@ -64,7 +65,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
     ),
     "crafter.storage": ("bundle_store", "content_store", "Store", "ContentStore", "StoreError"),
     "crafter.policies.options": ("VerifierOptions",),
-    "crafter.policies.hooks": ("PolicyHook",),
+    "crafter.policies.hooks": ("PolicyHook", "PolicyEvaluation", "PolicyReference", "EvaluatedViolation"),
     "crafter.plugin": (
         "MaterialKind",
         "Crafted",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,8 @@ from crafter._internal.crafting_state import (
 from crafter._internal.http import DEFAULT_TIMEOUT
 from crafter._internal.material_record import name_from_value, record_material
 from crafter._internal.materials.interface import Crafted, CraftOptions, MaterialRegistry, ProgressCallback
-from crafter._internal.policies.hooks import Evaluation, NoPolicies, PolicyHook
+from crafter._internal.policies.hooks import NoPolicies, PolicyHook
+from crafter._internal.policy_record import PolicyEvaluation, as_evaluation
 from crafter._internal.push_rules import (
     PushRequest,
     PushResult,
@@ -40,7 +41,7 @@ from crafter._internal.push_rules import (
 )
 from crafter._internal.state_store import Sealed, StateBackend, StateEntry, StateStore, default_state_dir
 from crafter._internal.storage import ContentStore, Store, bundle_target, publish, upload_materials
-from crafter.errors import MaterialError, UsageError
+from crafter.errors import MaterialError, PolicyError, UsageError
 
 if TYPE_CHECKING:
     from crafter._internal.parts import MergeResult, Part
@@ -55,10 +56,10 @@ PasswordProvider = Callable[[], bytes | None]
 
 @attrs.frozen
 class AddResult:
-    """What one :meth:`Crafter.record` recorded: the materials, and their stored policy evaluations."""
+    """What one :meth:`Crafter.record` recorded: the materials, and their policy evaluations."""
 
     materials: tuple[Material, ...]
-    evaluations: tuple[Evaluation, ...] = ()
+    evaluations: tuple[PolicyEvaluation, ...] = ()
 
 
 def parse_key_values(items: Sequence[str], what: str = "annotation") -> dict[str, str]:
@@ -283,7 +284,9 @@ class Crafter:
             )
             from crafter._internal.statement import render, without_policy_fields
 
-            evaluations = hook.verify_statement(state, without_policy_fields(render(state)), phase="INIT")
+            evaluations = _from_hook(
+                hook, hook.verify_statement(state, without_policy_fields(render(state)), phase="INIT")
+            )
             read_sources = getattr(getattr(hook, "loader", None), "sources", None)
             sources: dict[str, bytes] = read_sources() if callable(read_sources) else {}
         finally:
@@ -405,7 +408,7 @@ class Crafter:
         self.store.append(aid, crafted, evaluations)
         return AddResult(
             materials=tuple(crafted),
-            evaluations=tuple(dict(e) for m in crafted for e in evaluations.get(m.name, ())),
+            evaluations=tuple(e for m in crafted for e in evaluations.get(m.name, ())),
         )
 
     def _craft_one(
@@ -573,14 +576,14 @@ class Crafter:
         )
         hook = self._hook(contract, state.contract_path, self.store.sealed(aid))
         try:
-            pushed = hook.verify_statement(state, without_policy_fields(render(state)), phase="PUSH")
+            pushed = _from_hook(
+                hook, hook.verify_statement(state, without_policy_fields(render(state)), phase="PUSH")
+            )
         finally:
             hook.close()
         evaluations = merge_statement_evaluations(state.attestation.policy_evaluations, pushed)
         if enforce:
-            from crafter._internal.policies.evaluation import enforce_gate
-
-            evaluations = tuple(enforce_gate(e) for e in evaluations)
+            evaluations = tuple(e.enforced() for e in evaluations)
         state = attrs.evolve(
             state, attestation=attrs.evolve(state.attestation, policy_evaluations=evaluations)
         )
@@ -683,15 +686,29 @@ def _with_group_materials(document: Mapping[str, Any], extra: Sequence[Mapping[s
     return doc
 
 
+def _from_hook(
+    hook: PolicyHook, evaluations: Iterable[PolicyEvaluation | Mapping[str, Any]]
+) -> tuple[PolicyEvaluation, ...]:
+    """A hook's evaluations as models. Dicts (what hooks returned in crafter 0.1) are read with a
+    DeprecationWarning; anything else, or a dict that is no evaluation, is the hook's error, named."""
+    source = f"policy hook {type(hook).__name__}"
+    try:
+        return tuple(as_evaluation(e, source=source) for e in evaluations)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise PolicyError(f"{source} returned an invalid evaluation: {exc}") from None
+
+
 def _evaluate_materials(
     hook: PolicyHook, state: CraftingState, materials: Sequence[Material], values: Sequence[str]
-) -> dict[str, tuple[Evaluation, ...]]:
+) -> dict[str, tuple[PolicyEvaluation, ...]]:
     """Each material's policy evaluations; several materials are evaluated in parallel threads (engines are
     thread-safe, and Rego runs in worker processes), the results kept by material name."""
 
-    def one(pair: tuple[Material, str]) -> tuple[Evaluation, ...]:
+    def one(pair: tuple[Material, str]) -> tuple[PolicyEvaluation, ...]:
         material, value = pair
-        return hook.verify_material(state, material, value if os.path.isfile(value) else None)
+        return _from_hook(
+            hook, hook.verify_material(state, material, value if os.path.isfile(value) else None)
+        )
 
     pairs = list(zip(materials, values, strict=True))
     if isinstance(hook, NoPolicies) or len(pairs) < 2:

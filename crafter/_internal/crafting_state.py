@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
+from crafter._internal.frozen import EMPTY, FrozenDict, freeze, is_lenient, lenient, thaw
 from crafter._internal.materials.interface import ImageInfo, MainComponent
 from crafter._internal.materials.registry import builtin_kinds, installed_plugin_kinds
+from crafter._internal.policy_record import PolicyEvaluation, as_evaluations
 from crafter._internal.runners.head import GitHead
 
 _DNS1123 = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -27,100 +27,13 @@ _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # the fast path of is_valid_digest
 _known_kinds = set(builtin_kinds())  # and the plugin kinds found installed so far
 _V = TypeVar("_V")
 
-#: Set while models are read back from what another producer wrote (a bundle, a part): no validation.
-_LENIENT: ContextVar[bool] = ContextVar("crafter_models_lenient", default=False)
-
-
-def _refuse(self: object, *_args: object, **_kwargs: object) -> NoReturn:
-    raise TypeError(f"{type(self).__name__} is immutable")
-
-
-class FrozenDict(dict[str, _V]):
-    """A ``dict`` that refuses every change and can be hashed (when its values can): the mappings inside
-    the frozen models. It is still a ``dict`` for ``json`` and ``isinstance``, so serialisation is unchanged."""
-
-    __slots__ = ()
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(frozenset(self.items()))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (dict(self),))
-
-    def __copy__(self) -> FrozenDict[_V]:
-        return self
-
-    def __deepcopy__(self, _memo: object) -> FrozenDict[_V]:
-        return self
-
-
-class FrozenList(list[_V]):
-    """A ``list`` that refuses every change and can be hashed: the arrays inside frozen JSON-like values."""
-
-    __slots__ = ()
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
-    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(self))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (list(self),))
-
-    def __copy__(self) -> FrozenList[_V]:
-        return self
-
-    def __deepcopy__(self, _memo: object) -> FrozenList[_V]:
-        return self
-
-
-def freeze(value: Any) -> Any:
-    """``value`` (JSON-like: dicts, lists, scalars) with every dict a :class:`FrozenDict` and every list or
-    tuple a :class:`FrozenList`, copied once; already frozen values are returned as they are."""
-    if isinstance(value, (FrozenDict, FrozenList)):
-        return value
-    if isinstance(value, Mapping):
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return FrozenList(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """A plain copy of a :func:`freeze`-d value (dicts and lists), for a caller that edits what it gets."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [thaw(v) for v in value]
-    return value
-
-
-_EMPTY: FrozenDict[Any] = FrozenDict()
-
 
 def _frozen_sorted(m: Mapping[str, str]) -> FrozenDict[str]:
-    return FrozenDict(sorted(m.items())) if m else _EMPTY
+    return FrozenDict(sorted(m.items())) if m else EMPTY
 
 
 def _frozen_materials(m: Mapping[str, Material]) -> FrozenDict[Material]:
     return m if isinstance(m, FrozenDict) else FrozenDict(m)
-
-
-def _frozen_evaluations(es: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
-    return tuple(freeze(e) for e in es)
-
-
-@contextmanager
-def lenient() -> Iterator[None]:
-    """Within it, models are built without validation: for what another producer wrote (a Chainloop bundle,
-    a part from another runner), which is checked where it is used, not refused for lacking crafter's rules."""
-    token = _LENIENT.set(True)
-    try:
-        yield
-    finally:
-        _LENIENT.reset(token)
 
 
 def now_rfc3339() -> str:
@@ -185,7 +98,7 @@ class Material:
     inline_cas: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if _LENIENT.get():
+        if is_lenient():
             return
         digest = self.digest
         if (
@@ -344,7 +257,7 @@ class Attestation:
     runner_url: str = ""
     runner_environment: str = ""
     head: GitHead | None = None
-    policy_evaluations: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_frozen_evaluations)
+    policy_evaluations: tuple[PolicyEvaluation, ...] = attrs.field(default=(), converter=as_evaluations)
     block_on_policy_violation: bool = False
     bypass_policy_check: bool = False
 
@@ -366,7 +279,7 @@ class Attestation:
         if self.head is not None:
             d["head"] = self.head.to_dict()
         if self.policy_evaluations:
-            d["policyEvaluations"] = [thaw(e) for e in self.policy_evaluations]
+            d["policyEvaluations"] = [e.to_dict() for e in self.policy_evaluations]
         if self.block_on_policy_violation:
             d["blockOnPolicyViolation"] = True
         if self.bypass_policy_check:
@@ -421,15 +334,15 @@ class CraftingState:
         return attrs.evolve(self, attestation=attrs.evolve(self.attestation, materials=merged))
 
     def with_added(
-        self, materials: Sequence[Material], evaluations: Mapping[str, Sequence[Mapping[str, Any]]]
+        self,
+        materials: Sequence[Material],
+        evaluations: Mapping[str, Sequence[PolicyEvaluation | Mapping[str, Any]]],
     ) -> CraftingState:
         """What one ``add`` records: ``materials`` set, and the stored policy evaluations of the materials
         named in ``evaluations`` replaced by those (in the order of ``materials``)."""
         current = self.with_materials(materials)
-        kept = tuple(
-            e for e in current.attestation.policy_evaluations if e.get("materialName") not in evaluations
-        )
-        added = tuple(e for m in materials for e in evaluations.get(m.name, ()))
+        kept = tuple(e for e in current.attestation.policy_evaluations if e.material_name not in evaluations)
+        added = as_evaluations(e for m in materials for e in evaluations.get(m.name, ()))
         return attrs.evolve(
             current, attestation=attrs.evolve(current.attestation, policy_evaluations=kept + added)
         )

@@ -20,13 +20,15 @@ evaluations recorded with it (``push`` still evaluates the attestation-level pol
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from crafter._internal.crafting_state import CraftingState, Material, now_rfc3339
+from crafter._internal.frozen import lenient
+from crafter._internal.policy_record import PolicyEvaluation, as_evaluations
 from crafter._internal.runners.head import GitHead
 from crafter.errors import ContractError, CrafterError, ExitCode
 
@@ -126,13 +128,13 @@ class PartRecord:
     """One material and the policy evaluations recorded with it (each naming the material)."""
 
     material: Material
-    evaluations: tuple[Mapping[str, Any], ...] = ()
+    evaluations: tuple[PolicyEvaluation, ...] = attrs.field(default=(), converter=as_evaluations)
 
     def __attrs_post_init__(self) -> None:
         for e in self.evaluations:
-            if e.get("materialName") != self.material.name:
+            if e.material_name != self.material.name:
                 raise ValueError(
-                    f"an evaluation of material {self.material.name!r} names {e.get('materialName')!r}"
+                    f"an evaluation of material {self.material.name!r} names {e.material_name!r}"
                 )
 
 
@@ -171,7 +173,7 @@ class Part:
             "workflow": {"name": self.workflow, "project": self.project, "version": self.version},
             "recorder": self.recorder.to_dict(),
             "materials": [
-                {"material": r.material.to_dict(), "evaluations": [dict(e) for e in r.evaluations]}
+                {"material": r.material.to_dict(), "evaluations": [e.to_dict() for e in r.evaluations]}
                 for r in self.records
             ],
         }
@@ -190,7 +192,7 @@ class Part:
             records=tuple(
                 PartRecord(
                     Material.from_dict(r["material"]["id"], r["material"], validated=False),
-                    tuple(dict(e) for e in r["evaluations"]),
+                    _read_evaluations(r["evaluations"]),
                 )
                 for r in d["materials"]
             ),
@@ -198,14 +200,20 @@ class Part:
         )
 
 
+def _read_evaluations(stored: Iterable[Mapping[str, Any]]) -> tuple[PolicyEvaluation, ...]:
+    """Another runner's evaluations, read as it wrote them (checked against the part schema, not refused
+    for lacking crafter's own rules, as its materials are)."""
+    with lenient():
+        return tuple(map(PolicyEvaluation.from_dict, stored))
+
+
 def export_part(state: CraftingState) -> Part:
     """The materials ``state`` records, with their evaluations and the recorder's context, as a part."""
     a = state.attestation
-    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    by_name: dict[str, list[PolicyEvaluation]] = {}
     for e in a.policy_evaluations:
-        name = e.get("materialName")
-        if isinstance(name, str) and name in a.materials:
-            by_name.setdefault(name, []).append(e)
+        if e.material_name in a.materials:
+            by_name.setdefault(e.material_name, []).append(e)
     head: GitHead | None = a.head
     recorder = Recorder(
         runner_type=a.runner_type,

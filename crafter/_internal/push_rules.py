@@ -10,8 +10,9 @@ from typing import Any
 import attrs
 
 from crafter._internal.contract import Contract
-from crafter._internal.crafting_state import CraftingState, FrozenDict
-from crafter._internal.policies.hooks import Evaluation
+from crafter._internal.crafting_state import CraftingState
+from crafter._internal.frozen import FrozenDict
+from crafter._internal.policy_record import PolicyEvaluation, PolicyOutcome
 from crafter.errors import IncompleteAttestationError, PolicyGateError, UsageError
 
 log = logging.getLogger("crafter")
@@ -104,7 +105,7 @@ class PushResult:
     bundle_path: Path
     statement: Mapping[str, Any]
     payload_digest: str  # "sha256:<hex>" of the signed statement bytes
-    evaluations: tuple[Evaluation, ...] = ()
+    evaluations: tuple[PolicyEvaluation, ...] = ()
     gate_failures: tuple[str, ...] = ()  # gated policies with violations (the bundle is written anyway)
     bypassed: bool = False  # --exception-bypass-policy-check: gates reported, not enforced
     stored: tuple[str, ...] = ()  # where the bundle was copied besides bundle_path (e.g. oci://...)
@@ -171,23 +172,21 @@ def check_complete(state: CraftingState, contract: Contract) -> None:
         )
 
 
-def gate_failures(evaluations: Sequence[Evaluation], *, block_on_violation: bool = False) -> list[str]:
+def gate_failures(evaluations: Sequence[PolicyEvaluation], *, block_on_violation: bool = False) -> list[str]:
     """Names of the policies whose violations block the release: gated ones, and every one when the strategy
-    is ENFORCED (:class:`~crafter._internal.policies.evaluation.PolicyOutcome`, the rule the predicate states too)."""
-    from crafter._internal.policies.evaluation import PolicyOutcome
+    is ENFORCED (:class:`~crafter._internal.policy_record.PolicyOutcome`, the rule the predicate states too)."""
 
     return list(PolicyOutcome.of(evaluations, block_on_violation=block_on_violation).gate_failures)
 
 
 def merge_statement_evaluations(
-    stored: Sequence[Evaluation], pushed: Sequence[Evaluation]
-) -> tuple[Evaluation, ...]:
+    stored: Sequence[PolicyEvaluation], pushed: Sequence[PolicyEvaluation]
+) -> tuple[PolicyEvaluation, ...]:
     """Material evaluations, INIT-phase statement evaluations not re-run at push, then the PUSH ones."""
 
-    def key(e: Evaluation) -> tuple[str, str, str]:
-        ref = e.get("policyReference") or {}
-        return (ref.get("name", ""), ref.get("uri", ""), repr(sorted((e.get("with") or {}).items())))
+    def key(e: PolicyEvaluation) -> tuple[str, str, frozenset[tuple[str, str]]]:
+        return (e.reference.name, e.reference.uri, frozenset(e.with_.items()))
 
     again = {key(e) for e in pushed}
-    kept = tuple(e for e in stored if e.get("materialName") or key(e) not in again)
+    kept = tuple(e for e in stored if e.material_name or key(e) not in again)
     return kept + tuple(pushed)

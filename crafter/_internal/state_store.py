@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import attrs
 
 from crafter._internal.crafting_state import CraftingState, Material
+from crafter._internal.policy_record import PolicyEvaluation
 from crafter.errors import StateError
 
 log = logging.getLogger("crafter")
@@ -136,13 +137,15 @@ def _snapshot_seq(data: bytes, path: Path) -> int:
 
 
 # -- the journal ---------------------------------------------------------------------------------------------
-def encode_record(seq: int, materials: Sequence[Material], evaluations: Mapping[str, Sequence[Any]]) -> bytes:
+def encode_record(
+    seq: int, materials: Sequence[Material], evaluations: Mapping[str, Sequence[PolicyEvaluation]]
+) -> bytes:
     """One journal record: a header line ``R <length> <sha256 hex of the body>``, the JSON body, a newline."""
     body = json.dumps(
         {
             "seq": seq,
             "materials": [m.to_dict() for m in materials],
-            "evaluations": {k: [dict(e) for e in v] for k, v in evaluations.items()},
+            "evaluations": {k: [e.to_dict() for e in v] for k, v in evaluations.items()},
         },
         separators=(",", ":"),
         ensure_ascii=False,
@@ -211,7 +214,10 @@ def fold(
             raise StateError(f"{path}: journal is corrupted (record {n} follows record {seq})")
         try:
             materials = [Material.from_dict(str(d["id"]), d) for d in record["materials"]]
-            evaluations = {str(k): list(v) for k, v in dict(record["evaluations"]).items()}
+            evaluations = {
+                str(k): tuple(map(PolicyEvaluation.from_dict, v))
+                for k, v in dict(record["evaluations"]).items()
+            }
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(
                 f"{path}: journal record {n} is malformed ({type(exc).__name__}: {exc})"
@@ -545,7 +551,7 @@ class StateStore:
         self,
         attestation_id: str,
         materials: Sequence[Material],
-        evaluations: Mapping[str, Sequence[Mapping[str, Any]]],
+        evaluations: Mapping[str, Sequence[PolicyEvaluation]],
     ) -> None:
         """Record ``materials`` (replacing those of the same name) and their policy evaluations (replacing the
         ones stored for those names): one record appended to the journal under the lock, then ``fsync``.
@@ -665,7 +671,7 @@ class StateBackend(Protocol):
         self,
         attestation_id: str,
         materials: Sequence[Material],
-        evaluations: Mapping[str, Sequence[Mapping[str, Any]]],
+        evaluations: Mapping[str, Sequence[PolicyEvaluation]],
     ) -> None: ...
     def update(
         self, attestation_id: str, change: Callable[[CraftingState], CraftingState]

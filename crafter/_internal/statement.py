@@ -16,6 +16,7 @@ import attrs
 from crafter._internal.crafting_state import CraftingState
 from crafter._internal.descriptors import digest_parts, material_annotations, material_descriptor
 from crafter._internal.materials import interface as ann
+from crafter._internal.policy_record import PolicyEvaluation, PolicyOutcome
 from crafter._version import __version__
 from crafter.errors import CrafterError
 
@@ -114,16 +115,14 @@ def _metadata(state: CraftingState) -> dict[str, Any]:
 
 
 def policy_fields(
-    evaluations: Sequence[Mapping[str, Any]], *, block_on_violation: bool, bypass: bool
+    evaluations: Sequence[PolicyEvaluation], *, block_on_violation: bool, bypass: bool
 ) -> dict[str, Any]:
     """The policy summary of the predicate (reference sections 3.3, 3.5 and policies 5.4).
 
-    ``evaluations`` are stored PolicyEvaluation records. One with at least one violation that is not
+    One evaluation with at least one violation that is not
     suppressed counts as violated, else as skipped when skipped, else as passed; suppressed violations are
     counted apart and left out of the rendered evaluations.
     """
-    from crafter._internal.policies.evaluation import PolicyOutcome
-
     outcome = PolicyOutcome.of(evaluations, block_on_violation=block_on_violation, bypass=bypass)
     grouped: dict[str, list[dict[str, Any]]] = {}
     counts = {"violated": 0, "skipped": 0, "passed": 0}
@@ -159,7 +158,7 @@ def policy_fields(
     return out
 
 
-def predicate(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def predicate(state: CraftingState, evaluations: Sequence[PolicyEvaluation] | None = None) -> dict[str, Any]:
     a = state.attestation
     p: dict[str, Any] = {
         "buildType": BUILD_TYPE,
@@ -218,7 +217,7 @@ class SignedStatement:
         return "sha256:" + hashlib.sha256(self.payload).hexdigest()
 
 
-def render(state: CraftingState, evaluations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def render(state: CraftingState, evaluations: Sequence[PolicyEvaluation] | None = None) -> dict[str, Any]:
     """The in-toto Statement v1 for ``state``, with its policy evaluations (or ``evaluations``) embedded."""
     return {
         "_type": STATEMENT_TYPE,

@@ -9,6 +9,7 @@ import attrs
 
 from crafter._internal.contract import Contract
 from crafter._internal.crafting_state import CraftingState, Material
+from crafter._internal.policy_record import PolicyEvaluation
 
 
 @attrs.frozen
@@ -53,7 +54,7 @@ class Status:
     unsatisfied_groups: Mapping[str, tuple[str, ...]]
     pending_annotations: tuple[str, ...]  # contract annotations still to give at push
 
-    def evaluations_for(self, names: list[str]) -> list[dict[str, Any]]:
+    def evaluations_for(self, names: list[str]) -> tuple[PolicyEvaluation, ...]:
         """Stored policy evaluations of the given materials, in order."""
         return evaluations_for(self.state, names)
 
@@ -87,14 +88,14 @@ class Status:
             "missingMaterials": list(self.missing),
             "unsatisfiedGroups": {k: list(v) for k, v in self.unsatisfied_groups.items()},
             "complete": self.complete,
-            "policyEvaluations": [dict(e) for e in a.policy_evaluations],
+            "policyEvaluations": [e.to_dict() for e in a.policy_evaluations],
         }
 
 
-def evaluations_for(state: CraftingState, names: Collection[str]) -> list[dict[str, Any]]:
+def evaluations_for(state: CraftingState, names: Collection[str]) -> tuple[PolicyEvaluation, ...]:
     """Stored policy evaluations of the given materials, in order (without building the whole status)."""
     wanted = set(names)
-    return [dict(e) for e in state.attestation.policy_evaluations if e.get("materialName") in wanted]
+    return tuple(e for e in state.attestation.policy_evaluations if e.material_name in wanted)
 
 
 def build_status(state: CraftingState) -> Status:

@@ -31,9 +31,16 @@ def test_library_example_runs(
     script.write_text(code.group(1))
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path)
-    runpy.run_path(str(script), run_name="__main__")
+    first = runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     assert "complete: True missing: ()" in out
+    # the policy evaluations example, on the first one's PushResult
+    evaluations = re.findall(r"\n### Policy evaluations\n.*?```python\n(.*?)```", text, re.S)
+    assert len(evaluations) == 1
+    runpy.run_path(str(_write(tmp_path / "evaluations.py", evaluations[0])), init_globals=first)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:1] == ["sbom-min-components on sbom passed"], lines
+    assert "junit-all-passed on tests passed" in lines
     bundle = json.loads((tmp_path / "hello-1.0.0.sigstore.json").read_text())
     assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     assert not (tmp_path / ".crafter" / "attestations").exists() or not list(
@@ -41,14 +48,19 @@ def test_library_example_runs(
     )
     # then the verifying example, on the bundle just written
     blocks = re.findall(r"\n```python\n(.*?)```", text, re.S)
-    assert len(blocks) == 2 and "verify_bundle" in blocks[1]
-    (tmp_path / "verify.py").write_text(blocks[1])
+    assert len(blocks) == 3 and "verify_bundle" in blocks[2]
+    (tmp_path / "verify.py").write_text(blocks[2])
     runpy.run_path(str(tmp_path / "verify.py"), run_name="__main__")
     assert capsys.readouterr().out.splitlines() == [
         "verified: chainloop.dev/attestation/v0.2 ['chainloop.workflow.hello-release', 'hello-1.0.0.py']",
         "refused with exit code 12 verified: False",
         "checks: {'signature': 'passed', 'statement': 'passed', 'materials': 'failed'}",
     ]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def _push_snippets() -> list[str]:

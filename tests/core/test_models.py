@@ -22,16 +22,14 @@ import crafter._internal.crafting_state
 from crafter._internal.crafting_state import (
     Attestation,
     CraftingState,
-    FrozenDict,
-    FrozenList,
     Material,
     WorkflowMetadata,
-    freeze,
     is_valid_digest,
     is_valid_name,
-    lenient,
 )
+from crafter._internal.frozen import FrozenDict, FrozenList, freeze, lenient
 from crafter._internal.materials.interface import ImageInfo, MainComponent
+from crafter._internal.policy_record import EvaluatedViolation, PolicyEvaluation, PolicyReference
 from crafter._internal.state_store import StateStore
 from crafter.errors import ExitCode
 
@@ -67,7 +65,15 @@ def state(**attestation: Any) -> CraftingState:
             annotations={"k": "v"},
             env_vars={"E": "1"},
             policy_evaluations=(
-                {"materialName": "sbom", "violations": [{"message": "m"}], "with": {"x": 1}},
+                PolicyEvaluation(
+                    name="no-bad",
+                    type="SBOM_CYCLONEDX_JSON",
+                    reference=PolicyReference("no-bad"),
+                    material_name="sbom",
+                    annotations={"a": "1"},
+                    violations=(EvaluatedViolation("sbom", "m"),),
+                    with_={"x": "1"},
+                ),
             ),
             **attestation,
         ),
@@ -103,10 +109,10 @@ def mutations(s: CraftingState) -> list[Callable[[], object]]:
         lambda: contract_list.append({}),
         lambda: contract_list[0].__setitem__("name", "n"),
         lambda: s.contract["runner"].popitem(),
-        lambda: evaluation.__setitem__("materialName", "x"),
-        lambda: evaluation["violations"].pop(),
-        lambda: evaluation["violations"][0].__setitem__("message", "x"),
-        lambda: evaluation["with"].__ior__({"y": 2}),
+        lambda: evaluation.with_.__setitem__("x", "2"),
+        lambda: evaluation.with_.__ior__({"y": "2"}),
+        lambda: evaluation.annotations.update(a="2"),
+        lambda: evaluation.annotations.clear(),
     ]
 
 
@@ -124,6 +130,12 @@ def test_policy_evaluations_are_a_tuple_and_attributes_are_frozen() -> None:
     assert isinstance(s.attestation.policy_evaluations, tuple)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         s.attestation.materials["sbom"].name = "x"  # type: ignore[misc]
+    (evaluation,) = s.attestation.policy_evaluations
+    assert isinstance(evaluation.violations, tuple)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        evaluation.material_name = "x"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        evaluation.violations[0].message = "x"  # type: ignore[misc]
 
 
 def test_construction_copies_its_arguments_once() -> None:

@@ -120,13 +120,13 @@ def test_recorded_policy_evaluations_travel_with_their_materials(tmp_path: Path)
     a.add([str(DEMO / "sbom.cdx.json")], name="sbom")
     part = a.export_part(tmp_path / "a.json")
     recorded = part.records[0].evaluations
-    assert recorded and all(e["materialName"] == "sbom" for e in recorded)
+    assert recorded and all(e.material_name == "sbom" for e in recorded)
 
     c = Crafter(state_dir=tmp_path / "m", cwd=tmp_path, environ={})
     c.init(contract=contract, project="hello", version="1.0.0")
     c.merge([tmp_path / "a.json"])
     state = c.store.load(c.store.resolve(None))
-    merged = tuple(e for e in state.attestation.policy_evaluations if e.get("materialName") == "sbom")
+    merged = tuple(e for e in state.attestation.policy_evaluations if e.material_name == "sbom")
     assert merged == recorded  # kept as recorded, not evaluated again
 
 

@@ -160,10 +160,10 @@ def test_record_returns_the_evaluations_it_stored(tmp_path: Path) -> None:
     names = [m.name for m in added.materials]
     assert len(names) == 2
     stored = c.status().evaluations_for(names)
-    assert stored and [dict(e) for e in added.evaluations] == stored
+    assert stored and added.evaluations == stored
     again = c.record([str(DEMO / "sbom.cdx.json")], name="sbom")
-    assert {e["materialName"] for e in again.evaluations} == {"sbom"}
-    assert [dict(e) for e in again.evaluations] == c.status().evaluations_for(["sbom"])
+    assert {e.material_name for e in again.evaluations} == {"sbom"}
+    assert again.evaluations == c.status().evaluations_for(["sbom"])
     assert isinstance(c.add([str(DEMO / "junit.xml")], name="tests"), list)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from crafter._internal.crafting_state import CraftingState
+from crafter._internal.policy_record import PolicyEvaluation, PolicyReference
 from crafter._internal.state_store import COMPACT_RECORDS, JOURNAL_MIN_BYTES, StateStore, scan_journal
 from crafter.errors import StateError
 from tests.core.test_state import make_state, string_material
@@ -28,8 +29,10 @@ def big_store(tmp_path: Path) -> StateStore:
     return store
 
 
-def evaluation(material: str, policy: str = "p") -> dict[str, object]:
-    return {"name": policy, "materialName": material, "violations": []}
+def evaluation(material: str, policy: str = "p") -> PolicyEvaluation:
+    return PolicyEvaluation(
+        name=policy, type="STRING", reference=PolicyReference(policy), material_name=material
+    )
 
 
 def names(state: CraftingState) -> set[str]:
@@ -48,7 +51,7 @@ def test_adds_append_to_the_journal_and_readers_fold_it(tmp_path: Path) -> None:
     state = StateStore(tmp_path / "st").load("a1")
     assert names(state) == {"m1", "m2"}
     assert state.attestation.materials["m1"].value == "again"  # the later record wins
-    assert [dict(e) for e in state.attestation.policy_evaluations] == [evaluation("m1", "q")]
+    assert state.attestation.policy_evaluations == (evaluation("m1", "q"),)
     # The same state as the same changes made by rewriting the snapshot.
     expected = make_state().with_added([string_material("m1", "one")], {"m1": [evaluation("m1")]})
     expected = expected.with_added([string_material("m2")], {"m2": []})
@@ -170,7 +173,7 @@ def test_compaction_killed_at_each_step_keeps_every_record_once(tmp_path: Path, 
     store.append("a1", [string_material("m3")], {"m3": [evaluation("m3")]})
     state = store.load("a1")
     assert names(state) == {"m1", "m2", "m3"}
-    assert [e["materialName"] for e in state.attestation.policy_evaluations] == ["m2", "m1", "m3"]
+    assert [e.material_name for e in state.attestation.policy_evaluations] == ["m2", "m1", "m3"]
     store.compact("a1")
     assert not store.journal_of("a1").exists() and store.load("a1") == state
 

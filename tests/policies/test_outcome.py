@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crafter._internal.policies.evaluation import PolicyOutcome
+from crafter._internal.policy_record import PolicyOutcome
 from crafter._internal.push_rules import PushResult, gate_failures
 from crafter._internal.statement import policy_fields
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crafter._internal.policies.evaluation import EvaluatedViolation, PolicyEvaluation
 from crafter._internal.policies.spec import PolicyReference
 from crafter._internal.policies.testing import Case, Expectation, find_cases, run_case, run_cases, summary
+from crafter._internal.policy_record import EvaluatedViolation, PolicyEvaluation
 from crafter.errors import PolicyError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import hashlib
 import json
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,14 @@ from crafter._internal.contract import Contract
 from crafter._internal.crafting_state import Attestation, CraftingState, Material, WorkflowMetadata
 from crafter._internal.policies.engines.interface import EngineRegistry
 from crafter._internal.policies.verifier import PolicyVerifier, VerifierOptions, default_engines
+from crafter._internal.policy_record import PolicyEvaluation
 from crafter._internal.push_rules import PushResult
 from crafter.errors import ExitCode, PolicyError, PolicyGateError
 from crafter.signing.keys import generate_key_pair
 
 ENGINE_MODULE = '''
 import json
-from crafter._internal.policies.engines.interface import EngineResult, PolicyEngine, Violation
+from crafter.plugin import EngineResult, PolicyEngine, Violation
 
 
 class KeysEngine(PolicyEngine):
@@ -53,6 +54,11 @@ class KeysEngine(PolicyEngine):
 def make():
     return KeysEngine()
 '''
+
+
+def as_stored(evaluations: Iterable[PolicyEvaluation]) -> tuple[dict[str, Any], ...]:
+    """The evaluations in their stored JSON form, which these tests check field by field."""
+    return tuple(e.to_dict() for e in evaluations)
 
 
 @pytest.fixture
@@ -157,7 +163,7 @@ def test_material_applicability_and_recorded_fields(work: Path) -> None:
     c = contract({"materials": [{"ref": "needs-components.yaml"}]})
     v = verifier(work, c)
     try:
-        (ev,) = v.verify_material(state(c), sbom_material(), str(work / "sbom.json"))
+        (ev,) = as_stored(v.verify_material(state(c), sbom_material(), str(work / "sbom.json")))
         # Not applied to another kind, even by name.
         other = Material(name="sbom", kind="SARIF", added_at="t", digest="sha256:" + "2" * 64)
         assert v.verify_material(state(c), other, str(work / "sbom.json")) == ()
@@ -192,8 +198,8 @@ def test_selector_and_kindless_policy(work: Path) -> None:
     )
     v = verifier(work, c)
     try:
-        a = v.verify_material(state(c), sbom_material("sbom-a"), str(work / "sbom.json"))
-        b = v.verify_material(state(c), sbom_material("other"), str(work / "sbom.json"))
+        a = as_stored(v.verify_material(state(c), sbom_material("sbom-a"), str(work / "sbom.json")))
+        b = as_stored(v.verify_material(state(c), sbom_material("other"), str(work / "sbom.json")))
     finally:
         v.close()
     assert [e["name"] for e in a] == ["needs-components", "with-inputs"]
@@ -204,7 +210,7 @@ def test_scripts_are_merged_ignored_dropped(work: Path) -> None:
     c = contract({"materials": [{"ref": "merge.yaml"}]})
     v = verifier(work, c)
     try:
-        (ev,) = v.verify_material(state(c), sbom_material(), str(work / "sbom.json"))
+        (ev,) = as_stored(v.verify_material(state(c), sbom_material(), str(work / "sbom.json")))
         sarif = Material(name="r", kind="SARIF", added_at="t", digest="sha256:" + "3" * 64)
         (work / "r.json").write_text('{"runs": []}')
         assert v.verify_material(state(c), sarif, str(work / "r.json")) == ()  # only an ignored script
@@ -219,7 +225,7 @@ def test_arguments_defaults_required_and_runtime_override(work: Path) -> None:
     c = contract({"materials": [{**att, "with": {"owner": "me"}}]})
     v = verifier(work, c, runtime_inputs={"also": "bomFormat,components"})
     try:
-        (ev,) = v.verify_material(state(c), sbom_material(), str(work / "sbom.json"))
+        (ev,) = as_stored(v.verify_material(state(c), sbom_material(), str(work / "sbom.json")))
     finally:
         v.close()
     assert ev["with"] == {"owner": "me", "also": "bomFormat,components"}
@@ -234,7 +240,7 @@ def test_arguments_defaults_required_and_runtime_override(work: Path) -> None:
         v.close()
     v = verifier(work, missing, runtime_inputs={"owner": "cli"})  # a runtime input fills a required one
     try:
-        (ev,) = v.verify_material(state(missing), sbom_material(), str(work / "sbom.json"))
+        (ev,) = as_stored(v.verify_material(state(missing), sbom_material(), str(work / "sbom.json")))
     finally:
         v.close()
     assert ev["with"]["owner"] == "cli" and ev["runtimeInputOverrides"] == ["owner"]
@@ -248,7 +254,7 @@ def test_results_keep_attachment_order_in_parallel(work: Path) -> None:
     c = contract({"materials": attachments})
     v = verifier(work, c, max_workers=4)
     try:
-        evs = v.verify_material(state(c), sbom_material(), str(work / "sbom.json"))
+        evs = as_stored(v.verify_material(state(c), sbom_material(), str(work / "sbom.json")))
     finally:
         v.close()
     assert [e["violations"][0]["message"] for e in evs] == [f"missing k{i}" for i in range(12)]
@@ -259,7 +265,7 @@ def test_statement_phases(work: Path) -> None:
     v = verifier(work, c)
     try:
         assert v.verify_statement(state(c), {"subject": []}, phase="INIT") == ()
-        (ev,) = v.verify_statement(state(c), {"subject": []}, phase="PUSH")
+        (ev,) = as_stored(v.verify_statement(state(c), {"subject": []}, phase="PUSH"))
     finally:
         v.close()
     assert ev["type"] == "ATTESTATION" and "materialName" not in ev and ev["gate"] is True
@@ -295,8 +301,8 @@ def test_groups_templated_names_skip_and_gate(work: Path) -> None:
             {"name": "main-sbom", "type": "SBOM_CYCLONEDX_JSON", "optional": False}
         ]
         assert v.verify_material(state(c), sbom_material("other"), str(work / "sbom.json")) == ()
-        (ev,) = v.verify_material(state(c), sbom_material("main-sbom"), str(work / "sbom.json"))
-        (st,) = v.verify_statement(state(c), {"subject": []})
+        (ev,) = as_stored(v.verify_material(state(c), sbom_material("main-sbom"), str(work / "sbom.json")))
+        (st,) = as_stored(v.verify_statement(state(c), {"subject": []}))
     finally:
         v.close()
     assert ev["name"] == "needs-components" and ev["gate"] is True
@@ -336,7 +342,7 @@ def test_crafter_push_raises_on_gates_after_writing_the_bundle(work: Path) -> No
     c = Crafter(state_dir=work / "st", cwd=work, environ={"PATH": "/usr/bin:/bin"})
     c.init(contract=work / "contract.yaml")
     c.add([str(work / "sbom.json")], name="sbom")
-    (stored,) = c.status().state.attestation.policy_evaluations
+    (stored,) = as_stored(c.status().state.attestation.policy_evaluations)
     assert stored["violations"][0]["message"] == "missing components"
     with pytest.raises(PolicyGateError) as err:
         c.push(key=str(key), password=b"pw", bundle=work / "b.json")
@@ -352,7 +358,7 @@ def test_crafter_push_raises_on_gates_after_writing_the_bundle(work: Path) -> No
     assert json.loads(payload) == result.statement
     assert c.list() == []
     assert result.gate_failures == ("needs-components",) and not result.bypassed
-    assert {e["name"] for e in result.evaluations} == {"needs-components", "statement-keys"}
+    assert {e.name for e in result.evaluations} == {"needs-components", "statement-keys"}
     with pytest.raises(PolicyGateError) as again:  # the helper stays, and raises the same error
         result.check_gates()
     assert again.value.message == err.value.message and again.value.result is result
@@ -419,7 +425,7 @@ def test_push_without_gated_violations_does_not_raise(work: Path, gate: bool, sb
     result = c.push(key=str(key), password=b"pw", bundle=work / "b.json")
     assert result.gate_failures == () and result.gate_error() is None and not result.bypassed
     (ev,) = result.evaluations
-    assert bool(ev.get("gate")) is gate and len(ev.get("violations", [])) == (0 if gate else 1)
+    assert ev.gate is gate and len(ev.violations) == (0 if gate else 1)
     assert result.bundle_path.is_file() and c.list() == []
     predicate = result.statement["predicate"]  # false fields are omitted, as in protobuf JSON
     assert not predicate.get("policyHasGatedViolations") and not predicate.get("policyAttBlocked")
@@ -441,7 +447,7 @@ def test_one_add_of_several_materials_evaluates_each(work: Path) -> None:
     c = Crafter(state_dir=work / "st", cwd=work, environ={"PATH": "/usr/bin:/bin"})
     c.init(contract=work / "contract.yaml")
     c.add(files, kind="SBOM_CYCLONEDX_JSON")
-    stored = c.status().state.attestation.policy_evaluations
+    stored = as_stored(c.status().state.attestation.policy_evaluations)
     by_material = {e["materialName"]: [v["message"] for v in e.get("violations", [])] for e in stored}
     assert by_material == {
         "sbom-0-json": ["missing components"],

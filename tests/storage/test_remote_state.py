@@ -147,8 +147,8 @@ def test_runners_without_the_contract_add_and_their_policies_run(runners: Runner
     b = runners.crafter("b", github("1"))
     added = b.record(["bad news"], name="note", attestation_id=release)
     # Runner b has neither the contract nor the policy files: the policy init resolved ran all the same.
-    assert [e["name"] for e in added.evaluations] == ["no-bad"]
-    assert added.evaluations[0]["violations"][0]["message"] == "a bad note"
+    assert [e.name for e in added.evaluations] == ["no-bad"]
+    assert added.evaluations[0].violations[0].message == "a bad note"
     sbom = ROOT / "examples" / "demo" / "sbom.cdx.json"
     runners.crafter("c", github("2")).record([str(sbom)], name="sbom", attestation_id=release)
     runners.crafter("c", github("2")).record(
@@ -160,7 +160,7 @@ def test_runners_without_the_contract_add_and_their_policies_run(runners: Runner
     assert status.complete
     assert len([t for t in tags(runners) if t.startswith(f"part-{release}-")]) == 3
     evaluations = status.state.attestation.policy_evaluations
-    assert [(e["materialName"], len(e["violations"])) for e in evaluations] == [("note", 1)]
+    assert [(e.material_name, len(e.violations)) for e in evaluations] == [("note", 1)]
 
 
 def test_policies_are_the_ones_init_resolved(runners: Runners, release: str) -> None:
@@ -169,8 +169,8 @@ def test_policies_are_the_ones_init_resolved(runners: Runners, release: str) -> 
         "package main\nimport rego.v1\nviolations contains 'changed' if true\n"
     )
     added = runners.crafter("a").record(["good news"], name="note", attestation_id=release)
-    assert added.evaluations[0]["name"] == "no-bad"
-    assert not added.evaluations[0].get("violations")
+    assert added.evaluations[0].name == "no-bad"
+    assert not added.evaluations[0].violations
 
 
 def test_the_runner_that_initialised_needs_no_id(runners: Runners, release: str) -> None:

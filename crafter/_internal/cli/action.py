@@ -153,6 +153,10 @@ def run_crafter(
 def human_lines(run: CrafterRun) -> list[str]:
     """A short human rendering of ``add`` and ``push`` JSON, for the log (the JSON is in ``stdout``)."""
     from crafter._internal.cli.render import policy_lines
+    from crafter._internal.policy_record import PolicyEvaluation
+
+    def evaluations(d: Mapping[str, Any]) -> list[PolicyEvaluation]:  # the JSON the command printed
+        return [PolicyEvaluation.from_dict(e) for e in d.get("policyEvaluations", [])]
 
     if run.command == "init" and isinstance(run.data, dict):
         return [f"Attestation initialized: {run.data.get('attestationID')}"]
@@ -161,11 +165,11 @@ def human_lines(run: CrafterRun) -> list[str]:
         for m in run.data:
             digest = ":".join(next(iter((m.get("digest") or {"": ""}).items())))
             lines.append(f"added {m.get('material')} ({m.get('kind')}) {m.get('name', '')} {digest}".rstrip())
-            lines.extend(policy_lines(m.get("policyEvaluations", [])))
+            lines.extend(policy_lines(evaluations(m)))
         return lines
     if run.command == "push" and isinstance(run.data, dict):
         d = run.data
-        lines = policy_lines(d.get("policyEvaluations", []))
+        lines = policy_lines(evaluations(d))
         lines.append(f"Attestation {d.get('attestationID')} signed")
         lines.append(f"Statement digest: {d.get('digest')}")
         lines.append(f"Bundle: {d.get('bundle')}")

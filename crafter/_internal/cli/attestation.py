@@ -306,7 +306,7 @@ def add(
         warn=render.warn,
         cas=_content_store(cas, insecure),
     )
-    render.materials(list(added.materials), output, [dict(e) for e in added.evaluations])
+    render.materials(list(added.materials), output, added.evaluations)
 
 
 @click.command(epilog=exit_codes.epilog("status"))

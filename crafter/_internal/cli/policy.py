@@ -17,8 +17,8 @@ from crafter._internal.cli import exit_codes
 from crafter._internal.cli.attestation import PolicyFlags, output_option, policy_options
 
 if TYPE_CHECKING:
-    from crafter._internal.policies.evaluation import PolicyEvaluation
     from crafter._internal.policies.testing import CaseResult
+    from crafter._internal.policy_record import PolicyEvaluation
 
 
 # The same --policy-timeout, --rego-backend, --policy-allowed-host, --wasm-memory-mib and --rego-memory-mib as

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,6 +14,7 @@ import click
 if TYPE_CHECKING:
     from crafter._internal.crafting_state import Material
     from crafter._internal.materials.interface import ProgressCallback
+    from crafter._internal.policy_record import PolicyEvaluation
     from crafter._internal.push_rules import PushResult
     from crafter._internal.state_store import StateEntry
     from crafter._internal.status import Status
@@ -158,25 +159,25 @@ def _shown_value(m: Material) -> str:
     return m.image.name if m.image else (m.filename or "")
 
 
-def policy_lines(evaluations: Sequence[Mapping[str, Any]]) -> list[str]:
+def policy_lines(evaluations: Sequence[PolicyEvaluation]) -> list[str]:
     """One line per evaluation (``passed``, ``skipped: reason``, ``N violation(s)``), then each violation."""
     lines = []
     for e in evaluations:
-        target = e.get("materialName") or "attestation"
-        violations = [v for v in e.get("violations", []) if not v.get("suppress")]
-        gate = " [gate]" if e.get("gate") else ""
+        target = e.material_name or "attestation"
+        violations = e.active_violations
+        gate = " [gate]" if e.gate else ""
         if violations:
-            lines.append(f"policy {e['name']} on {target}: {len(violations)} violation(s){gate}")
-            lines.extend(f"  - {v['message']}" for v in violations)
-        elif e.get("skipped"):
-            reasons = "; ".join(e.get("skipReasons", [])) or "no reason given"
-            lines.append(f"policy {e['name']} on {target}: skipped ({reasons})")
+            lines.append(f"policy {e.name} on {target}: {len(violations)} violation(s){gate}")
+            lines.extend(f"  - {v.message}" for v in violations)
+        elif e.skipped:
+            reasons = "; ".join(e.skip_reasons) or "no reason given"
+            lines.append(f"policy {e.name} on {target}: skipped ({reasons})")
         else:
-            lines.append(f"policy {e['name']} on {target}: passed")
+            lines.append(f"policy {e.name} on {target}: passed")
     return lines
 
 
-def materials(items: Sequence[Material], output: str, evaluations: Sequence[Mapping[str, Any]] = ()) -> None:
+def materials(items: Sequence[Material], output: str, evaluations: Sequence[PolicyEvaluation] = ()) -> None:
     if output == "json":
         from crafter._internal.descriptors import material_descriptor
 
@@ -186,7 +187,7 @@ def materials(items: Sequence[Material], output: str, evaluations: Sequence[Mapp
                     **material_descriptor(m),
                     "material": m.name,
                     "kind": m.kind,
-                    "policyEvaluations": [e for e in evaluations if e.get("materialName") == m.name],
+                    "policyEvaluations": [e.to_dict() for e in evaluations if e.material_name == m.name],
                 }
                 for m in items
             ]
@@ -232,11 +233,11 @@ def entries(items: Sequence[StateEntry], current: str | None, output: str) -> No
 
 
 def policy_status(
-    evaluations: Sequence[Mapping[str, Any]], gate_failures: Sequence[str] = (), bypassed: bool = False
+    evaluations: Sequence[PolicyEvaluation], gate_failures: Sequence[str] = (), bypassed: bool = False
 ) -> dict[str, Any]:
     """The policy outcome in one object: ``status`` is ``gated`` (a gated policy has violations and the check
     was not bypassed: push exits with 4), ``violations`` (some, none blocking) or ``passed``; then counts."""
-    violated = [e for e in evaluations if any(not v.get("suppress") for v in e.get("violations", []))]
+    violated = [e for e in evaluations if e.status == "violated"]
     if gate_failures and not bypassed:
         status = "gated"
     elif violated:
@@ -247,8 +248,8 @@ def policy_status(
         "status": status,
         "evaluations": len(evaluations),
         "violated": len(violated),
-        "violations": sum(1 for e in violated for v in e.get("violations", []) if not v.get("suppress")),
-        "skipped": sum(1 for e in evaluations if e.get("skipped") and e not in violated),
+        "violations": sum(len(e.active_violations) for e in violated),
+        "skipped": sum(1 for e in evaluations if e.status == "skipped"),
         "gateFailures": list(gate_failures),
         "bypassed": bypassed,
     }
@@ -266,7 +267,7 @@ def pushed(result: PushResult, output: str) -> None:
                 "statement": result.statement,
                 "policyStatus": policy_status(result.evaluations, result.gate_failures, result.bypassed),
                 # The stored form: material name, violations and gate flag of every evaluation.
-                "policyEvaluations": [dict(e) for e in result.evaluations],
+                "policyEvaluations": [e.to_dict() for e in result.evaluations],
             }
         )
         return

@@ -1,8 +1,8 @@
 """The seam between crafting and policy evaluation.
 
 The crafter calls a :class:`PolicyHook` for every material it records and for the statement at push; the
-hook returns rendered ``PolicyEvaluation`` objects (reference section 3.5) that are stored in the state and
-embedded in the predicate before signing. :class:`NoPolicies` is the hook for attestations whose contract
+hook returns :class:`~crafter.PolicyEvaluation` models, stored in the state and rendered into the predicate
+before signing (a hook returning dicts, as hooks did in crafter 0.1, is read with a DeprecationWarning). :class:`NoPolicies` is the hook for attestations whose contract
 attaches no policy: it evaluates nothing, truthfully.
 """
 
@@ -12,20 +12,19 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from crafter._internal.crafting_state import CraftingState, Material
-
-Evaluation = Mapping[str, Any]
+from crafter._internal.policy_record import PolicyEvaluation
 
 
 class PolicyHook(Protocol):
     def verify_material(
         self, state: CraftingState, material: Material, path: str | None
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         """Evaluations of the policies that apply to ``material`` whose file is at ``path`` (may be empty)."""
         ...
 
     def verify_statement(
         self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         """Evaluations of the attestation-level policies over the rendered ``statement`` (phase INIT or PUSH)."""
         ...
 
@@ -39,12 +38,12 @@ class NoPolicies:
 
     def verify_material(
         self, state: CraftingState, material: Material, path: str | None
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         return ()
 
     def verify_statement(
         self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         return ()
 
     def close(self) -> None:

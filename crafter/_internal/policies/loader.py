@@ -31,7 +31,8 @@ import attrs
 
 from crafter._internal.http import DEFAULT_TIMEOUT, is_loopback
 from crafter._internal.policies.documents import ScriptResolver, parse_group, parse_policy
-from crafter._internal.policies.spec import Policy, PolicyGroup, PolicyReference
+from crafter._internal.policies.spec import Policy, PolicyGroup
+from crafter._internal.policy_record import PolicyReference
 from crafter._internal.schema_check import DNS_PATTERN
 from crafter.errors import PolicyError
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import attrs
 
+from crafter._internal.policy_record import PolicyReference
+
 #: Material kind name for statement (attestation-level) policies.
 ATTESTATION = "ATTESTATION"
 PHASES = ("INIT", "PUSH")
@@ -38,28 +40,6 @@ class PolicyScript:
     engine: str  # "rego", "wasm" or a plugin engine name (from `engine:`, else detected)
     origin: str  # "embedded", or the path / URL the script was loaded from
     phases: tuple[str, ...] = ()  # attestation phases it runs in; () = all
-
-
-@attrs.frozen
-class PolicyReference:
-    """Where a policy came from: the reference as written, the URI loaded and the digest of the bytes loaded."""
-
-    name: str
-    uri: str = ""  # "" for embedded policies
-    digest: str = ""  # "sha256:<hex>" of the raw bytes loaded; "" for embedded policies
-    organization: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "name": self.name,
-            "annotations": {"name": self.name, "organization": self.organization},
-        }
-        if self.uri:
-            d["uri"] = self.uri
-        if self.digest:
-            alg, _, hexpart = self.digest.partition(":")
-            d["digest"] = {alg: hexpart}
-        return d
 
 
 @attrs.frozen

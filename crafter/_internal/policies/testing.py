@@ -33,8 +33,8 @@ from crafter._internal.redaction import LineOf, Redaction, unknown_key
 from crafter.errors import CrafterError, PolicyError
 
 if TYPE_CHECKING:
-    from crafter._internal.policies.evaluation import PolicyEvaluation
     from crafter._internal.policies.options import VerifierOptions
+    from crafter._internal.policy_record import PolicyEvaluation
 
 POLICY_FILE = "policy.yaml"
 CASES_DIR = "tests"

@@ -30,7 +30,6 @@ from crafter._internal.policies.engines.interface import (
     PolicyEngine,
     Script,
 )
-from crafter._internal.policies.evaluation import EvaluatedViolation, PolicyEvaluation
 from crafter._internal.policies.inputs import material_input, statement_input
 from crafter._internal.policies.options import VerifierOptions
 from crafter._internal.policies.spec import (
@@ -41,12 +40,12 @@ from crafter._internal.policies.spec import (
     PolicyGroup,
     Selector,
 )
+from crafter._internal.policy_record import EvaluatedViolation, PolicyEvaluation
 from crafter.errors import PolicyError
 
 __all__ = ["PolicyVerifier", "VerifierOptions", "default_engines", "default_loader", "evaluate_policy"]
 
 log = logging.getLogger("crafter.policies")
-Evaluation = Mapping[str, Any]
 
 
 @attrs.frozen
@@ -207,7 +206,7 @@ class PolicyVerifier:
     # -- PolicyHook --------------------------------------------------------------------------------------
     def verify_material(
         self, state: CraftingState, material: Material, path: str | None
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         tasks = self._material_tasks(material)
         if not tasks:
             return ()  # the material is not even read
@@ -223,7 +222,7 @@ class PolicyVerifier:
 
     def verify_statement(
         self, state: CraftingState, statement: Mapping[str, Any], phase: str = "PUSH"
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         tasks = self._statement_tasks()
         if not tasks:
             return ()
@@ -242,7 +241,7 @@ class PolicyVerifier:
         when: str,
         phase: str,
         default_gate: bool,
-    ) -> tuple[Evaluation, ...]:
+    ) -> tuple[PolicyEvaluation, ...]:
         def one(task: _Task) -> PolicyEvaluation | None:
             return self.evaluate(task, kind, input_json, material_name, when, phase, default_gate)
 
@@ -256,7 +255,7 @@ class PolicyVerifier:
             if ev is not None:
                 for line in ev.prints:
                     log.debug("policy %s printed: %s", ev.name, line)
-        return tuple(ev.to_dict() for ev in results if ev is not None)
+        return tuple(ev for ev in results if ev is not None)
 
     # -- one attachment ----------------------------------------------------------------------------------
     def evaluate(

@@ -37,6 +37,7 @@ import attrs
 
 from crafter._internal.crafting_state import CraftingState, Material, now_rfc3339
 from crafter._internal.parts import MergeConflictError, Part, PartRecord, Recorder, merge_parts, parse_part
+from crafter._internal.policy_record import PolicyEvaluation
 from crafter._internal.state_store import (
     BaseState,
     Sealed,
@@ -353,7 +354,7 @@ class RemoteStateStore:
         self,
         attestation_id: str,
         materials: Sequence[Material],
-        evaluations: Mapping[str, Sequence[Mapping[str, Any]]],
+        evaluations: Mapping[str, Sequence[PolicyEvaluation]],
     ) -> None:
         """Write one part holding ``materials`` and their evaluations. A registry failure is a
         :class:`StoreError` (exit code 20): nothing is queued, the runner retries."""
@@ -367,9 +368,7 @@ class RemoteStateStore:
             project=w.project,
             version=w.version,
             recorder=self._recorder(state),
-            records=tuple(
-                PartRecord(m, tuple(dict(e) for e in evaluations.get(m.name, ()))) for m in materials
-            ),
+            records=tuple(PartRecord(m, tuple(evaluations.get(m.name, ()))) for m in materials),
         )
         data = json.dumps(part.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
         # Time first (parts list in the order they were added), then randomness: no two runners share a tag.

@@ -182,7 +182,8 @@ def _matches(input_json: bytes, ev: Mapping[str, Any]) -> bool:
 def _replay_policy(verifier: Any, ev: Mapping[str, Any]) -> Any:
     """The policy of an evaluation: loaded by its reference pinned to the recorded digest, else (embedded
     policies) rebuilt from the recorded sources, each checked against its recorded digest."""
-    from crafter._internal.policies.spec import Policy, PolicyReference, PolicyScript
+    from crafter._internal.policies.spec import Policy, PolicyScript
+    from crafter._internal.policy_record import PolicyReference
 
     ref = ev.get("policyReference") or {}
     uri = str(ref.get("uri", ""))
