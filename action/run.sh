@@ -7,7 +7,13 @@ if [[ "$(uname -s)" == MINGW* || "$(uname -s)" == MSYS* || "$(uname -s)" == CYGW
   venv="$(cygpath -u "$venv")"
 fi
 for python in "$venv/bin/python" "$venv/Scripts/python.exe"; do
-  if [[ -x "$python" ]]; then exec "$python" -m crafter._internal.cli.action; fi
+  if [[ -x "$python" ]]; then
+    # crafter 0.1 kept its modules outside crafter._internal: a `version:` pinned to it still runs.
+    if "$python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("crafter._internal") is None)'; then
+      exec "$python" -m crafter._internal.cli.action
+    fi
+    exec "$python" -m crafter.cli.action
+  fi
 done
 echo "::error title=crafter action::no Python in $venv (bin/python or Scripts/python.exe)" >&2
 exit 2

@@ -209,7 +209,29 @@ def test_the_run_step_uses_the_windows_venv(job: Job, tmp_path: Path) -> None:
 
 def test_crafter_executable_falls_back_to_the_module(tmp_path: Path) -> None:
     python = tmp_path / "bin" / "python"
-    assert crafter_executable(python) == [str(python), "-m", "crafter._internal.cli.main"]
+    assert crafter_executable(python) == [str(python), "-m", "crafter"]
     python.parent.mkdir()
     (python.parent / "crafter").write_text("")
     assert crafter_executable(python) == [str(python.parent / "crafter")]
+
+
+@pytest.mark.parametrize(
+    ("internal", "module"), [(True, "crafter._internal.cli.action"), (False, "crafter.cli.action")]
+)
+def test_run_step_runs_the_action_module_of_the_crafter_installed(
+    tmp_path: Path, internal: bool, module: str
+) -> None:
+    # A `version:` input may install crafter 0.1, whose action runner was crafter.cli.action.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(
+        "#!/usr/bin/env bash\n"
+        f'if [[ "$1" == -c ]]; then exit {0 if internal else 1}; fi\n'
+        'echo "$@" > "$(dirname "$0")/ran"\n'
+    )
+    python.chmod(0o755)
+    env = {"PATH": os.environ["PATH"], "CRAFTER_VENV": str(venv)}
+    done = subprocess.run(["bash", str(ROOT / "action" / "run.sh")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (venv / "bin" / "ran").read_text().split() == ["-m", module]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,20 @@ def test_git_head_becomes_a_subject(
     assert subject["name"] == "git.head" and subject["digest"] == {"sha1": head}
     assert subject["annotations"]["remotes"] == [{"name": "origin", "url": "https://example.com/o/r.git"}]
     assert "tok3n" not in out
+
+
+def test_python_m_crafter_is_the_command() -> None:
+    import crafter
+
+    done = subprocess.run(
+        [sys.executable, "-m", "crafter", "nope"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2 and "No such command 'nope'" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "crafter", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == f"crafter {crafter.__version__}"

@@ -109,7 +109,7 @@ def crafter_executable(python: Path | None = None) -> list[str]:
         candidate = python.with_name(name)
         if candidate.is_file():
             return [str(candidate)]
-    return [str(python), "-m", "crafter._internal.cli.main"]
+    return [str(python), "-m", "crafter"]
 
 
 @attrs.frozen
