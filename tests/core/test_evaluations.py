@@ -4,6 +4,7 @@ of crafter 0.1 still answered, with a DeprecationWarning."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -223,3 +224,10 @@ def test_a_hook_returning_something_else_is_its_error(tmp_path: Path, returned: 
         ):
             c.record(["hello"], name="note")
     assert c.status().state.attestation.materials == {}  # nothing recorded
+
+
+def test_what_the_deprecation_cannot_keep_fails_at_once() -> None:
+    e = evaluation()
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json.dumps(e)
+    assert json.loads(json.dumps(e.to_dict()))["name"] == "no-bad"

@@ -52,7 +52,7 @@ Reader = Callable[[int], tuple[bytes, int]]  # at most n bytes of the line, and 
 class GuestLog:
     """One call's log lines: the first ones within the caps; the rest counted, never stored.
 
-    ``threshold``: lines below it would not be shown (the level of the ``crafter._internal.policies.wasm`` logger), so
+    ``threshold``: lines below it would not be shown (the level of the ``crafter.policies.wasm`` logger), so
     they are neither kept nor counted, except that the last error line is remembered whatever happens.
     """
 
