@@ -500,7 +500,7 @@ class Crafter:
     ) -> PushResult:
         """Check completeness, render, evaluate, sign and write the bundle; then discard the state.
 
-        Either one :class:`~crafter._internal.push_rules.PushRequest` (how to sign, key or keyless; stores by reference,
+        Either one :class:`~crafter.PushRequest` (how to sign, key or keyless; stores by reference,
         opened here by their scheme), or the keyword arguments (``key`` a key reference, ``stores`` opened
         stores), not both.
 
@@ -628,10 +628,10 @@ class Crafter:
     ) -> MergeResult:
         """Merge part files (globs expanded) into the attestation, as one change under the state lock.
 
-        Raises :class:`~crafter._internal.parts.MergeConflictError` (exit code 14) when one material name has different
-        digests, :class:`~crafter.errors.ContractError` for a part of another contract and
-        :class:`~crafter._internal.parts.PartError` for an unreadable part or one of another workflow, project or
-        version (those two unless ``force``); nothing is written then. Merging a part again changes nothing.
+        Raises ``MergeConflictError`` (a :class:`~crafter.CrafterError`, exit code 14) when one material name has
+        different digests, :class:`~crafter.errors.ContractError` for a part of another contract and ``PartError``
+        (a :class:`~crafter.CrafterError`) for an unreadable part or one of another workflow, project or version
+        (those two unless ``force``); nothing is written then. Merging a part again changes nothing.
         """
         from crafter._internal.parts import PartError, merge_parts, read_part
 

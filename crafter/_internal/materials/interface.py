@@ -172,7 +172,7 @@ class MaterialKind(ABC):
         ``chainloop_metadata`` (a list becomes ``{"elements": [...]}``; anything but a mapping, ``{}``).
 
         By default the file's JSON document (``{}`` for an empty file), read as
-        :func:`crafter._internal.materials.policy_input.json_document` does. Raises
+        :func:`crafter.plugin.json_document` does. Raises
         :class:`~crafter.errors.PolicyError` when the file cannot be read as the kind's document."""
         from crafter._internal.materials.policy_input import json_document
 

@@ -2,8 +2,9 @@
 
 The crafter calls a :class:`PolicyHook` for every material it records and for the statement at push; the
 hook returns :class:`~crafter.PolicyEvaluation` models, stored in the state and rendered into the predicate
-before signing (a hook returning dicts, as hooks did in crafter 0.1, is read with a DeprecationWarning). :class:`NoPolicies` is the hook for attestations whose contract
-attaches no policy: it evaluates nothing, truthfully.
+before signing (a hook returning dicts, as hooks did in crafter 0.1, is read with a DeprecationWarning).
+:class:`NoPolicies` is the hook for attestations whose contract attaches no policy: it evaluates nothing,
+truthfully.
 """
 
 from __future__ import annotations

@@ -59,5 +59,5 @@ class Signer(ABC):
     def sign_bundle(self, payload: bytes, payload_type: str) -> dict[str, Any] | None:
         """Make the whole bundle (signers whose verification material is more than a key hint, such as
         keyless Sigstore: certificate and log entry). ``None``, the default, means: sign the PAE with
-        :meth:`sign` and let :func:`crafter._internal.signing.bundle.sign_statement` assemble the bundle."""
+        :meth:`sign` and let crafter assemble the bundle."""
         return None

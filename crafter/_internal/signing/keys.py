@@ -48,7 +48,7 @@ _MAX_KEY_BYTES = 1 << 20
 
 
 class PrivateKeySigner(Signer):
-    """Signs with a private key held in memory (see :mod:`crafter._internal.signing.algorithms` for the algorithms)."""
+    """Signs with a private key held in memory (docs/signing.md lists the algorithms)."""
 
     def __init__(self, private_key: PrivateKeyTypes) -> None:
         self._key_details = algorithms.key_details(private_key)  # refuse unsupported keys up front
