@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
@@ -25,7 +25,6 @@ _HEX = frozenset("0123456789abcdef")
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # the fast path of is_valid_name
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # the fast path of is_valid_digest
 _known_kinds = set(builtin_kinds())  # and the plugin kinds found installed so far
-_V = TypeVar("_V")
 
 
 def _frozen_sorted(m: Mapping[str, str]) -> FrozenDict[str]:

@@ -20,14 +20,13 @@ evaluations recorded with it (``push`` still evaluates the attestation-level pol
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from crafter._internal.crafting_state import CraftingState, Material, now_rfc3339
-from crafter._internal.frozen import lenient
 from crafter._internal.policy_record import PolicyEvaluation, as_evaluations
 from crafter._internal.runners.head import GitHead
 from crafter.errors import ContractError, CrafterError, ExitCode
@@ -192,19 +191,12 @@ class Part:
             records=tuple(
                 PartRecord(
                     Material.from_dict(r["material"]["id"], r["material"], validated=False),
-                    _read_evaluations(r["evaluations"]),
+                    tuple(map(PolicyEvaluation.from_dict, r["evaluations"])),  # read as written
                 )
                 for r in d["materials"]
             ),
             source=source,
         )
-
-
-def _read_evaluations(stored: Iterable[Mapping[str, Any]]) -> tuple[PolicyEvaluation, ...]:
-    """Another runner's evaluations, read as it wrote them (checked against the part schema, not refused
-    for lacking crafter's own rules, as its materials are)."""
-    with lenient():
-        return tuple(map(PolicyEvaluation.from_dict, stored))
 
 
 def export_part(state: CraftingState) -> Part:

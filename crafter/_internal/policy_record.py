@@ -68,6 +68,7 @@ class EvaluatedViolation:
         return d
 
 
+# Field converters, one per item type: the attrs mypy plugin cannot type one generic converter.
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -201,47 +202,43 @@ class PolicyEvaluation:
         ref = d.get("policyReference") or {}
         group = d.get("groupReference")
         with lenient():
-            return cls._read(d, ref, group)
-
-    @classmethod
-    def _read(
-        cls, d: Mapping[str, Any], ref: Mapping[str, Any], group: Mapping[str, Any] | None
-    ) -> PolicyEvaluation:
-        return cls(
-            name=d.get("name", ""),
-            type=str(d.get("type", "")),
-            reference=PolicyReference(
-                name=ref.get("name", d.get("name", "")),
-                uri=ref.get("uri", d.get("referenceName", "")),
-                digest=ref.get("digest", d.get("referenceDigest", "")),
-                organization=ref.get("orgName", ""),
-            ),
-            material_name=d.get("materialName", ""),
-            description=d.get("description", ""),
-            annotations=d.get("annotations") or {},
-            violations=tuple(
-                EvaluatedViolation(v.get("subject", ""), v.get("message", ""), bool(v.get("suppress", False)))
-                for v in d.get("violations", [])
-            ),
-            with_=d.get("with") or {},
-            skipped=bool(d.get("skipped", False)),
-            skip_reasons=tuple(d.get("skipReasons", [])),
-            group_reference=PolicyReference(
-                name=group.get("name", ""), uri=group.get("uri", ""), digest=group.get("digest", "")
+            return cls(
+                name=d.get("name", ""),
+                type=str(d.get("type", "")),
+                reference=PolicyReference(
+                    name=ref.get("name", d.get("name", "")),
+                    uri=ref.get("uri", d.get("referenceName", "")),
+                    digest=ref.get("digest", d.get("referenceDigest", "")),
+                    organization=ref.get("orgName", ""),
+                ),
+                material_name=d.get("materialName", ""),
+                description=d.get("description", ""),
+                annotations=d.get("annotations") or {},
+                violations=tuple(
+                    EvaluatedViolation(
+                        v.get("subject", ""), v.get("message", ""), bool(v.get("suppress", False))
+                    )
+                    for v in d.get("violations", [])
+                ),
+                with_=d.get("with") or {},
+                skipped=bool(d.get("skipped", False)),
+                skip_reasons=tuple(d.get("skipReasons", [])),
+                group_reference=PolicyReference(
+                    name=group.get("name", ""), uri=group.get("uri", ""), digest=group.get("digest", "")
+                )
+                if group
+                else None,
+                requirements=tuple(d.get("requirements", [])),
+                gate=bool(d.get("gate", False)),
+                gate_explicit=bool(d.get("gateExplicit", False)),
+                runtime_input_overrides=tuple(d.get("runtimeInputOverrides", [])),
+                engine=d.get("engine", ""),
+                evaluated_at=d.get("evaluatedAt", ""),
+                input_digest=d.get("inputDigest", ""),
+                source_digests=tuple(d.get("sourceDigests", [])),
+                sources=tuple(base64.b64decode(s) for s in d.get("sources", [])),
+                duration_ms=int(d.get("durationMs", 0)),
             )
-            if group
-            else None,
-            requirements=tuple(d.get("requirements", [])),
-            gate=bool(d.get("gate", False)),
-            gate_explicit=bool(d.get("gateExplicit", False)),
-            runtime_input_overrides=tuple(d.get("runtimeInputOverrides", [])),
-            engine=d.get("engine", ""),
-            evaluated_at=d.get("evaluatedAt", ""),
-            input_digest=d.get("inputDigest", ""),
-            source_digests=tuple(d.get("sourceDigests", [])),
-            sources=tuple(base64.b64decode(s) for s in d.get("sources", [])),
-            duration_ms=int(d.get("durationMs", 0)),
-        )
 
     # -- predicate --------------------------------------------------------------------------------------
     def render(self) -> dict[str, Any]:
